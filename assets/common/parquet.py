@@ -1,0 +1,110 @@
+"""The one Parquet writer: labelled, sorted, atomic and byte-deterministic.
+
+derivations.md (Output layout): every Parquet file carries per column the CDISC label in the field
+metadata, and per file the dataset label and the contract version; rows are sorted by the
+dataset's keys so the same input gives the same file contents.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import study
+
+LABEL_KEY = b"label"
+DATASET_LABEL_KEY = b"dataset_label"
+CONTRACT_KEY = b"contract_version"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def to_arrow(
+    df: pd.DataFrame,
+    labels: Mapping[str, str] | None = None,
+    dataset_label: str | None = None,
+    extra_metadata: Mapping[str, str] | None = None,
+) -> pa.Table:
+    """DataFrame -> Arrow table with labels in field metadata and dataset metadata on the schema."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    labels = labels or {}
+    fields = []
+    for field in table.schema:
+        meta = dict(field.metadata or {})
+        if field.name in labels and labels[field.name]:
+            meta[LABEL_KEY] = labels[field.name].encode("utf-8")
+        fields.append(field.with_metadata(meta or None))
+    schema_meta = {CONTRACT_KEY: str(study.study()["contract_version"]).encode()}
+    if dataset_label:
+        schema_meta[DATASET_LABEL_KEY] = dataset_label.encode("utf-8")
+    for key, value in (extra_metadata or {}).items():
+        schema_meta[key.encode()] = value.encode("utf-8")
+    # The pandas metadata block is dropped: it is not needed to read back and keeps bytes stable.
+    return table.cast(pa.schema(fields, metadata=schema_meta))
+
+
+def write_parquet(
+    df: pd.DataFrame,
+    path: Path,
+    sort_by: Sequence[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    dataset_label: str | None = None,
+    extra_metadata: Mapping[str, str] | None = None,
+) -> Path:
+    """Sort (stable) by ``sort_by``, attach labels, and write atomically. Returns the path."""
+    if sort_by:
+        missing = [c for c in sort_by if c not in df.columns]
+        if missing:
+            raise KeyError(f"write_parquet({Path(path).name}): sort keys not in frame: {missing}")
+        df = df.sort_values(list(sort_by), kind="stable", na_position="last")
+    df = df.reset_index(drop=True)
+    table = to_arrow(df, labels, dataset_label, extra_metadata)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd", write_statistics=True, store_schema=True)
+    atomic_write_bytes(Path(path), sink.getvalue().to_pybytes())
+    return Path(path)
+
+
+def read_parquet(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    return pq.read_table(path, columns=columns).to_pandas()
+
+
+def read_labels(path: Path) -> tuple[dict[str, str], str | None]:
+    """Column labels and the dataset label of a Parquet file written by :func:`write_parquet`."""
+    schema = pq.read_schema(path)
+    labels = {
+        f.name: f.metadata[LABEL_KEY].decode() for f in schema if f.metadata and LABEL_KEY in f.metadata
+    }
+    meta = schema.metadata or {}
+    ds = meta.get(DATASET_LABEL_KEY)
+    return labels, ds.decode() if ds else None
+
+
+def write_json(path: Path, obj) -> None:
+    """Deterministic JSON (sorted keys), atomically."""
+    atomic_write_text(Path(path), json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")

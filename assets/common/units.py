@@ -1,0 +1,82 @@
+"""Numeric results and unit conversion driven by ``study/unit_conversions.csv``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import study
+
+NUMBER_PATTERN = r"^[+-]?(?:\d+\.?\d*|\.\d+)$"
+RESULT_PATTERN = r"^(?P<qual>[<>]=?)?\s*(?P<num>[+-]?(?:\d+\.?\d*|\.\d+))$"
+
+
+def parse_number(values: pd.Series) -> pd.DataFrame:
+    """Plain decimal text -> float. Columns ``value`` (float, NaN when empty/invalid) and
+    ``ok`` (empty or a valid number)."""
+    text = values.astype("string").str.strip()
+    empty = text.isna() | (text == "")
+    ok = empty | text.str.fullmatch(NUMBER_PATTERN).fillna(False)
+    value = pd.to_numeric(text.where(ok & ~empty), errors="coerce").astype("float64")
+    return pd.DataFrame({"value": value, "ok": ok.astype(bool)}, index=values.index)
+
+
+def parse_result(values: pd.Series) -> pd.DataFrame:
+    """Lab result text: a number, optionally behind ``<``/``>`` (``<5``), or a word.
+
+    Columns: ``value`` (float or NaN), ``qualifier`` (``<``, ``>``, ``<=``, ``>=`` or missing),
+    ``word`` (upper-case text when not numeric, else missing).
+    """
+    text = values.astype("string").str.strip()
+    parts = text.str.extract(RESULT_PATTERN)
+    value = pd.to_numeric(parts["num"], errors="coerce").astype("float64")
+    is_num = value.notna()
+    word = text.where(~is_num & text.ne("")).str.upper()
+    return pd.DataFrame(
+        {"value": value, "qualifier": parts["qual"].astype("string"), "word": word}, index=values.index
+    )
+
+
+def conversion_table(domain: str) -> pd.DataFrame:
+    """TESTCD, UNIT -> STD_UNIT, ADD_BEFORE, FACTOR for one domain (``LB``, ``VS``, ``FC``)."""
+    conv = study.unit_conversions()
+    return conv[conv["DOMAIN"] == domain].drop(columns="DOMAIN").reset_index(drop=True)
+
+
+def convert_to_standard(testcd: pd.Series, unit: pd.Series, value: pd.Series, domain: str) -> pd.DataFrame:
+    """Convert ``value`` in ``unit`` to the standard unit of its test (site-export.md unit tables).
+
+    Returns ``std_value`` (float), ``std_unit``, ``factor`` (multiplier recorded for traceability),
+    ``add_before`` (offset applied before the factor, non-zero only for Fahrenheit) and
+    ``unit_known`` (the test/unit pair is in the contract's table).
+    """
+    key = pd.DataFrame({"TESTCD": testcd.astype("string").values, "UNIT": unit.astype("string").values})
+    conv = conversion_table(domain).astype({"TESTCD": "string", "UNIT": "string"})
+    merged = key.merge(conv, on=["TESTCD", "UNIT"], how="left")
+    factor = merged["FACTOR"].to_numpy(dtype="float64")
+    add = merged["ADD_BEFORE"].to_numpy(dtype="float64")
+    std = (value.to_numpy(dtype="float64") + add) * factor
+    return pd.DataFrame(
+        {
+            "std_value": std,
+            "std_unit": merged["STD_UNIT"].astype("string").to_numpy(),
+            "factor": factor,
+            "add_before": add,
+            "unit_known": ~np.isnan(factor),
+        },
+        index=value.index,
+    )
+
+
+def format_number(values: pd.Series) -> pd.Series:
+    """Numbers as short text for ``--STRESC`` (rounded to 6 decimals, shortest form, no trailing zeros).
+
+    Vectorized through pyarrow's float-to-string cast (the shortest repr that round-trips).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rounded = pa.array(np.round(values.to_numpy(dtype="float64"), 6), from_pandas=True)
+    text = pc.cast(rounded, pa.string()).to_pandas()
+    text.index = values.index
+    return text.str.replace(r"\.0$", "", regex=True).astype("string")

@@ -1,0 +1,191 @@
+"""Ingest layer assets: thin wrappers around discovery, reading, harmonizing and validation."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandas as pd
+
+import study
+from assets.common.findings import make_findings
+from assets.common.parquet import write_parquet
+from assets.ingest.discovery import IWRS, discover_exports, inventory_frame, list_sites
+from assets.ingest.site_ingest import ingest_source
+from assets.ingest.store import read_qa_table, write_source
+from pipelines.resources import LandingZone, Warehouse
+
+GROUP = "ingest"
+
+
+def _ingest_sources(context, landing: LandingZone, warehouse: Warehouse, sources: list[str]) -> dict:
+    ingest_dir = warehouse.layer("ingest")
+    checks = discover_exports(landing.root, sources=sources)
+    totals = {"rows_read": 0, "rows_passed": 0, "rows_quarantined": 0, "exports_skipped": 0}
+    per_source = {}
+    for source in sources:
+        source_checks = [c for c in checks if c.source == source]
+        result = ingest_source(source, source_checks, landing.root)
+        forms = ("RAND",) if source == IWRS else study.FORMS
+        write_source(ingest_dir, result, forms)
+        write_parquet(
+            inventory_frame(source_checks),
+            ingest_dir / "qa" / "inventory" / f"{source}.parquet",
+            sort_by=["SOURCE", "EXPORT_ID"],
+        )
+        acc = result.accounting
+        skipped = sum(1 for c in source_checks if not c.complete)
+        totals["rows_read"] += int(acc["ROWS_READ"].sum())
+        totals["rows_passed"] += int(acc["ROWS_PASSED"].sum())
+        totals["rows_quarantined"] += int(acc["ROWS_QUARANTINED"].sum())
+        totals["exports_skipped"] += skipped
+        per_source[source] = (
+            f"export {result.export_id}, {int(acc['ROWS_READ'].sum())} rows, {skipped} skipped"
+        )
+        if result.export_id is None:
+            context.log.warning(f"{source}: no complete export in the landing zone")
+    return {**totals, "sources": dg.MetadataValue.json(per_source)}
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"python", "parquet"},
+    description="Every site's newest complete export, read, harmonized and validated (rows + quarantine).",
+)
+def site_ingest(context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse):
+    sites = list_sites(landing.root)
+    meta = _ingest_sources(context, landing, warehouse, sites)
+    return dg.MaterializeResult(metadata={"sites": len(sites), **meta})
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"python", "parquet"},
+    description="The blinded randomization system export (RAND): who was randomized, when, stratum.",
+)
+def iwrs_ingest(context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse):
+    meta = _ingest_sources(context, landing, warehouse, [IWRS])
+    return dg.MaterializeResult(metadata=meta)
+
+
+def findings_from_ingest(
+    quarantine: pd.DataFrame, rejections: pd.DataFrame, inventory: pd.DataFrame, unexpected: pd.DataFrame
+) -> pd.DataFrame:
+    """Ingest problems as findings: quarantined values, rejected forms, skipped exports, extra columns."""
+    parts = []
+    if not quarantine.empty:
+        q = quarantine.rename(columns={"SOURCE": "SITEID"}).copy()
+        q["KIND"] = q["RULE"].map(
+            lambda r: "DUPLICATE" if r in ("unique_recid", "unique_randno") else "SCHEMA"
+        )
+        q["SEVERITY"] = "ERROR"
+        parts.append(q)
+    if not rejections.empty:
+        r = rejections.rename(columns={"SOURCE": "SITEID", "REASON": "MESSAGE"}).copy()
+        r["KIND"], r["SEVERITY"], r["RULE"] = "FORM_REJECTED", "ERROR", "form_usable"
+        parts.append(r)
+    if not inventory.empty:
+        inc = (
+            inventory[~inventory["COMPLETE"]]
+            .rename(columns={"SOURCE": "SITEID", "EXPORT_ID": "SRC_EXPORT", "REASON": "MESSAGE"})
+            .copy()
+        )
+        inc["KIND"], inc["SEVERITY"], inc["RULE"] = "EXPORT_INCOMPLETE", "ERROR", "manifest_complete"
+        parts.append(inc)
+    if not unexpected.empty:
+        u = unexpected.rename(columns={"SOURCE": "SITEID"}).copy()
+        u["KIND"], u["SEVERITY"], u["RULE"] = "UNEXPECTED_COLUMN", "WARNING", "known_columns"
+        u["MESSAGE"] = (
+            "unexpected column carried to QA, not used (" + u["VALUES_PRESENT"].astype(str) + " values)"
+        )
+        parts.append(u)
+    return make_findings(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=[site_ingest, iwrs_ingest],
+    kinds={"python", "parquet"},
+    description="Ingest findings (quarantine, rejected forms, skipped exports) and the row accounting.",
+)
+def ingest_findings(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    ingest_dir = warehouse.layer("ingest")
+    tables = {
+        t: read_qa_table(ingest_dir, t) for t in ("quarantine", "rejections", "inventory", "unexpected")
+    }
+    findings = findings_from_ingest(
+        tables["quarantine"], tables["rejections"], tables["inventory"], tables["unexpected"]
+    )
+    qa_dir = warehouse.layer("qa")
+    write_parquet(findings, qa_dir / "findings" / "ingest.parquet")
+    by_kind = findings["KIND"].value_counts().sort_index().to_dict() if not findings.empty else {}
+    return dg.MaterializeResult(
+        metadata={"findings": len(findings), "by_kind": dg.MetadataValue.json(by_kind)}
+    )
+
+
+@dg.asset_check(
+    asset=ingest_findings,
+    blocking=True,
+    description="Per source and form: rows read = rows passed + rows quarantined.",
+)
+def rows_read_equal_passed_plus_quarantined(warehouse: Warehouse) -> dg.AssetCheckResult:
+    acc = read_qa_table(warehouse.root / "ingest", "accounting")
+    if acc.empty:
+        return dg.AssetCheckResult(
+            passed=False, metadata={"reason": "no accounting rows: nothing was ingested"}
+        )
+    unbalanced = acc[~acc["BALANCED"].astype(bool)]
+    return dg.AssetCheckResult(
+        passed=unbalanced.empty,
+        metadata={
+            "rows_read": int(acc["ROWS_READ"].sum()),
+            "rows_passed": int(acc["ROWS_PASSED"].sum()),
+            "rows_quarantined": int(acc["ROWS_QUARANTINED"].sum()),
+            "unbalanced_forms": dg.MetadataValue.json(unbalanced[["SOURCE", "FORM"]].to_dict("records")),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=ingest_findings,
+    blocking=False,
+    description="Raw-form pandera schemas: rows quarantined by rule (warning: data queries).",
+)
+def raw_forms_pass_schemas(warehouse: Warehouse) -> dg.AssetCheckResult:
+    q = read_qa_table(warehouse.root / "ingest", "quarantine")
+    by_rule = q.groupby(["FORM", "RULE"]).size().rename("n").reset_index() if not q.empty else pd.DataFrame()
+    return dg.AssetCheckResult(
+        passed=q.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "failures": len(q),
+            "rows_quarantined": int(q[["SRC_FILE", "SRC_LINE"]].drop_duplicates().shape[0])
+            if not q.empty
+            else 0,
+            "by_form_and_rule": dg.MetadataValue.json(by_rule.to_dict("records")),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=ingest_findings,
+    blocking=False,
+    description="Every export folder in the landing zone is complete (manifest verified).",
+)
+def no_incomplete_exports(warehouse: Warehouse) -> dg.AssetCheckResult:
+    inv = read_qa_table(warehouse.root / "ingest", "inventory")
+    bad = inv[~inv["COMPLETE"].astype(bool)] if not inv.empty else inv
+    return dg.AssetCheckResult(
+        passed=bad.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "exports": len(inv),
+            "incomplete": len(bad),
+            "incomplete_exports": dg.MetadataValue.json(
+                bad[["SOURCE", "EXPORT_ID", "REASON"]].to_dict("records") if not bad.empty else []
+            ),
+        },
+    )
+
+
+INGEST_ASSETS = [site_ingest, iwrs_ingest, ingest_findings]
+INGEST_CHECKS = [rows_read_equal_passed_plus_quarantined, raw_forms_pass_schemas, no_incomplete_exports]

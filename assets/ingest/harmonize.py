@@ -1,0 +1,104 @@
+"""Harmonize a form read as text: ISO dates, visit numbers, numbers, standard units.
+
+Adds columns, never changes the text as sent (site-export.md; derivations.md, Time):
+- every ``<X>DAT`` gets ``<X>DTC`` (ISO 8601 at the precision delivered; ``EXSTDTC`` carries
+  ``EXSTTIM`` when the date is complete);
+- ``USUBJID`` = ``STUDYID-SUBJID``; ``VISITNUM`` from the visit schedule (``UNSCHEDULED`` = 99);
+- VS/FACS: ``--STRESN`` and ``--STRESU`` in the standard unit and ``--CONVF``, the factor used;
+- LB: ``LBSTRESN`` (the number, converted), ``LBRESQUAL`` (``<``/``>`` kept), ``LBSTRESC``
+  (standard result as text, qualifier included, or the word), ``LBSTRESU``, ``LBSTNRLO``/``LBSTNRHI``
+  (the site's range converted), ``LBCONVF``;
+- PGA ``PGASCOREN``, SLEDAI ``SLTOTALN``, CM ``CMDOSEN``: the numbers parsed.
+Values that cannot be parsed stay missing here; the raw-form schemas quarantine those rows.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+import study
+from assets.common.dates import iso_with_time, parse_cdash_dates
+from assets.common.units import convert_to_standard, format_number, parse_number, parse_result
+
+HELPER_COLUMNS = ("VS_UNIT_KNOWN", "LB_UNIT_KNOWN", "FC_UNIT_KNOWN")
+
+
+def derive_vars_dtc(df: pd.DataFrame, form: str) -> pd.DataFrame:
+    """``<X>DAT`` -> ``<X>DTC`` for every DATE column of the form (``RANDDAT`` -> ``RANDDTC``)."""
+    cols = study.form_columns(form)
+    for col in cols.loc[cols["TYPE"] == "DATE", "COLUMN"]:
+        df[col[:-3] + "DTC"] = parse_cdash_dates(df[col])["iso"]
+    if form == "EX":
+        df["EXSTDTC"] = iso_with_time(df["EXSTDTC"], df["EXSTTIM"])
+    return df
+
+
+def derive_var_visitnum(df: pd.DataFrame) -> pd.DataFrame:
+    """``VISITNUM`` from ``VISIT`` via study/visits.csv; unknown labels stay missing."""
+    if "VISIT" in df.columns:
+        df["VISITNUM"] = df["VISIT"].map(study.visitnum_map()).astype("Int64")
+    return df
+
+
+def _derive_standard(df: pd.DataFrame, prefix: str, testcd: str, domain: str) -> pd.DataFrame:
+    num = parse_number(df[f"{prefix}ORRES"])
+    conv = convert_to_standard(df[testcd], df[f"{prefix}ORRESU"], num["value"], domain)
+    df[f"{prefix}STRESN"] = conv["std_value"]
+    df[f"{prefix}STRESU"] = conv["std_unit"].where(conv["unit_known"])
+    df[f"{prefix}CONVF"] = conv["factor"]
+    df[f"{domain}_UNIT_KNOWN"] = conv["unit_known"]
+    return df
+
+
+def derive_vars_vs_standard(df: pd.DataFrame) -> pd.DataFrame:
+    """VS in kg, cm and C (LB x 0.45359237, in x 2.54, (F - 32) x 5/9)."""
+    return _derive_standard(df, "VS", "VSTESTCD", "VS")
+
+
+def derive_vars_fc_standard(df: pd.DataFrame) -> pd.DataFrame:
+    """Flow cytometry: % of CD4+ T cells (one unit, factor 1)."""
+    return _derive_standard(df, "FC", "FCTESTCD", "FC")
+
+
+def derive_vars_lb_standard(df: pd.DataFrame) -> pd.DataFrame:
+    """LB results and reference ranges in standard units; ``<``/``>`` qualifiers kept."""
+    res = parse_result(df["LBORRES"])
+    conv = convert_to_standard(df["LBTESTCD"], df["LBORRESU"], res["value"], "LB")
+    df["LBSTRESN"] = conv["std_value"]
+    df["LBRESQUAL"] = res["qualifier"]
+    numeric_text = res["qualifier"].fillna("") + format_number(conv["std_value"])
+    df["LBSTRESC"] = numeric_text.where(conv["std_value"].notna(), res["word"]).astype("string")
+    df["LBSTRESU"] = conv["std_unit"].where(conv["unit_known"])
+    df["LBCONVF"] = conv["factor"]
+    for bound in ("LO", "HI"):
+        raw = parse_number(df[f"LBORNR{bound}"])["value"]
+        df[f"LBSTNR{bound}"] = (raw + conv["add_before"]) * conv["factor"]
+    df["LB_UNIT_KNOWN"] = conv["unit_known"]
+    return df
+
+
+def harmonize_form(df: pd.DataFrame, form: str) -> pd.DataFrame:
+    """All harmonizations that apply to ``form``; returns a new frame."""
+    df = df.copy()
+    if "SUBJID" in df.columns:
+        df["USUBJID"] = (df["STUDYID"].astype("string") + "-" + df["SUBJID"].astype("string")).astype(
+            "string"
+        )
+    df = derive_var_visitnum(derive_vars_dtc(df, form))
+    if form == "VS":
+        df = derive_vars_vs_standard(df)
+    elif form == "LB":
+        df = derive_vars_lb_standard(df)
+    elif form == "FACS":
+        df = derive_vars_fc_standard(df)
+    elif form == "PGA":
+        df["PGASCOREN"] = parse_number(df["PGASCORE"])["value"]
+    elif form == "SLEDAI":
+        df["SLTOTALN"] = parse_number(df["SLTOTAL"])["value"]
+    elif form == "CM":
+        df["CMDOSEN"] = parse_number(df["CMDOSE"])["value"]
+    return df
+
+
+def drop_helper_columns(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=[c for c in HELPER_COLUMNS if c in df.columns])

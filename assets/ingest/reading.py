@@ -1,0 +1,146 @@
+"""Read one export file as text, with lineage on every row.
+
+site-export.md (File format): UTF-8 (a leading BOM may occur), comma, RFC 4180 quoting, one
+header row, ``\\n`` or ``\\r\\n``; values are text and an empty field is missing. Column order is
+not guaranteed; extra columns are carried to QA as "unexpected column", never used.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+import study
+
+BOM = b"\xef\xbb\xbf"
+LINEAGE_COLUMNS = ["SRC_EXPORT", "SRC_FILE", "SRC_LINE"]
+
+
+class FormRejected(Exception):
+    """A whole file cannot be used (not UTF-8 CSV, or a required column missing)."""
+
+
+@dataclass
+class FormRead:
+    """What reading one file gave: the text frame, or why the file was rejected."""
+
+    form: str
+    path: Path
+    frame: pd.DataFrame | None
+    rejection: str = ""
+    unexpected_columns: list[str] = field(default_factory=list)
+    line: int | None = None  # where a rejection was found, when known
+
+
+def read_header(path: Path) -> list[str]:
+    """Column names from the first line (BOM stripped), upper-cased as the contract promises."""
+    with open(path, "rb") as fh:
+        first = fh.readline()
+    if first.startswith(BOM):
+        first = first[len(BOM) :]
+    text = first.decode("utf-8").rstrip("\r\n")
+    return [c.strip() for c in next(csv.reader(io.StringIO(text)))] if text else []
+
+
+def _read_options() -> pacsv.ReadOptions:
+    return pacsv.ReadOptions(block_size=1 << 24)
+
+
+def _parse_options() -> pacsv.ParseOptions:
+    return pacsv.ParseOptions(newlines_in_values=True)
+
+
+def count_csv_rows(path: Path) -> int:
+    """Data rows of a CSV file (records after the header), without decoding text as UTF-8."""
+    try:
+        header = read_header(path)
+    except UnicodeDecodeError:
+        header = []
+    if not header:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        return max(sum(1 for _ in csv.reader(io.StringIO(raw.decode("utf-8", "replace")))) - 1, 0)
+    first = header[0]
+    convert = pacsv.ConvertOptions(column_types={first: pa.binary()}, include_columns=[first])
+    table = pacsv.read_csv(
+        path, read_options=_read_options(), parse_options=_parse_options(), convert_options=convert
+    )
+    return table.num_rows
+
+
+def _first_invalid_utf8_line(path: Path) -> tuple[int, str]:
+    data = Path(path).read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return data[: exc.start].count(b"\n") + 1, f"byte 0x{data[exc.start]:02x} at offset {exc.start}"
+    return 0, ""
+
+
+def _physical_lines(table: pa.Table) -> np.ndarray:
+    """Line number of each record in the file (header is line 1), counting newlines inside
+    quoted values so the number points at the line where the record starts."""
+    n = table.num_rows
+    embedded = np.zeros(n, dtype=np.int64)
+    for col in table.columns:
+        counts = pc.count_substring(col, "\n")
+        embedded += pc.fill_null(counts, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    before = np.concatenate([[0], np.cumsum(embedded)[:-1]]) if n else embedded
+    return np.arange(n, dtype=np.int64) + 2 + before
+
+
+def read_form(path: Path, form: str, export_id: str, relative_to: Path | None = None) -> FormRead:
+    """Read ``path`` as text (every column a string, empty -> missing) with lineage columns.
+
+    Rejects the whole file when it is not valid UTF-8 CSV or lacks a required column; extra
+    columns are dropped from the frame and listed in ``unexpected_columns``.
+    """
+    path = Path(path)
+    rel = str(path.relative_to(relative_to)) if relative_to else path.name
+    try:
+        header = read_header(path)
+    except UnicodeDecodeError:
+        line, where = _first_invalid_utf8_line(path)
+        return FormRead(form, path, None, f"not valid UTF-8 ({where})", line=line)
+    if not header:
+        return FormRead(form, path, None, "empty file: no header row", line=1)
+    if len(set(header)) != len(header):
+        dupes = sorted({c for c in header if header.count(c) > 1})
+        return FormRead(form, path, None, f"duplicate column names in header: {dupes}", line=1)
+    required = study.required_columns(form)
+    missing = [c for c in required if c not in header]
+    if missing:
+        return FormRead(form, path, None, f"required column(s) missing: {', '.join(missing)}", line=1)
+    convert = pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in header},
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        null_values=[""],
+    )
+    try:
+        table = pacsv.read_csv(
+            path, read_options=_read_options(), parse_options=_parse_options(), convert_options=convert
+        )
+    except pa.ArrowInvalid as exc:
+        line, where = _first_invalid_utf8_line(path)
+        if line:
+            return FormRead(form, path, None, f"not valid UTF-8 ({where})", line=line)
+        return FormRead(form, path, None, f"not a valid CSV file: {exc}")
+    lines = _physical_lines(table)
+    unexpected = [c for c in header if c not in required]
+    frame = table.select(required).to_pandas()
+    frame["SRC_EXPORT"] = export_id
+    frame["SRC_FILE"] = rel
+    frame["SRC_LINE"] = lines
+    if unexpected:
+        # Kept for QA as (line, column, value) without being used downstream.
+        frame.attrs["unexpected"] = table.select(unexpected).to_pandas().assign(SRC_LINE=lines)
+    return FormRead(form, path, frame, "", unexpected)

@@ -1,0 +1,71 @@
+"""Where ingested data lives in the warehouse, and how later layers read it back.
+
+``<mode root>/ingest/forms/<FORM>/<SOURCE>.parquet``   valid harmonized rows of one site (or IWRS)
+``<mode root>/ingest/qa/<table>/<SOURCE>.parquet``     quarantine, accounting, rejections, unexpected
+``<mode root>/ingest/export_inventory.parquet``        every export folder and its verdict
+
+One file per source keeps a site's re-ingest independent of the others (site partitions).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from assets.common.parquet import write_parquet
+from assets.ingest.site_ingest import SourceIngest
+
+QA_TABLES = ("quarantine", "accounting", "rejections", "unexpected")
+_SORT = {
+    "quarantine": ["SRC_FILE", "SRC_LINE", "COLUMN", "RULE"],
+    "accounting": ["SOURCE", "FORM"],
+    "rejections": ["SOURCE", "FORM", "SRC_EXPORT"],
+    "unexpected": ["SOURCE", "FORM", "COLUMN"],
+}
+
+
+def write_source(ingest_dir: Path, result: SourceIngest, forms: tuple[str, ...]) -> dict[str, int]:
+    """Write one source's forms and QA tables; a form with no usable file removes the stale file."""
+    counts = {}
+    for form in forms:
+        path = Path(ingest_dir) / "forms" / form / f"{result.source}.parquet"
+        frame = result.forms.get(form)
+        if frame is None:
+            path.unlink(missing_ok=True)
+            continue
+        keys = ["SUBJID", "RECID"] if "RECID" in frame.columns else ["SUBJID"]
+        write_parquet(frame, path, sort_by=keys + ["SRC_LINE"])
+        counts[form] = len(frame)
+    for table in QA_TABLES:
+        write_parquet(
+            getattr(result, table),
+            Path(ingest_dir) / "qa" / table / f"{result.source}.parquet",
+            sort_by=_SORT[table],
+        )
+    return counts
+
+
+def _read_dir(folder: Path) -> pd.DataFrame | None:
+    files = sorted(Path(folder).glob("*.parquet")) if Path(folder).is_dir() else []
+    if not files:
+        return None
+    tables = [pq.read_table(f) for f in files]
+    return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+
+
+def read_form(ingest_dir: Path, form: str) -> pd.DataFrame:
+    """All sources' valid rows of ``form`` (empty frame with no columns when none were ingested)."""
+    df = _read_dir(Path(ingest_dir) / "forms" / form)
+    return df if df is not None else pd.DataFrame()
+
+
+def read_forms(ingest_dir: Path, forms: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    return {form: read_form(ingest_dir, form) for form in forms}
+
+
+def read_qa_table(ingest_dir: Path, table: str) -> pd.DataFrame:
+    df = _read_dir(Path(ingest_dir) / "qa" / table)
+    return df if df is not None else pd.DataFrame()

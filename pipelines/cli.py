@@ -1,0 +1,103 @@
+"""The ``trialpipe`` command: ``generate`` a synthetic trial, ``run`` the pipeline in-process."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+ENV_LANDING = "TRIALPIPE_LANDING"
+ENV_WAREHOUSE = "TRIALPIPE_WAREHOUSE"
+ENV_RESTRICTED = "TRIALPIPE_RESTRICTED"
+ENV_MODE = "TRIALPIPE_MODE"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Data pipeline of the LDIL2SLE trial (low-dose IL-2 in SLE)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+@main.command()
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Landing zone to write."
+)
+@click.option(
+    "--restricted-out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the restricted RANDLIST.csv [default: <out>/../restricted].",
+)
+@click.option("--sites", default=6, show_default=True, type=click.IntRange(1, 899))
+@click.option("--subjects", default=120, show_default=True, type=click.IntRange(1))
+@click.option("--seed", default=2026, show_default=True, type=int)
+@click.option(
+    "--defects",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0.0, 0.5),
+    help="Fraction of rows given a defect of the contract's 'Bad input' kinds (0 = clean).",
+)
+def generate(
+    out: Path, restricted_out: Path | None, sites: int, subjects: int, seed: int, defects: float
+) -> None:
+    """Write a synthetic landing zone per the site export contract (deterministic for a seed)."""
+    from synth.generate import generate_trial
+
+    restricted_out = restricted_out or out.resolve().parent / "restricted"
+    summary = generate_trial(out, restricted_out, sites=sites, subjects=subjects, seed=seed, defects=defects)
+    click.echo(f"landing zone: {out}\nrestricted list: {restricted_out}")
+    for key, value in summary.items():
+        click.echo(f"  {key}: {value}")
+
+
+@main.command()
+@click.option(
+    "--landing",
+    envvar=ENV_LANDING,
+    required=True,
+    type=click.Path(exists=True, file_okay=False),
+    help=f"Landing zone root [env {ENV_LANDING}].",
+)
+@click.option(
+    "--warehouse",
+    envvar=ENV_WAREHOUSE,
+    required=True,
+    type=click.Path(file_okay=False),
+    help=f"Warehouse root [env {ENV_WAREHOUSE}].",
+)
+@click.option(
+    "--restricted",
+    envvar=ENV_RESTRICTED,
+    default=None,
+    type=click.Path(file_okay=False),
+    help=f"Restricted folder with RANDLIST.csv; read only with --unblinded [env {ENV_RESTRICTED}].",
+)
+@click.option(
+    "--unblinded", is_flag=True, default=False, help="Unblinded run (writes <warehouse>/unblinded)."
+)
+def run(landing: str, warehouse: str, restricted: str | None, unblinded: bool) -> None:
+    """Materialize the whole asset graph in-process and print what was written."""
+    if unblinded and not restricted:
+        raise click.UsageError("--unblinded needs --restricted DIR (or TRIALPIPE_RESTRICTED)")
+    os.environ[ENV_LANDING] = str(Path(landing).resolve())
+    os.environ[ENV_WAREHOUSE] = str(Path(warehouse).resolve())
+    os.environ[ENV_MODE] = "unblinded" if unblinded else "blinded"
+    if unblinded:
+        os.environ[ENV_RESTRICTED] = str(Path(restricted).resolve())
+    else:
+        # The blinded run never learns where the restricted list is.
+        os.environ.pop(ENV_RESTRICTED, None)
+    from pipelines.run import run_pipeline, summarize
+
+    outcome = run_pipeline()
+    if not outcome.success:
+        click.echo(outcome.message, err=True)
+        sys.exit(1)
+    click.echo(summarize(Path(warehouse).resolve() / os.environ[ENV_MODE]))
+
+
+if __name__ == "__main__":
+    main()
