@@ -1,0 +1,33 @@
+"""SLEDAI-2K total, recomputed from the 24 items (derivations.md, SLEDAI-2K).
+
+Total = sum of the weights of the items answered ``Y`` (weights in study/sledai_items.csv), 0-105.
+If any item is missing the total is missing. The site's ``SLTOTAL`` is checked, never trusted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import study
+
+
+def derive_var_sledai_total(sledai: pd.DataFrame) -> pd.DataFrame:
+    """Add ``SLEDAI_TOTAL`` (Int64, missing when any item is missing) and ``SLEDAI_MISSING_ITEMS``
+    (space-separated item names that are missing, empty when complete)."""
+    weights = study.sledai_weights()
+    missing_cols = [c for c in weights if c not in sledai.columns]
+    if missing_cols:
+        raise KeyError(f"derive_var_sledai_total: columns missing: {missing_cols}")
+    items = sledai[list(weights)]
+    answered_yes = items.eq("Y").fillna(False).to_numpy()
+    is_missing = items.isna().to_numpy() | ~items.isin(["Y", "N"]).to_numpy()
+    w = np.array(list(weights.values()), dtype=np.int64)
+    total = pd.Series(answered_yes @ w, index=sledai.index).astype("Int64")
+    any_missing = is_missing.any(axis=1)
+    out = sledai.copy()
+    out["SLEDAI_TOTAL"] = total.mask(any_missing)
+    names = np.array(list(weights))
+    out["SLEDAI_MISSING_ITEMS"] = [" ".join(names[row]) for row in is_missing] if len(out) else []
+    out["SLEDAI_MISSING_ITEMS"] = out["SLEDAI_MISSING_ITEMS"].astype("string")
+    return out
