@@ -1,6 +1,5 @@
 """Ingest layer assets: thin wrappers around discovery, reading, harmonizing and validation."""
 
-from __future__ import annotations
 
 import dagster as dg
 import pandas as pd
