@@ -196,7 +196,7 @@ def raw_form_schema(form: str) -> pa.DataFrameSchema:
         pa.Check(
             lambda d: (
                 d["SUBJID"].isna()
-                | d["SUBJID"].astype("string").str.startswith(d["SITEID"].astype("string") + "-")
+                | (d["SUBJID"].astype("string").str.slice(0, 4) == d["SITEID"].astype("string") + "-")
             ),
             name="SUBJID:subject_id_form",
         ),

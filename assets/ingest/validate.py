@@ -46,13 +46,11 @@ def failures_of(df: pd.DataFrame, form: str) -> pd.DataFrame:
         return pd.DataFrame(columns=["index", "COLUMN", "RULE"])
     fc = fc[fc["index"].notna()].copy()
     check = fc["check"].astype(str)
+    # Frame-level rules are named "<COLUMN>:<rule>" and reported once per non-null cell of the row;
+    # the row and the column named in the rule are what counts.
     cross = check.str.contains(":", regex=False)
-    # Frame-level checks are reported once per column; keep the column the rule is about.
-    cross_col = check.str.split(":", n=1).str[0]
-    keep = ~cross | (fc["column"].astype(str) == cross_col)
-    fc = fc[keep]
-    rule = check[keep].str.split(":", n=1).str[-1].map(lambda r: _PANDERA_RULES.get(r, r))
-    column = fc["column"].astype(str).where(~cross[keep], cross_col[keep])
+    column = fc["column"].astype(str).where(~cross, check.str.split(":", n=1).str[0])
+    rule = check.str.split(":", n=1).str[-1].map(lambda r: _PANDERA_RULES.get(r, r))
     out = pd.DataFrame({"index": fc["index"].astype("int64"), "COLUMN": column, "RULE": rule})
     if form == "RAND":
         out.loc[out["RULE"] == "unique_recid", "RULE"] = "unique_randno"
