@@ -7,12 +7,24 @@ from assets.ingest.assets import INGEST_ASSETS, INGEST_CHECKS
 from assets.qa.assets import QA_ASSETS, QA_CHECKS
 from assets.sdtm.assets import SDTM_ASSETS, SDTM_CHECKS
 from assets.sdtm.eligibility_assets import ELIGIBILITY_ASSETS, ELIGIBILITY_CHECKS
-from pipelines.jobs import full_refresh_job
+from pipelines.checks import FRESHNESS_CHECKS
+from pipelines.jobs import ALL_JOBS
 from pipelines.resources import resources_from_env
+from pipelines.schedules import nightly_refresh_schedule
+from pipelines.sensors import landing_zone_sensor
 
 defs = dg.Definitions(
     assets=[*INGEST_ASSETS, *ELIGIBILITY_ASSETS, *SDTM_ASSETS, *ADAM_ASSETS, *QA_ASSETS],
-    asset_checks=[*INGEST_CHECKS, *ELIGIBILITY_CHECKS, *SDTM_CHECKS, *ADAM_CHECKS, *QA_CHECKS],
-    jobs=[full_refresh_job],
+    asset_checks=[
+        *INGEST_CHECKS,
+        *FRESHNESS_CHECKS,
+        *ELIGIBILITY_CHECKS,
+        *SDTM_CHECKS,
+        *ADAM_CHECKS,
+        *QA_CHECKS,
+    ],
+    jobs=ALL_JOBS,
+    sensors=[landing_zone_sensor],
+    schedules=[nightly_refresh_schedule],
     resources=resources_from_env(),
 )

@@ -1,13 +1,28 @@
-"""Run the code location's whole graph in-process and describe the result for a person."""
+"""Run the code location's whole graph in-process and describe the result for a person.
+
+``run_pipeline`` registers a site partition for every site folder in the landing zone, then runs
+``full_refresh`` once over the whole site partition range: ``site_ingest`` has a single-run
+backfill policy, so that one run ingests every site, the IWRS, and then builds every
+unpartitioned asset downstream. The alternative, one run per site and then one for the rest
+(``strategy="per_site"``), gives the same files; it is kept for comparison and measured in
+``benchmarks/results.md``.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import pyarrow.parquet as pq
+
+from pipelines.partitions import register_sites, registered_sites
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+STRATEGIES = ("single_run", "per_site")
 
 
 @dataclass
@@ -45,18 +60,72 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
     return f"trialpipe run failed (run {result.run_id}): {detail}. Nothing downstream of a failed step was written."
 
 
-def run_pipeline() -> RunOutcome:
-    """Execute the ``full_refresh`` job of :mod:`pipelines.definitions` (the UI's code location)."""
+def _landing_root() -> Path:
+    landing = os.environ.get("TRIALPIPE_LANDING")
+    if not landing:
+        raise ValueError("TRIALPIPE_LANDING is not set: no landing zone to run on")
+    return Path(landing).resolve()
+
+
+def _outcome(results: list[dg.ExecuteInProcessResult]) -> RunOutcome:
+    failed = [r for r in results if not r.success]
+    if failed:
+        return RunOutcome(False, _failure_message(failed[0]), failed[0].run_id)
+    return RunOutcome(True, "ok", results[-1].run_id if results else None)
+
+
+def run_pipeline(
+    strategy: str = "single_run",
+    instance: dg.DagsterInstance | None = None,
+    on_result: Callable[[dg.ExecuteInProcessResult], None] | None = None,
+    asset_selection: Sequence[dg.AssetKey] | None = None,
+) -> RunOutcome:
+    """Materialize the whole graph of :mod:`pipelines.definitions` (the UI's code location).
+
+    ``on_result`` sees each finished run (the benchmark reads step timings from it);
+    ``asset_selection`` limits the run to some assets (tests, debugging); None is the whole graph.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
+    from assets.ingest.discovery import list_sites
     from pipelines.definitions import defs
 
-    job = defs.resolve_job_def("full_refresh")
     try:
-        result = job.execute_in_process(instance=_instance(), raise_on_error=False)
-    except dg.DagsterError as exc:
+        landing = _landing_root()
+        sites = list_sites(landing)
+        if not sites:
+            return RunOutcome(
+                False,
+                f"trialpipe run found no site folder under {landing / 'sites'}: nothing to ingest. "
+                "Check --landing (a landing zone holds sites/<SITEID>/<EXPORT_ID>/).",
+            )
+        instance = instance or _instance()
+        register_sites(instance, sites)
+        keys = registered_sites(instance)
+        job = defs.resolve_job_def("full_refresh")
+        results: list[dg.ExecuteInProcessResult] = []
+
+        def execute(**kwargs) -> bool:
+            result = job.execute_in_process(instance=instance, raise_on_error=False, **kwargs)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+            return result.success
+
+        selection = list(asset_selection or job.asset_layer.executable_asset_keys)
+        if strategy == "single_run":
+            execute(tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}, asset_selection=selection)
+        else:
+            site_key = dg.AssetKey("site_ingest")
+            rest = [k for k in selection if k != site_key]
+            for key in keys:
+                if not execute(partition_key=key, asset_selection=[site_key]):
+                    break
+            else:
+                execute(asset_selection=rest, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
+    except (dg.DagsterError, ValueError, OSError) as exc:
         return RunOutcome(False, f"trialpipe run could not start: {exc}")
-    if result.success:
-        return RunOutcome(True, "ok", result.run_id)
-    return RunOutcome(False, _failure_message(result), result.run_id)
+    return _outcome(results)
 
 
 def summarize(mode_root: Path) -> str:

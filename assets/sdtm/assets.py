@@ -1,4 +1,253 @@
-"""SDTM layer assets (being built; see the sdtm issue)."""
+"""SDTM layer assets: one asset per dataset (``sdtm_<domain>``), a multi-asset where a domain and its
+SUPP-- come from one pass, and one conformance check per dataset (``sdtm_<domain>_conforms``).
 
-SDTM_ASSETS: list = []
-SDTM_CHECKS: list = []
+Assets are thin: read the ingested forms (and DM's reference dates), call the pure builders of this
+package, write ``<mode root>/sdtm/<domain>.parquet`` with the spec's labels and keys. Only ``sdtm_dm``
+may open the restricted randomization list, and only in an unblinded run; EX takes the arm from DM.
+"""
+
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from assets.common.findings import make_findings
+from assets.common.parquet import read_parquet, write_parquet
+from assets.ingest.store import read_form, read_forms
+from assets.sdtm import events, findings, interventions, special, trial_design
+from assets.sdtm.timing import VISIT_FORMS, find_visits_outside_window, unscheduled_visitnums, visit_dates
+from pipelines.resources import RestrictedRandomization, Warehouse
+from schemas.sdtm_conformance import conformance_report
+from study import spec
+
+GROUP = "sdtm"
+SITE = dg.AssetKey("site_ingest")
+IWRS = dg.AssetKey("iwrs_ingest")
+ELIGIBILITY = dg.AssetKey("eligibility")
+DM_KEY = dg.AssetKey("sdtm_dm")
+DATASETS = spec.datasets("sdtm")["DATASET"].tolist()
+
+
+def asset_key(dataset: str) -> dg.AssetKey:
+    return dg.AssetKey(f"sdtm_{dataset.lower()}")
+
+
+def dataset_path(warehouse: Warehouse, dataset: str) -> Path:
+    return warehouse.layer("sdtm") / f"{dataset.lower()}.parquet"
+
+
+def write_dataset(warehouse: Warehouse, dataset: str, df: pd.DataFrame) -> dict:
+    """Write one dataset sorted by its spec keys with labels; return its materialization metadata."""
+    write_parquet(
+        df,
+        dataset_path(warehouse, dataset),
+        sort_by=spec.keys("sdtm", dataset),
+        labels=spec.labels("sdtm", dataset),
+        dataset_label=spec.dataset_label("sdtm", dataset),
+    )
+    meta = {"rows": len(df), "path": str(dataset_path(warehouse, dataset))}
+    if "USUBJID" in df.columns and len(df):
+        meta["subjects"] = int(df["USUBJID"].nunique())
+    return meta
+
+
+def _ingest(warehouse: Warehouse) -> Path:
+    return warehouse.root / "ingest"
+
+
+def _reference(warehouse: Warehouse) -> pd.DataFrame:
+    """USUBJID, RFSTDTC, RFICDTC (and ARMCD) from the written DM."""
+    return read_parquet(dataset_path(warehouse, "DM"), columns=["USUBJID", "RFSTDTC", "RFICDTC", "ARMCD"])
+
+
+def _visit_rows(warehouse: Warehouse) -> pd.DataFrame:
+    return visit_dates(read_forms(_ingest(warehouse), tuple(VISIT_FORMS)))
+
+
+def _trial_design_asset(dataset: str, builder):
+    @dg.asset(
+        name=f"sdtm_{dataset.lower()}",
+        group_name=GROUP,
+        kinds={"python", "parquet"},
+        description=f"SDTM {dataset} ({spec.dataset_label('sdtm', dataset)}) from study metadata.",
+    )
+    def _asset(warehouse: Warehouse) -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata=write_dataset(warehouse, dataset, builder()))
+
+    return _asset
+
+
+TRIAL_DESIGN = [
+    _trial_design_asset(name, builder)
+    for name, builder in (
+        ("TS", trial_design.build_ts),
+        ("TA", trial_design.build_ta),
+        ("TE", trial_design.build_te),
+        ("TV", trial_design.build_tv),
+        ("TI", trial_design.build_ti),
+    )
+]
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=[SITE, IWRS],
+    kinds={"python", "parquet"},
+    description="SDTM DM: one record per screened subject; arms BLINDED unless the run is unblinded.",
+)
+def sdtm_dm(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, restricted: RestrictedRandomization
+) -> dg.MaterializeResult:
+    forms = read_forms(_ingest(warehouse), ("DM", "EX", "DS", "AE"))
+    rand = read_form(_ingest(warehouse), "RAND")
+    # The restricted list is opened only here and only when unblinded (the resource refuses otherwise).
+    randlist = restricted.read_randlist(warehouse) if warehouse.unblinded else None
+    dm = special.build_dm(forms["DM"], forms["EX"], forms["DS"], forms["AE"], rand, randlist)
+    meta = write_dataset(warehouse, "DM", dm)
+    meta["unblinded"] = warehouse.unblinded
+    meta["dosed"] = int(dm["RFSTDTC"].notna().sum())
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=[SITE, DM_KEY],
+    kinds={"python", "parquet"},
+    description="SDTM SV: subject visits from every visit-based form; visit-window findings to QA.",
+)
+def sdtm_sv(warehouse: Warehouse) -> dg.MaterializeResult:
+    visits = _visit_rows(warehouse)
+    reference = _reference(warehouse)
+    meta = write_dataset(warehouse, "SV", special.build_sv(visits, reference))
+    late = find_visits_outside_window(visits, reference) if len(visits) else make_findings(pd.DataFrame())
+    write_parquet(late, warehouse.layer("qa") / "findings" / "visits.parquet")
+    meta["visit_window_findings"] = len(late)
+    return dg.MaterializeResult(metadata=meta)
+
+
+def _findings_asset(dataset: str, form: str, builder):
+    @dg.asset(
+        name=f"sdtm_{dataset.lower()}",
+        group_name=GROUP,
+        deps=[SITE, DM_KEY],
+        kinds={"python", "parquet"},
+        description=f"SDTM {dataset} ({spec.dataset_label('sdtm', dataset)}) from the {form} form.",
+    )
+    def _asset(warehouse: Warehouse) -> dg.MaterializeResult:
+        unscheduled = unscheduled_visitnums(_visit_rows(warehouse))
+        frame = builder(read_form(_ingest(warehouse), form), _reference(warehouse), unscheduled)
+        return dg.MaterializeResult(metadata=write_dataset(warehouse, dataset, frame))
+
+    return _asset
+
+
+def _events_asset(dataset: str, form: str, builder):
+    @dg.asset(
+        name=f"sdtm_{dataset.lower()}",
+        group_name=GROUP,
+        deps=[SITE, DM_KEY],
+        kinds={"python", "parquet"},
+        description=f"SDTM {dataset} ({spec.dataset_label('sdtm', dataset)}) from the {form} form.",
+    )
+    def _asset(warehouse: Warehouse) -> dg.MaterializeResult:
+        frame = builder(read_form(_ingest(warehouse), form), _reference(warehouse))
+        return dg.MaterializeResult(metadata=write_dataset(warehouse, dataset, frame))
+
+    return _asset
+
+
+FINDINGS = [
+    _findings_asset("LB", "LB", findings.build_lb),
+    _findings_asset("VS", "VS", findings.build_vs),
+    _findings_asset("CP", "FACS", findings.build_cp),
+]
+EVENTS = [
+    _events_asset("AE", "AE", events.build_ae),
+    _events_asset("DS", "DS", events.build_ds),
+    _events_asset("CM", "CM", interventions.build_cm),
+]
+
+
+def _outs(*datasets: str) -> dict[str, dg.AssetOut]:
+    return {
+        f"sdtm_{d.lower()}": dg.AssetOut(
+            group_name=GROUP, kinds={"python", "parquet"}, description=f"SDTM {d} ({spec.dataset_label('sdtm', d)})."
+        )
+        for d in datasets
+    }
+
+
+@dg.multi_asset(outs=_outs("EX", "SUPPEX"), deps=[SITE, DM_KEY])
+def sdtm_ex(warehouse: Warehouse):
+    """EX (given injections; dose from DM's arm only when unblinded) and SUPPEX (kit numbers)."""
+    reference = _reference(warehouse)
+    armcd = reference.set_index("USUBJID")["ARMCD"] if warehouse.unblinded else None
+    built = interventions.build_ex(read_form(_ingest(warehouse), "EX"), reference, armcd)
+    for dataset in ("EX", "SUPPEX"):
+        yield dg.MaterializeResult(asset_key=asset_key(dataset), metadata=write_dataset(warehouse, dataset, built[dataset]))
+
+
+@dg.multi_asset(outs=_outs("MH", "SUPPMH"), deps=[SITE])
+def sdtm_mh(warehouse: Warehouse):
+    """MH and SUPPMH (NYHA class)."""
+    built = events.build_mh(read_form(_ingest(warehouse), "MH"))
+    for dataset in ("MH", "SUPPMH"):
+        yield dg.MaterializeResult(asset_key=asset_key(dataset), metadata=write_dataset(warehouse, dataset, built[dataset]))
+
+
+@dg.multi_asset(outs=_outs("RS", "SUPPRS"), deps=[SITE, DM_KEY])
+def sdtm_rs(warehouse: Warehouse):
+    """RS: SLEDAI-2K items and recomputed total, PGA, BILAG-2004; SUPPRS: the site's SLEDAI-2K total."""
+    forms = read_forms(_ingest(warehouse), ("SLEDAI", "PGA", "BILAG"))
+    unscheduled = unscheduled_visitnums(_visit_rows(warehouse))
+    built = findings.build_rs(forms["SLEDAI"], forms["PGA"], forms["BILAG"], _reference(warehouse), unscheduled)
+    for dataset in ("RS", "SUPPRS"):
+        yield dg.MaterializeResult(asset_key=asset_key(dataset), metadata=write_dataset(warehouse, dataset, built[dataset]))
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=[ELIGIBILITY, DM_KEY],
+    kinds={"python", "parquet"},
+    description="SDTM IE: per subject the inclusion criteria not met and the exclusion criteria present.",
+)
+def sdtm_ie(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    path = warehouse.root / "derived" / "eligibility.parquet"
+    if path.exists():
+        eligibility = read_parquet(path)
+    else:
+        context.log.warning(f"{path} not found: IE written empty until the eligibility asset runs")
+        eligibility = pd.DataFrame()
+    meta = write_dataset(warehouse, "IE", findings.build_ie(eligibility, _reference(warehouse)))
+    meta["eligibility_found"] = path.exists()
+    return dg.MaterializeResult(metadata=meta)
+
+
+def _conformance_check(dataset: str):
+    @dg.asset_check(
+        asset=asset_key(dataset),
+        name=f"sdtm_{dataset.lower()}_conforms",
+        blocking=True,
+        description=f"{dataset} conforms to its spec-generated pandera schema (schemas/sdtm_conformance.py).",
+    )
+    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
+        report = conformance_report(read_parquet(dataset_path(warehouse, dataset)), dataset)
+        # Only structural failures block downstream; off-codelist values etc. are warnings (queries).
+        severity = dg.AssetCheckSeverity.ERROR if report["structural"] else dg.AssetCheckSeverity.WARN
+        return dg.AssetCheckResult(
+            passed=report["passed"],
+            severity=severity,
+            metadata={
+                "structural_failures": report["structural"],
+                "content_failures": report["content"],
+                "by_check": dg.MetadataValue.json(report["by_check"]),
+                "examples": dg.MetadataValue.json(report["examples"]),
+            },
+        )
+
+    return _check
+
+
+SDTM_ASSETS = [*TRIAL_DESIGN, sdtm_dm, sdtm_sv, *FINDINGS, *EVENTS, sdtm_ex, sdtm_mh, sdtm_rs, sdtm_ie]
+SDTM_CHECKS = [_conformance_check(dataset) for dataset in DATASETS]

@@ -1,0 +1,101 @@
+"""ADLB: laboratory BDS in standard units (derivations.md, Datasets that must exist; Baseline).
+
+One record per SDTM LB numeric result (``LBSTRESN``; qualitative screening tests such as HCG and
+serology stay in SDTM LB). ``A1LO``/``A1HI`` are the site range in standard units, ``R2A1HI`` the
+ratio to the upper limit, ``ANRIND`` LOW/NORMAL/HIGH against that range, ``BNRIND`` the baseline
+``ANRIND``, ``SHIFT1`` "<BNRIND> to <ANRIND>" on post-baseline records.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import study
+from assets.adam.common import (
+    derive_var_ady,
+    derive_var_anl01fl,
+    derive_vars_avisit,
+    derive_vars_baseline,
+    merge_adsl,
+    require,
+    treatment_vars,
+)
+from assets.common.dates import iso_to_date
+
+ADSL_VARS = [
+    "USUBJID",
+    "STUDYID",
+    "SUBJID",
+    "SITEID",
+    "TRT01P",
+    "TRT01PN",
+    "TRT01A",
+    "TRT01AN",
+    "SAFFL",
+    "TRTSDT",
+]
+
+
+def derive_var_anrind(adlb: pd.DataFrame) -> pd.DataFrame:
+    """``ANRIND``: ``LOW`` below ``A1LO``, ``HIGH`` above ``A1HI``, else ``NORMAL`` (6 decimals, so a
+    converted value equal to its converted limit is NORMAL); missing without value or range."""
+    require(adlb, ["AVAL", "A1LO", "A1HI"], "derive_var_anrind")
+    out = adlb.copy()
+    v, lo, hi = (out[c].astype("Float64").round(6) for c in ("AVAL", "A1LO", "A1HI"))
+    ind = pd.Series(pd.NA, index=out.index, dtype="string")
+    ind = ind.mask((v.notna() & (lo.notna() | hi.notna())).fillna(False), "NORMAL")
+    ind = ind.mask((v < lo).fillna(False), "LOW").mask((v > hi).fillna(False), "HIGH")
+    out["ANRIND"] = ind
+    return out
+
+
+def derive_var_shift1(adlb: pd.DataFrame) -> pd.DataFrame:
+    """``SHIFT1`` = ``BNRIND to ANRIND`` on post-baseline records with both indicators."""
+    require(adlb, ["BNRIND", "ANRIND", "CHG"], "derive_var_shift1")
+    out = adlb.copy()
+    both = out["BNRIND"].notna() & out["ANRIND"].notna() & out["CHG"].notna()
+    out["SHIFT1"] = (out["BNRIND"].astype("string") + " to " + out["ANRIND"].astype("string")).where(both)
+    return out
+
+
+def derive_adlb(lb: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
+    """ADLB before spec conformance."""
+    require(
+        lb,
+        ["USUBJID", "LBTESTCD", "LBSTRESN", "LBSTRESC", "LBSTRESU", "LBSTNRLO", "LBSTNRHI", "LBDTC", "VISIT"],
+        "derive_adlb",
+    )
+    tests = study.lab_tests()
+    numeric = tests.loc[tests["RESULT_TYPE"] == "NUMERIC"].reset_index(drop=True)
+    paramn = {t: i + 1 for i, t in enumerate(numeric["LBTESTCD"])}
+    names = dict(zip(numeric["LBTESTCD"], numeric["LBTEST"]))
+    units = dict(zip(numeric["LBTESTCD"], numeric["STD_UNIT"]))
+    r = lb[lb["LBTESTCD"].isin(list(paramn)).fillna(False)]
+    code = r["LBTESTCD"].astype("string")
+    out = pd.DataFrame(
+        {
+            "USUBJID": r["USUBJID"].astype("string").to_numpy(),
+            "LBSEQ": pd.to_numeric(r["LBSEQ"], errors="coerce").to_numpy() if "LBSEQ" in r else np.nan,
+            "PARAMCD": code.to_numpy(),
+            "PARAM": (code.map(names) + " (" + code.map(units) + ")").to_numpy(),
+            "PARAMN": code.map(paramn).to_numpy(),
+            "AVAL": pd.to_numeric(r["LBSTRESN"], errors="coerce").to_numpy(),
+            "AVALC": r["LBSTRESC"].astype("string").to_numpy(),
+            "A1LO": pd.to_numeric(r["LBSTNRLO"], errors="coerce").to_numpy(),
+            "A1HI": pd.to_numeric(r["LBSTNRHI"], errors="coerce").to_numpy(),
+            "ADT": iso_to_date(r["LBDTC"].astype("string")).to_numpy(),
+            "VISIT": r["VISIT"].astype("string").to_numpy(),
+        }
+    )
+    out["SRCSEQ"] = out["LBSEQ"]
+    out = derive_vars_avisit(out).drop(columns="VISIT")
+    out["R2A1HI"] = (out["AVAL"] / out["A1HI"].where(out["A1HI"] > 0)).round(6)
+    out = derive_var_anrind(out)
+    out = merge_adsl(out, adsl, ["USUBJID", "TRTSDT"])
+    out = derive_vars_baseline(out, nrind=True)
+    out = derive_var_ady(out)
+    out = derive_var_anl01fl(out)
+    out = derive_var_shift1(out)
+    out = merge_adsl(out, adsl, ADSL_VARS)
+    return treatment_vars(out)

@@ -1,0 +1,155 @@
+"""Build the submission formats and the DuckDB catalog from an existing warehouse mode root.
+
+Shared by the Dagster assets (``assets/exports/assets.py``) and ``trialpipe export``
+(``assets/exports/cli.py``), so both write exactly the same files:
+
+```
+<mode root>/submission/sdtm/<name>.xpt  .json      <mode root>/submission/adam/<name>.xpt  .json
+<mode root>/submission/define.xml                  <mode root>/qa/define.html
+<mode root>/qa/findings/exports.parquet            <mode root>/warehouse.duckdb
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+import study
+from assets.common.findings import empty_findings, make_findings
+from assets.common.parquet import write_parquet
+from assets.exports import dataset_json, define_xml, duckdb_catalog, xpt
+from assets.exports.define_html import write_define_html
+from assets.exports.metadata import (
+    Dataset,
+    data_cut_timestamp,
+    describe_written,
+    inputs_timestamp,
+    read_export_table,
+)
+
+SUBMISSION = "submission"
+FINDINGS_FILE = Path("qa") / "findings" / "exports.parquet"
+ORIGINATOR = "trialpipe"
+
+
+def submission_dir(mode_root: Path, standard: str | None = None) -> Path:
+    folder = Path(mode_root) / SUBMISSION
+    return folder / standard if standard else folder
+
+
+def as_of(mode_root: Path, datasets: list[Dataset]) -> str:
+    """The timestamp written into Dataset-JSON and define.xml: the data cut (newest export in
+    force), or, without an ingest inventory, the newest input file's modification time."""
+    return data_cut_timestamp(mode_root) or inputs_timestamp([ds.path for ds in datasets if ds.path])
+
+
+def _remove_stale(mode_root: Path, datasets: list[Dataset], suffix: str) -> None:
+    """Delete ``*.<suffix>`` files of datasets no longer written (a dataset dropped upstream must not
+    survive in the submission folder)."""
+    for standard in ("sdtm", "adam"):
+        keep = {f"{ds.file_stem}{suffix}" for ds in datasets if ds.standard == standard}
+        folder = submission_dir(mode_root, standard)
+        if folder.is_dir():
+            for f in folder.glob(f"*{suffix}"):
+                if f.name not in keep:
+                    f.unlink()
+
+
+def build_xpt(mode_root: Path, datasets: list[Dataset] | None = None) -> tuple[list[Path], pd.DataFrame]:
+    """Every dataset as XPORT v5; returns the files written and the findings (also written to
+    ``qa/findings/exports.parquet``). A dataset with findings is not written."""
+    datasets = describe_written(mode_root) if datasets is None else datasets
+    written, problems = [], []
+    for ds in datasets:
+        path = submission_dir(mode_root, ds.standard) / f"{ds.file_stem}.xpt"
+        found = xpt.write_xpt(ds, read_export_table(ds.path, ds.standard), path)
+        if found.empty:
+            written.append(path)
+        else:
+            problems.append(found)
+    _remove_stale(mode_root, datasets, ".xpt")
+    findings = make_findings(pd.concat(problems, ignore_index=True)) if problems else empty_findings()
+    write_parquet(findings, Path(mode_root) / FINDINGS_FILE)
+    return written, findings
+
+
+def read_xpt_findings(mode_root: Path) -> pd.DataFrame:
+    path = Path(mode_root) / FINDINGS_FILE
+    return pd.read_parquet(path) if path.is_file() else empty_findings()
+
+
+def build_dataset_json(mode_root: Path, datasets: list[Dataset] | None = None) -> list[Path]:
+    datasets = describe_written(mode_root) if datasets is None else datasets
+    stamp = as_of(mode_root, datasets)
+    studyid = study.studyid()
+    mode = Path(mode_root).name
+    written = []
+    for ds in datasets:
+        header = dataset_json.dataset_json_header(
+            ds,
+            as_of=stamp,
+            study_oid=f"ST.{studyid}",
+            metadata_version_oid=f"MDV.{studyid}.{mode}",
+            originator=ORIGINATOR,
+            source_system={"name": "trialpipe", "version": study.study()["contract_version"]},
+            file_oid=f"{studyid}.{mode}.{ds.standard.upper()}.{ds.name}",
+        )
+        path = submission_dir(mode_root, ds.standard) / f"{ds.file_stem}.json"
+        dataset_json.write_dataset_json(path, header, dataset_json.parquet_batches(ds.path, ds.standard))
+        written.append(path)
+    _remove_stale(mode_root, datasets, ".json")
+    return written
+
+
+def build_define(mode_root: Path, datasets: list[Dataset] | None = None) -> tuple[Path, Path, list[str]]:
+    """define.xml (from the spec and the written data) and its HTML rendering; returns the two
+    paths and the structural problems found in the written define.xml (empty when sound)."""
+    datasets = describe_written(mode_root) if datasets is None else datasets
+    value_levels, used = [], {}
+    for ds in datasets:
+        table = read_export_table(ds.path, ds.standard)
+        value_levels += define_xml.collect_value_levels(ds, table)
+        used.update({(ds.name, var): terms for var, terms in define_xml.collect_used_terms(ds, table).items()})
+    codes = {v.codelist for ds in datasets for v in ds.variables if v.codelist}
+    ct = define_xml.load_ct(codelists=codes)
+    facts = study.study()
+    info = {
+        "studyid": facts["studyid"],
+        "title": facts.get("title", facts["studyid"]),
+        "protocol": facts.get("registry_id", facts["studyid"]),
+        "mode": Path(mode_root).name,
+        "originator": facts.get("sponsor", ORIGINATOR),
+    }
+    tree = define_xml.build_define(datasets, value_levels, used, ct, info, as_of(mode_root, datasets))
+    define_path = define_xml.write_define(tree, submission_dir(mode_root) / "define.xml")
+    html_path = write_define_html(define_path, Path(mode_root) / "qa" / "define.html")
+    import xml.etree.ElementTree as ET
+
+    problems = define_xml.define_problems(ET.parse(define_path), [ds.name for ds in datasets])
+    return define_path, html_path, problems
+
+
+def build_duckdb(mode_root: Path) -> tuple[Path, list[dict]]:
+    return duckdb_catalog.build_catalog(mode_root)
+
+
+def build_all(mode_root: Path) -> dict:
+    """Every format; a summary for the command line."""
+    datasets = describe_written(mode_root)
+    xpts, findings = build_xpt(mode_root, datasets)
+    jsons = build_dataset_json(mode_root, datasets)
+    define_path, html_path, define_issues = build_define(mode_root, datasets)
+    db_path, views = build_duckdb(mode_root)
+    return {
+        "datasets": len(datasets),
+        "xpt_written": len(xpts),
+        "xpt_findings": findings,
+        "dataset_json_written": len(jsons),
+        "define": define_path,
+        "define_html": html_path,
+        "define_problems": define_issues,
+        "duckdb": db_path,
+        "duckdb_views": len(views),
+    }

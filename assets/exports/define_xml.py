@@ -1,0 +1,421 @@
+"""define.xml 2.1 from the metadata spec and the written datasets, and its structural check.
+
+Content (CDISC Define-XML 2.1 specification):
+- ``ODM/Study/GlobalVariables`` and one ``MetaDataVersion`` with ``def:Standards`` (SDTMIG 3.4,
+  ADaMIG 1.3, CDISC/NCI CT 2025-03-28 as far as used);
+- one ``ItemGroupDef`` per written dataset (``Purpose`` Tabulation / Analysis, ``def:Structure``,
+  ``def:Class``, ``def:leaf`` to its XPT file) with ``ItemRef``s (``OrderNumber``, ``Mandatory`` =
+  ``Yes`` for ``CORE`` Req, ``KeySequence`` from the dataset keys, ``MethodOID`` for derived
+  variables);
+- one ``ItemDef`` per variable (``DataType``, ``Length``, label as ``Description``, ``def:Origin``,
+  ``CodeListRef``, ``def:ValueListRef``);
+- value-level metadata for ``--TESTCD`` findings domains: for ``--ORRES`` and ``--STRESN`` one
+  ``ItemDef`` per test code, selected by a ``def:WhereClauseDef`` ``--TESTCD EQ <code>``;
+- ``CodeList``s for the spec's NCI codelists, with the terms the data uses (all the codelist's
+  terms when no data uses it), each with its NCI code as ``Alias``; a term the data uses that the
+  codelist lacks is marked ``def:ExtendedValue="Yes"``;
+- ``MethodDef``s with the spec's ``METHOD`` text for variables of origin ``Derived``.
+Element order follows the Define-XML 2.1 schema. OIDs: ``IG.<DS>``, ``IT.<DS>.<VAR>``,
+``IT.<DS>.<VAR>.<TESTCD>``, ``VL.<DS>.<VAR>``, ``WC.<DS>.<TESTCD>``, ``CL.<NCI code>``,
+``MT.<DS>.<VAR>``.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from assets.exports.metadata import Dataset, Variable
+
+ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
+DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+ET.register_namespace("", ODM_NS)
+ET.register_namespace("def", DEF_NS)
+ET.register_namespace("xlink", XLINK_NS)
+
+CT_PATH = Path(
+    os.environ.get("TRIALPIPE_CT", "/work/shared/reference/cdisc_ct/sdtm_ct_2025-03-28.parquet")
+)
+"""NCI EVS SDTM terminology as Parquet (see ../shared/reference/README.md); TRIALPIPE_CT overrides."""
+CT_VERSION = "2025-03-28"
+STANDARDS = {
+    "sdtm": {"OID": "STD.SDTMIG.3.4", "Name": "SDTMIG", "Version": "3.4", "Purpose": "Tabulation"},
+    "adam": {"OID": "STD.ADaMIG.1.3", "Name": "ADaMIG", "Version": "1.3", "Purpose": "Analysis"},
+}
+CT_STANDARD_OID = f"STD.CT.SDTM.{CT_VERSION}"
+ORIGIN_TYPES = {
+    "CRF": ("Collected", "Investigator"),
+    "COLLECTED": ("Collected", "Investigator"),
+    "EDT": ("Collected", "Vendor"),
+    "DERIVED": ("Derived", "Sponsor"),
+    "ASSIGNED": ("Assigned", "Sponsor"),
+    "PROTOCOL": ("Protocol", "Sponsor"),
+    "PREDECESSOR": ("Predecessor", None),
+}
+VALUE_LEVEL_RESULTS = ("ORRES", "STRESN")
+NUMERIC_LENGTH = 8  # SAS numeric storage length, given as Length of numeric ItemDefs
+
+
+def o(tag: str) -> str:
+    return f"{{{ODM_NS}}}{tag}"
+
+
+def d(tag: str) -> str:
+    return f"{{{DEF_NS}}}{tag}"
+
+
+@dataclass(frozen=True)
+class ValueLevel:
+    """One value-level ItemDef: ``variable`` of ``dataset`` where ``testcd_var`` = ``testcd``."""
+
+    dataset: str
+    variable: str
+    testcd_var: str
+    testcd: str
+    test: str
+    define_type: str
+    length: int
+
+
+def _text(col: pa.ChunkedArray) -> pd.Series:
+    return pd.Series(col.to_pandas(), dtype="string")
+
+
+def collect_value_levels(dataset: Dataset, table: pa.Table) -> list[ValueLevel]:
+    """Value-level rows of a ``--TESTCD`` findings dataset: per result variable present (``--ORRES``,
+    ``--STRESN``) and test code, the data type (``float`` when every value of ``--ORRES`` for that
+    test is a number) and the longest value."""
+    prefix = dataset.name[:2] if dataset.standard == "sdtm" else ""
+    testcd_var = f"{prefix}TESTCD"
+    if not prefix or testcd_var not in table.column_names:
+        return []
+    codes = _text(table.column(testcd_var))
+    tests = _text(table.column(f"{prefix}TEST")) if f"{prefix}TEST" in table.column_names else codes
+    names = pd.DataFrame({"TESTCD": codes, "TEST": tests}).dropna(subset=["TESTCD"])
+    test_name = names.drop_duplicates("TESTCD").set_index("TESTCD")["TEST"].fillna("")
+    out = []
+    for suffix in VALUE_LEVEL_RESULTS:
+        var = f"{prefix}{suffix}"
+        if var not in table.column_names:
+            continue
+        parent = dataset.variable(var)
+        col = table.column(var)
+        frame = pd.DataFrame({"TESTCD": codes})
+        if parent.type == "Char":
+            values = _text(col)
+            frame["LEN"] = values.str.encode("utf-8").str.len()
+            numeric = pd.to_numeric(values, errors="coerce")
+            frame["NOT_NUMBER"] = values.notna() & (values != "") & numeric.isna()
+        else:
+            frame["LEN"] = NUMERIC_LENGTH
+            frame["NOT_NUMBER"] = False
+        stats = frame.dropna(subset=["TESTCD"]).groupby("TESTCD", sort=True).agg(
+            LEN=("LEN", "max"), NOT_NUMBER=("NOT_NUMBER", "any")
+        )
+        for code, row in stats.iterrows():
+            if parent.type == "Char":
+                kind = "text" if row["NOT_NUMBER"] else "float"
+            else:
+                kind = parent.define_type
+            length = int(row["LEN"]) if pd.notna(row["LEN"]) else 1
+            out.append(
+                ValueLevel(dataset.name, var, testcd_var, str(code), str(test_name.get(code, "")), kind, max(length, 1))
+            )
+    return out
+
+
+def collect_used_terms(dataset: Dataset, table: pa.Table) -> dict[str, list[str]]:
+    """Variable -> sorted distinct non-empty values, for the variables that have a codelist."""
+    out = {}
+    for v in dataset.variables:
+        if not v.codelist or v.name not in table.column_names:
+            continue
+        uniq = pc.unique(table.column(v.name).cast(pa.string())).to_pylist()
+        out[v.name] = sorted({u for u in uniq if u not in (None, "")})
+    return out
+
+
+def load_ct(path: Path = CT_PATH, codelists: set[str] | None = None) -> pd.DataFrame:
+    """The CDISC CT rows (codelists and terms) of ``codelists`` (all when None); no rows when the
+    terminology file is absent (codelists then list the data's terms without NCI codes)."""
+    columns = ["clst_code", "is_clst", "code", "term", "ext", "name", "nci"]
+    if not Path(path).is_file():
+        return pd.DataFrame({c: pd.Series(dtype=bool if c == "is_clst" else object) for c in columns})
+    ct = pd.read_parquet(path, columns=columns)
+    return ct if codelists is None else ct[ct["clst_code"].isin(codelists)].reset_index(drop=True)
+
+
+def _description(parent: ET.Element, text: str) -> None:
+    desc = ET.SubElement(parent, o("Description"))
+    ET.SubElement(desc, o("TranslatedText"), {XML_LANG: "en"}).text = text
+
+
+def _origin(parent: ET.Element, v: Variable) -> None:
+    kind, source = ORIGIN_TYPES.get(v.origin.strip().upper(), ("Not Available", None))
+    attrs = {"Type": kind}
+    if source:
+        attrs["Source"] = source
+    origin = ET.SubElement(parent, d("Origin"), attrs)
+    if kind == "Predecessor" and v.source:
+        _description(origin, v.source)
+    elif kind in ("Assigned", "Protocol") and v.method:
+        _description(origin, v.method)
+
+
+def _item_def(parent: ET.Element, oid: str, name: str, define_type: str, length, label: str) -> ET.Element:
+    attrs = {"OID": oid, "Name": name, "DataType": define_type}
+    if define_type in ("text", "integer", "float"):
+        attrs["Length"] = str(length or NUMERIC_LENGTH)
+    attrs["SASFieldName"] = name
+    item = ET.SubElement(parent, o("ItemDef"), attrs)
+    _description(item, label)
+    return item
+
+
+def method_oid(dataset: Dataset, v: Variable) -> str | None:
+    return f"MT.{dataset.name}.{v.name}" if v.origin.strip().upper() == "DERIVED" and v.method else None
+
+
+def _codelists(datasets: list[Dataset], used: dict[tuple[str, str], list[str]], ct: pd.DataFrame) -> dict:
+    """NCI code -> {name, ext, data_type, items: [(term, nci code or None, extended)]}."""
+    wanted: dict[str, dict] = {}
+    for ds in datasets:
+        for v in ds.variables:
+            if not v.codelist:
+                continue
+            entry = wanted.setdefault(v.codelist, {"terms": set(), "types": set()})
+            entry["terms"].update(used.get((ds.name, v.name), []))
+            entry["types"].add(v.define_type if v.type == "Num" else "text")
+    out = {}
+    for code in sorted(wanted):
+        rows = ct[ct["clst_code"] == code]
+        head = rows[rows["is_clst"]]
+        terms = rows[~rows["is_clst"]].sort_values("term", kind="stable")
+        by_term = dict(zip(terms["term"], terms["code"]))
+        chosen = sorted(wanted[code]["terms"]) or sorted(by_term)
+        if not chosen:
+            continue
+        types = wanted[code]["types"]
+        out[code] = {
+            "name": str(head["name"].iloc[0]) if not head.empty else code,
+            "submission": str(head["term"].iloc[0]) if not head.empty else code,
+            "in_ct": not head.empty,
+            "data_type": "text" if types != {"integer"} and types != {"float"} else types.pop(),
+            "items": [(t, by_term.get(t), t not in by_term) for t in chosen],
+        }
+    return out
+
+
+def build_define(
+    datasets: list[Dataset],
+    value_levels: list[ValueLevel],
+    used_terms: dict[tuple[str, str], list[str]],
+    ct: pd.DataFrame,
+    study_info: dict,
+    as_of: str,
+) -> ET.ElementTree:
+    """The define.xml tree. ``study_info``: studyid, title, protocol, mode (blinded/unblinded)."""
+    studyid = study_info["studyid"]
+    mode = study_info.get("mode", "blinded")
+    odm = ET.Element(
+        o("ODM"),
+        {
+            "FileType": "Snapshot",
+            "FileOID": f"DEF.{studyid}.{mode}",
+            "ODMVersion": "1.3.2",
+            "CreationDateTime": as_of,
+            "Originator": study_info.get("originator", "trialpipe"),
+            "SourceSystem": "trialpipe",
+            d("Context"): "Submission",
+        },
+    )
+    study_el = ET.SubElement(odm, o("Study"), {"OID": f"ST.{studyid}"})
+    gv = ET.SubElement(study_el, o("GlobalVariables"))
+    ET.SubElement(gv, o("StudyName")).text = studyid
+    ET.SubElement(gv, o("StudyDescription")).text = study_info.get("title", studyid)
+    ET.SubElement(gv, o("ProtocolName")).text = study_info.get("protocol", studyid)
+    mdv = ET.SubElement(
+        study_el,
+        o("MetaDataVersion"),
+        {
+            "OID": f"MDV.{studyid}.{mode}",
+            "Name": f"{studyid} {mode} submission metadata",
+            d("DefineVersion"): "2.1.0",
+        },
+    )
+    _description(mdv, f"Study {studyid}: SDTM and ADaM datasets ({mode} warehouse)")
+    codelists = _codelists(datasets, used_terms, ct)
+
+    standards = ET.SubElement(mdv, d("Standards"))
+    for std in [s for s in STANDARDS if any(ds.standard == s for ds in datasets)]:
+        meta = STANDARDS[std]
+        ET.SubElement(
+            standards,
+            d("Standard"),
+            {"OID": meta["OID"], "Name": meta["Name"], "Type": "IG", "Version": meta["Version"], "Status": "Final"},
+        )
+    if any(c["in_ct"] for c in codelists.values()):
+        ET.SubElement(
+            standards,
+            d("Standard"),
+            {
+                "OID": CT_STANDARD_OID,
+                "Name": "CDISC/NCI",
+                "Type": "CT",
+                "PublishingSet": "SDTM",
+                "Version": CT_VERSION,
+                "Status": "Final",
+            },
+        )
+
+    by_var: dict[tuple[str, str], list[ValueLevel]] = {}
+    for vl in value_levels:
+        by_var.setdefault((vl.dataset, vl.variable), []).append(vl)
+    # def:ValueListDef and def:WhereClauseDef come before the ItemGroupDefs (schema order).
+    where_clauses: dict[str, ValueLevel] = {}
+    for (ds_name, var), rows in sorted(by_var.items()):
+        vld = ET.SubElement(mdv, d("ValueListDef"), {"OID": f"VL.{ds_name}.{var}"})
+        for i, vl in enumerate(sorted(rows, key=lambda r: r.testcd), start=1):
+            ref = ET.SubElement(
+                vld,
+                o("ItemRef"),
+                {"ItemOID": f"IT.{ds_name}.{var}.{vl.testcd}", "OrderNumber": str(i), "Mandatory": "No"},
+            )
+            wc_oid = f"WC.{ds_name}.{vl.testcd}"
+            ET.SubElement(ref, d("WhereClauseRef"), {"WhereClauseOID": wc_oid})
+            where_clauses[wc_oid] = vl
+    for wc_oid, vl in sorted(where_clauses.items()):
+        wc = ET.SubElement(mdv, d("WhereClauseDef"), {"OID": wc_oid})
+        rc = ET.SubElement(
+            wc,
+            o("RangeCheck"),
+            {"Comparator": "EQ", "SoftHard": "Soft", d("ItemOID"): f"IT.{vl.dataset}.{vl.testcd_var}"},
+        )
+        ET.SubElement(rc, o("CheckValue")).text = vl.testcd
+
+    for ds in datasets:
+        std = STANDARDS[ds.standard]
+        attrs = {
+            "OID": f"IG.{ds.name}",
+            "Name": ds.name,
+            "SASDatasetName": ds.name,
+            "Repeating": "No" if ds.keys and ds.keys[-1] in ("USUBJID",) else "Yes",
+            "IsReferenceData": "Yes" if ds.class_.strip().upper() == "TRIAL DESIGN" else "No",
+            "Purpose": std["Purpose"],
+            d("Structure"): ds.structure or "Not specified",
+            d("StandardOID"): std["OID"],
+            d("ArchiveLocationID"): f"LF.{ds.name}",
+        }
+        if ds.standard == "sdtm" and not ds.name.startswith("SUPP"):
+            attrs["Domain"] = ds.name
+        ig = ET.SubElement(mdv, o("ItemGroupDef"), attrs)
+        _description(ig, ds.label)
+        for v in ds.variables:
+            ref = {
+                "ItemOID": f"IT.{ds.name}.{v.name}",
+                "OrderNumber": str(v.order),
+                "Mandatory": "Yes" if v.core.strip().lower() == "req" else "No",
+            }
+            if v.key_sequence:
+                ref["KeySequence"] = str(v.key_sequence)
+            if method_oid(ds, v):
+                ref["MethodOID"] = method_oid(ds, v)
+            ET.SubElement(ig, o("ItemRef"), ref)
+        if ds.class_:
+            ET.SubElement(ig, d("Class"), {"Name": ds.class_.upper()})
+        leaf = ET.SubElement(ig, d("leaf"), {"ID": f"LF.{ds.name}", f"{{{XLINK_NS}}}href": f"{ds.standard}/{ds.file_stem}.xpt"})
+        ET.SubElement(leaf, d("title")).text = f"{ds.file_stem}.xpt"
+
+    for ds in datasets:
+        for v in ds.variables:
+            item = _item_def(mdv, f"IT.{ds.name}.{v.name}", v.name, v.define_type, v.length, v.label)
+            if v.display_format:
+                item.set(d("DisplayFormat"), v.display_format)
+            if v.codelist in codelists:
+                ET.SubElement(item, o("CodeListRef"), {"CodeListOID": f"CL.{v.codelist}"})
+            _origin(item, v)
+            if (ds.name, v.name) in by_var:
+                ET.SubElement(item, d("ValueListRef"), {"ValueListOID": f"VL.{ds.name}.{v.name}"})
+    for (ds_name, var), rows in sorted(by_var.items()):
+        ds = next(x for x in datasets if x.name == ds_name)
+        parent = ds.variable(var)
+        for vl in sorted(rows, key=lambda r: r.testcd):
+            label = f"{parent.label} for {vl.testcd}" + (f" ({vl.test})" if vl.test and vl.test != vl.testcd else "")
+            item = _item_def(mdv, f"IT.{ds_name}.{var}.{vl.testcd}", var, vl.define_type, vl.length, label)
+            _origin(item, parent)
+
+    for code, cl in codelists.items():
+        attrs = {"OID": f"CL.{code}", "Name": cl["name"], "DataType": cl["data_type"]}
+        if cl["in_ct"]:
+            attrs[d("StandardOID")] = CT_STANDARD_OID
+        cl_el = ET.SubElement(mdv, o("CodeList"), attrs)
+        for rank, (term, nci, extended) in enumerate(cl["items"], start=1):
+            item_attrs = {"CodedValue": term, "OrderNumber": str(rank)}
+            if extended and cl["in_ct"]:
+                item_attrs[d("ExtendedValue")] = "Yes"
+            enum = ET.SubElement(cl_el, o("EnumeratedItem"), item_attrs)
+            if nci:
+                ET.SubElement(enum, o("Alias"), {"Context": "nci:ExtCodeID", "Name": nci})
+        if cl["in_ct"]:
+            ET.SubElement(cl_el, o("Alias"), {"Context": "nci:ExtCodeID", "Name": code})
+
+    for ds in datasets:
+        for v in ds.variables:
+            oid = method_oid(ds, v)
+            if oid:
+                md = ET.SubElement(
+                    mdv, o("MethodDef"), {"OID": oid, "Name": f"Algorithm for {ds.name}.{v.name}", "Type": "Computation"}
+                )
+                _description(md, v.method)
+    ET.indent(odm, space="  ")
+    return ET.ElementTree(odm)
+
+
+def define_problems(tree: ET.ElementTree, dataset_names: list[str] | None = None) -> list[str]:
+    """Broken references in a define.xml tree, as messages (empty = structurally sound): every
+    ItemRef -> ItemDef, CodeListRef -> CodeList, MethodOID -> MethodDef, ValueListRef ->
+    ValueListDef, WhereClauseRef -> WhereClauseDef, RangeCheck def:ItemOID -> ItemDef, each OID
+    unique, and an ItemGroupDef for every dataset in ``dataset_names``."""
+    root = tree.getroot()
+    problems = []
+    oids: dict[str, set[str]] = {}
+    for tag in ("ItemGroupDef", "ItemDef", "CodeList", "MethodDef"):
+        found = [e.get("OID") for e in root.iter(o(tag))]
+        dupes = sorted({x for x in found if found.count(x) > 1})
+        problems += [f"duplicate {tag} OID {x}" for x in dupes]
+        oids[tag] = set(found)
+    for tag in ("ValueListDef", "WhereClauseDef"):
+        oids[tag] = {e.get("OID") for e in root.iter(d(tag))}
+    checks = [
+        (o("ItemRef"), "ItemOID", "ItemDef"),
+        (o("CodeListRef"), "CodeListOID", "CodeList"),
+        (o("ItemRef"), "MethodOID", "MethodDef"),
+        (d("ValueListRef"), "ValueListOID", "ValueListDef"),
+        (d("WhereClauseRef"), "WhereClauseOID", "WhereClauseDef"),
+        (o("RangeCheck"), d("ItemOID"), "ItemDef"),
+    ]
+    for tag, attr, target in checks:
+        for el in root.iter(tag):
+            ref = el.get(attr)
+            if ref is not None and ref not in oids[target]:
+                problems.append(f"{tag.split('}')[1]} {attr.split('}')[-1]}={ref} resolves to no {target}")
+    names = {e.get("Name") for e in root.iter(o("ItemGroupDef"))}
+    problems += [f"dataset {n} has no ItemGroupDef" for n in dataset_names or [] if n.upper() not in names]
+    return problems
+
+
+def write_define(tree: ET.ElementTree, path: Path) -> Path:
+    """Serialize with an XML declaration, atomically."""
+    from assets.common.parquet import atomic_write_bytes
+
+    body = ET.tostring(tree.getroot(), encoding="unicode")
+    atomic_write_bytes(Path(path), ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8"))
+    return Path(path)

@@ -1,0 +1,136 @@
+"""A DuckDB catalog of the warehouse: views over the Parquet tables, no copy of the data.
+
+``<mode root>/warehouse.duckdb`` holds one schema per layer (``sdtm``, ``adam``, ``qa``) and one view
+per Parquet file (``sdtm.dm`` over ``sdtm/dm.parquet``); a folder of Parquet files under ``qa/``
+(e.g. ``qa/findings/*.parquet``) becomes one view over all of them (``qa.findings``, columns
+united by name). Column labels are column comments and dataset labels view comments
+(``duckdb_columns()``, ``duckdb_views()``).
+
+Paths: DuckDB binds a view's ``read_parquet`` path when the view is queried, and resolves a
+relative path against ``file_search_path`` (default: the process's working folder), never
+against the database file's folder. The views use paths relative to the mode root so the whole
+warehouse can be moved or copied; open the catalog with :func:`connect_catalog` (it sets
+``file_search_path`` to the database's folder), or from a shell in that folder, or run
+``SET file_search_path = '<folder of warehouse.duckdb>'`` first.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+
+from assets.common.parquet import read_labels
+
+LAYERS = ("sdtm", "adam", "qa")
+CATALOG_NAME = "warehouse.duckdb"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def catalog_views(mode_root: Path) -> list[dict]:
+    """The views to create: schema, name, relative path or glob, label source file."""
+    root = Path(mode_root)
+    views = []
+    for layer in LAYERS:
+        folder = root / layer
+        if not folder.is_dir():
+            continue
+        stems = set()
+        for path in sorted(folder.glob("*.parquet")):
+            stems.add(path.stem.lower())
+            views.append({"schema": layer, "name": path.stem.lower(), "glob": f"{layer}/{path.name}", "files": [path]})
+        if layer != "qa":
+            continue
+        for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+            files = sorted(sub.glob("*.parquet"))
+            if not files:
+                continue
+            name = sub.name.lower() if sub.name.lower() not in stems else f"{sub.name.lower()}_all"
+            views.append({"schema": layer, "name": name, "glob": f"{layer}/{sub.name}/*.parquet", "files": files})
+    return views
+
+
+def _comments(con: duckdb.DuckDBPyConnection, view: dict) -> None:
+    labels, dataset_label = {}, None
+    for f in reversed(view["files"]):  # the first file's labels win
+        file_labels, file_ds_label = read_labels(f)
+        labels.update(file_labels)
+        dataset_label = file_ds_label or dataset_label
+    qualified = f"{_ident(view['schema'])}.{_ident(view['name'])}"
+    if dataset_label:
+        con.execute(f"COMMENT ON VIEW {qualified} IS {_literal(dataset_label)}")
+    columns = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+            [view["schema"], view["name"]],
+        ).fetchall()
+    }
+    for col, label in sorted(labels.items()):
+        if col in columns:
+            con.execute(f"COMMENT ON COLUMN {qualified}.{_ident(col)} IS {_literal(label)}")
+
+
+def build_catalog(mode_root: Path, db_path: Path | None = None) -> tuple[Path, list[dict]]:
+    """Create ``<mode root>/warehouse.duckdb`` through a temp file and a rename; returns the path
+    and the views made (schema, name, glob, files)."""
+    root = Path(mode_root).resolve()
+    db_path = Path(db_path) if db_path else root / CATALOG_NAME
+    views = catalog_views(root)
+    fd, tmp = tempfile.mkstemp(prefix=f".{db_path.name}.", suffix=".tmp", dir=db_path.parent)
+    os.close(fd)
+    os.unlink(tmp)  # DuckDB wants to create the file itself
+    try:
+        con = duckdb.connect(tmp, config={"file_search_path": str(root)})
+        try:
+            for layer in LAYERS:
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(layer)}")
+            for view in views:
+                union = ", union_by_name = true" if "*" in view["glob"] else ""
+                con.execute(
+                    f"CREATE VIEW {_ident(view['schema'])}.{_ident(view['name'])} AS "
+                    f"SELECT * FROM read_parquet({_literal(view['glob'])}{union})"
+                )
+                _comments(con, view)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        Path(tmp + ".wal").unlink(missing_ok=True)
+        os.replace(tmp, db_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        Path(tmp + ".wal").unlink(missing_ok=True)
+        raise
+    return db_path, views
+
+
+def connect_catalog(db_path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open the catalog with relative view paths resolved from the database file's folder."""
+    db_path = Path(db_path).resolve()
+    return duckdb.connect(str(db_path), read_only=read_only, config={"file_search_path": str(db_path.parent)})
+
+
+def view_row_counts(db_path: Path) -> dict[str, tuple[int, int]]:
+    """``schema.view`` -> (rows through the view, rows in the Parquet files): equal when sound."""
+    root = Path(db_path).resolve().parent
+    out = {}
+    con = connect_catalog(db_path)
+    try:
+        for view in catalog_views(root):
+            qualified = f"{view['schema']}.{view['name']}"
+            through_view = con.execute(f"SELECT count(*) FROM {_ident(view['schema'])}.{_ident(view['name'])}").fetchone()[0]
+            in_files = sum(pq.read_metadata(f).num_rows for f in view["files"])
+            out[qualified] = (int(through_view), int(in_files))
+    finally:
+        con.close()
+    return out

@@ -1,0 +1,299 @@
+"""What every export format needs to know about a dataset: the spec merged with the Parquet file.
+
+The metadata spec (``study/<std>_datasets.csv``, ``study/<std>_variables.csv``, read through
+``study.spec``) is the source of names, labels, order, codelists, origins and methods. The Parquet
+file is the source of what was actually written: which columns exist, their physical types, the
+character lengths (sized to the data, as the FDA asks for submission datasets) and the row count.
+A dataset or column that is written but not (yet) in the spec is still exported, with the label
+from the Parquet field metadata, so no written data is ever left out of a submission package.
+
+Physical type -> format types (one table, so XPT, Dataset-JSON and define.xml always agree):
+
+=========================  ==========  =====================  ==================  =============
+Parquet / Arrow type       spec TYPE   Dataset-JSON dataType  define.xml DataType XPT
+=========================  ==========  =====================  ==================  =============
+string, name ``*DTC``      Char        date / datetime        date / datetime     char
+string                     Char        string                 text                char
+integer                    Num         integer                integer             numeric
+floating point             Num         double                 float               numeric
+date32 (ADaM ``*DT``)      Num         date (target integer)  integer + DATE9.    SAS date
+timestamp (``*DTM``)       Num         datetime (t. integer)  integer + DATETIME20. SAS datetime
+=========================  ==========  =====================  ==================  =============
+
+``--DTC`` is ``datetime`` when any value carries a time, else ``date`` (Dataset-JSON 1.1 example
+``AESTDTC``). ADaM ``*DT``/``*DTM`` variables that arrive as ISO text are turned into dates /
+datetimes by :func:`read_export_table`, so every format gets the same numeric dates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from assets.common.parquet import read_labels
+
+STANDARDS = ("sdtm", "adam")
+SPEC_DATASET_COLUMNS = ["DATASET", "LABEL", "CLASS", "STRUCTURE", "KEYS"]
+SPEC_VARIABLE_COLUMNS = [
+    "DATASET",
+    "ORDER",
+    "VARIABLE",
+    "LABEL",
+    "TYPE",
+    "LENGTH",
+    "CODELIST",
+    "CORE",
+    "ORIGIN",
+    "SOURCE",
+    "ALGORITHM",
+    "METHOD",
+]
+DATE_FORMAT = "DATE9."
+DATETIME_FORMAT = "DATETIME20."
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    label: str
+    type: str  # Char | Num (SAS type)
+    json_type: str  # Dataset-JSON dataType
+    define_type: str  # define.xml DataType
+    length: int | None  # bytes, character variables only (>= 1)
+    order: int
+    key_sequence: int | None = None
+    target_type: str | None = None  # Dataset-JSON targetDataType ("integer" for numeric SAS dates)
+    display_format: str | None = None  # DATE9. / DATETIME20.
+    codelist: str = ""  # NCI codelist code
+    core: str = ""
+    origin: str = ""
+    source: str = ""
+    method: str = ""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    standard: str  # sdtm | adam
+    name: str  # upper case, e.g. DM
+    label: str
+    class_: str
+    structure: str
+    keys: tuple[str, ...]
+    variables: tuple[Variable, ...]
+    records: int
+    path: Path | None = None
+    in_spec: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def variable(self, name: str) -> Variable:
+        for v in self.variables:
+            if v.name == name:
+                return v
+        raise KeyError(f"{self.name}.{name}")
+
+    @property
+    def file_stem(self) -> str:
+        return self.name.lower()
+
+
+def load_spec(standard: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(datasets, variables) of a standard from ``study.spec``; empty frames when the spec files do
+    not exist yet (the datasets are then described from their Parquet files alone)."""
+    from study import spec
+
+    try:
+        ds, vs = spec.datasets(standard), spec.variables(standard)
+    except FileNotFoundError:
+        return pd.DataFrame(columns=SPEC_DATASET_COLUMNS), pd.DataFrame(columns=SPEC_VARIABLE_COLUMNS)
+    return ds, vs
+
+
+def is_adam_date(standard: str, name: str) -> bool:
+    return standard == "adam" and name.endswith("DT")
+
+
+def is_adam_datetime(standard: str, name: str) -> bool:
+    return standard == "adam" and name.endswith("DTM")
+
+
+def read_export_table(path: Path, standard: str) -> pa.Table:
+    """The Parquet table as every format exports it: ADaM ``*DT`` text -> date32 and ``*DTM`` text ->
+    timestamp (seconds), so a numeric SAS date is written whatever the producer chose."""
+    table = pq.read_table(path)
+    return normalize_adam_dates(table, standard)
+
+
+def normalize_adam_dates(table: pa.Table, standard: str) -> pa.Table:
+    """ADaM ``*DT`` / ``*DTM`` given as ISO 8601 text or timestamps -> date32 / timestamp[s]
+    (ADaMIG 1.3 section 3.3.3: numeric dates with a date format). Field metadata (labels) is kept."""
+    for i, fld in enumerate(table.schema):
+        col = table.column(i)
+        target = None
+        if is_adam_datetime(standard, fld.name) and (
+            pa.types.is_string(fld.type) or pa.types.is_large_string(fld.type)
+        ):
+            target = pc.strptime(_blank_to_null(col), format="%Y-%m-%dT%H:%M:%S", unit="s", error_is_null=False)
+        elif is_adam_date(standard, fld.name):
+            if pa.types.is_string(fld.type) or pa.types.is_large_string(fld.type):
+                target = pc.strptime(_blank_to_null(col), format="%Y-%m-%d", unit="s").cast(pa.date32())
+            elif pa.types.is_timestamp(fld.type):
+                target = col.cast(pa.date32())
+        if target is not None:
+            table = table.set_column(i, pa.field(fld.name, target.type, metadata=fld.metadata), target)
+    return table
+
+
+def _blank_to_null(col):
+    return pc.if_else(pc.equal(col, ""), pa.scalar(None, col.type), col)
+
+
+def _char_stats(table: pa.Table) -> dict[str, tuple[int, bool]]:
+    """Per text column: (maximum UTF-8 byte length, at least 1; any value holding a time ``T``)."""
+    out = {}
+    for fld, col in zip(table.schema, table.columns):
+        if pa.types.is_string(fld.type) or pa.types.is_large_string(fld.type):
+            longest = pc.max(pc.binary_length(col)).as_py() if len(col) else None
+            has_time = bool(pc.any(pc.match_substring(col, "T")).as_py()) if len(col) else False
+            out[fld.name] = (max(int(longest or 0), 1), has_time)
+    return out
+
+
+def _types(standard: str, name: str, arrow_type: pa.DataType, has_time: bool) -> dict:
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        if name.endswith("DTC"):
+            kind = "datetime" if has_time else "date"
+            return {"type": "Char", "json_type": kind, "define_type": kind}
+        return {"type": "Char", "json_type": "string", "define_type": "text"}
+    if pa.types.is_date(arrow_type):
+        return {
+            "type": "Num",
+            "json_type": "date",
+            "define_type": "integer",
+            "target_type": "integer",
+            "display_format": DATE_FORMAT,
+        }
+    if pa.types.is_timestamp(arrow_type):
+        return {
+            "type": "Num",
+            "json_type": "datetime",
+            "define_type": "integer",
+            "target_type": "integer",
+            "display_format": DATETIME_FORMAT,
+        }
+    if pa.types.is_integer(arrow_type) or pa.types.is_boolean(arrow_type):
+        return {"type": "Num", "json_type": "integer", "define_type": "integer"}
+    if pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type):
+        return {"type": "Num", "json_type": "double", "define_type": "float"}
+    if pa.types.is_null(arrow_type):
+        return {"type": "Char", "json_type": "string", "define_type": "text"}
+    raise TypeError(f"{name}: no export mapping for Arrow type {arrow_type}")
+
+
+def describe_table(
+    table: pa.Table,
+    standard: str,
+    name: str,
+    spec_datasets: pd.DataFrame,
+    spec_variables: pd.DataFrame,
+    labels: dict[str, str] | None = None,
+    dataset_label: str | None = None,
+    path: Path | None = None,
+) -> Dataset:
+    """Dataset metadata for ``table`` (already normalized by :func:`normalize_adam_dates`): spec
+    rows for names the spec knows, Parquet labels otherwise; variables in spec order, then the
+    columns the spec lacks in file order; character lengths sized to the data."""
+    name = name.upper()
+    labels = labels or {}
+    ds_rows = spec_datasets[spec_datasets["DATASET"] == name]
+    ds_row = ds_rows.iloc[0].to_dict() if not ds_rows.empty else {}
+    keys = tuple(str(ds_row.get("KEYS", "")).split())
+    spec_vars = spec_variables[spec_variables["DATASET"] == name]
+    spec_by_name = {r["VARIABLE"]: r for r in spec_vars.to_dict("records")}
+    spec_order = [v for v in spec_vars.sort_values("ORDER", kind="stable")["VARIABLE"] if v in table.column_names]
+    order = spec_order + [c for c in table.column_names if c not in spec_by_name]
+    stats = _char_stats(table)
+    variables = []
+    for i, var in enumerate(order, start=1):
+        row = spec_by_name.get(var, {})
+        arrow_type = table.schema.field(var).type
+        length, has_time = stats.get(var, (None, False))
+        variables.append(
+            Variable(
+                name=var,
+                label=str(row.get("LABEL") or labels.get(var) or var),
+                length=length,
+                order=i,
+                key_sequence=keys.index(var) + 1 if var in keys else None,
+                codelist=str(row.get("CODELIST") or ""),
+                core=str(row.get("CORE") or ""),
+                origin=str(row.get("ORIGIN") or ""),
+                source=str(row.get("SOURCE") or ""),
+                method=str(row.get("METHOD") or ""),
+                **_types(standard, var, arrow_type, has_time),
+            )
+        )
+    return Dataset(
+        standard=standard,
+        name=name,
+        label=str(ds_row.get("LABEL") or dataset_label or name),
+        class_=str(ds_row.get("CLASS") or ""),
+        structure=str(ds_row.get("STRUCTURE") or ""),
+        keys=keys,
+        variables=tuple(variables),
+        records=table.num_rows,
+        path=path,
+        in_spec=bool(ds_row),
+    )
+
+
+def written_tables(mode_root: Path) -> list[tuple[str, Path]]:
+    """(standard, path) of every Parquet table in ``<mode root>/sdtm`` and ``/adam``, sorted."""
+    out = []
+    for standard in STANDARDS:
+        folder = Path(mode_root) / standard
+        if folder.is_dir():
+            out += [(standard, p) for p in sorted(folder.glob("*.parquet"))]
+    return out
+
+
+def describe_written(mode_root: Path) -> list[Dataset]:
+    """Metadata of every written SDTM and ADaM table, in spec order (then by name)."""
+    out = []
+    specs = {std: load_spec(std) for std in STANDARDS}
+    for standard, path in written_tables(mode_root):
+        table = read_export_table(path, standard)
+        labels, ds_label = read_labels(path)
+        spec_ds, spec_vars = specs[standard]
+        out.append(describe_table(table, standard, path.stem, spec_ds, spec_vars, labels, ds_label, path))
+    rank = {
+        (std, n): i for std in STANDARDS for i, n in enumerate(specs[std][0]["DATASET"].tolist())
+    }
+    return sorted(out, key=lambda d: (STANDARDS.index(d.standard), rank.get((d.standard, d.name), 10**6), d.name))
+
+
+def data_cut_timestamp(mode_root: Path) -> str | None:
+    """The newest export in force (its ``EXPORT_ID`` is the UTC time of the export, site-export.md)
+    as ISO 8601 ``YYYY-MM-DDTHH:MM:SSZ``: the database's last modification, read from the ingest
+    inventory so that a rerun on the same data writes byte-identical files."""
+    from assets.ingest.store import read_qa_table
+
+    inv = read_qa_table(Path(mode_root) / "ingest", "inventory")
+    if inv.empty or "EXPORT_ID" not in inv.columns:
+        return None
+    in_force = inv[inv["IN_FORCE"].astype(bool)] if "IN_FORCE" in inv.columns else inv
+    ids = pd.to_datetime(in_force["EXPORT_ID"].astype(str), format="%Y%m%dT%H%M%SZ", errors="coerce").dropna()
+    return ids.max().strftime("%Y-%m-%dT%H:%M:%SZ") if not ids.empty else None
+
+
+def inputs_timestamp(paths: list[Path]) -> str:
+    """Fallback when no ingest inventory exists: the newest modification time of the input files
+    (still stable across reruns of the export on the same warehouse)."""
+    import datetime as dt
+
+    newest = max((Path(p).stat().st_mtime for p in paths), default=0.0)
+    return dt.datetime.fromtimestamp(int(newest), tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,233 @@
+"""Findings: LB, VS, CP (flow cytometry), RS (SLEDAI-2K, PGA, BILAG-2004) with SUPPRS, and IE.
+
+Every visit-based finding gets VISITNUM from the schedule (UNSCHEDULED numbered by date,
+:func:`assets.sdtm.timing.unscheduled_visitnums`), EPOCH from the visit, --DY from DM.RFSTDTC.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import study
+from assets.common.units import format_number
+from assets.sdtm import metadata
+from assets.sdtm.mapping import empty_dataset, map_to_spec, require_columns
+from assets.sdtm.sledai import derive_var_sledai_total
+from assets.sdtm.supp import build_supp, combine_supp
+from assets.sdtm.timing import derive_var_epoch, derive_var_visitnum, with_reference
+
+NOT_DONE = "NOT DONE"
+NORMAL_WORDS = ("NEGATIVE", "ABSENT")
+ABNORMAL_WORDS = ("POSITIVE", "PRESENT")
+
+
+def _visit_timing(df: pd.DataFrame, dtc: str, reference: pd.DataFrame, unscheduled: pd.DataFrame) -> pd.DataFrame:
+    work = derive_var_visitnum(with_reference(df, reference), dtc, unscheduled)
+    work["EPOCH"] = derive_var_epoch(work["VISIT"], work[dtc], work["RFSTDTC"], work["RFICDTC"])
+    return work
+
+
+def derive_vars_testcd(df: pd.DataFrame, domain: str, source: str) -> pd.DataFrame:
+    """<domain>TESTCD, <domain>TEST and <domain>SPEC (and MARKERS) from study/sdtm_test_codes.csv
+    by the source test code; a code missing from that table raises (the spec must name it)."""
+    require_columns(df, [source], "derive_vars_testcd")
+    codes = metadata.test_codes(domain).set_index("SOURCE_TESTCD")
+    unknown = sorted(set(df[source].dropna()) - set(codes.index))
+    if unknown:
+        raise KeyError(f"study/sdtm_test_codes.csv has no {domain} row for {unknown}")
+    out = df.copy()
+    out[f"{domain}TESTCD"] = out[source].map(codes["TESTCD"])
+    out[f"{domain}TEST"] = out[source].map(codes["TEST"])
+    out[f"{domain}SPEC"] = out[source].map(codes["SPEC"])
+    out["MARKERS"] = out[source].map(codes["MARKERS"])
+    return out
+
+
+def derive_var_lbnrind(lb: pd.DataFrame) -> pd.DataFrame:
+    """LBNRIND (CT C78736). Numbers: LOW below LBSTNRLO, HIGH above LBSTNRHI, else NORMAL (a missing
+    limit does not bound). ``<x``: LOW when x <= LBSTNRLO; ``>x``: HIGH when x >= LBSTNRHI; otherwise
+    undecidable (null). Words: NEGATIVE/ABSENT NORMAL, POSITIVE/PRESENT ABNORMAL."""
+    require_columns(lb, ["LBSTRESN", "LBRESQUAL", "LBSTRESC", "LBSTNRLO", "LBSTNRHI"], "derive_var_lbnrind")
+    value = lb["LBSTRESN"].astype("float64").to_numpy()
+    lo = lb["LBSTNRLO"].astype("float64").to_numpy()
+    hi = lb["LBSTNRHI"].astype("float64").to_numpy()
+    qual = lb["LBRESQUAL"].astype("string").fillna("").to_numpy()
+    word = lb["LBSTRESC"].astype("string").fillna("").to_numpy()
+    plain = (qual == "") & ~np.isnan(value)
+    has_range = ~np.isnan(lo) | ~np.isnan(hi)
+    below = plain & (value < lo)
+    above = plain & (value > hi)
+    with np.errstate(invalid="ignore"):
+        ind = np.select(
+            [
+                below,
+                above,
+                plain & has_range,
+                np.char.startswith(qual.astype(str), "<") & (value <= lo),
+                np.char.startswith(qual.astype(str), ">") & (value >= hi),
+                np.isin(word, NORMAL_WORDS),
+                np.isin(word, ABNORMAL_WORDS),
+            ],
+            ["LOW", "HIGH", "NORMAL", "LOW", "HIGH", "NORMAL", "ABNORMAL"],
+            default="",
+        )
+    out = lb.copy()
+    out["LBNRIND"] = pd.Series(ind, index=lb.index, dtype="string").replace("", pd.NA)
+    return out
+
+
+def build_lb(lb: pd.DataFrame, reference: pd.DataFrame, unscheduled: pd.DataFrame) -> pd.DataFrame:
+    """LB: results as sent (LBORRES/LBORRESU/LBORNRLO/LBORNRHI) and in standard units (ingest
+    harmonization); LBSTRESN null for ``<``/``>`` results (the number is a limit, not a value)."""
+    if lb.empty:
+        return empty_dataset("LB")
+    require_columns(lb, ["USUBJID", "LBTESTCD", "LBDTC", "LBSTRESN", "LBRESQUAL", "RECID"], "build_lb")
+    work = _visit_timing(lb.rename(columns={"LBTESTCD": "SRC_TESTCD"}), "LBDTC", reference, unscheduled)
+    work = derive_vars_testcd(work, "LB", "SRC_TESTCD")
+    work["LBCAT"] = work["SRC_TESTCD"].map(study.lab_tests().set_index("LBTESTCD")["LBCAT"])
+    work = derive_var_lbnrind(work)
+    work["LBSTRESN"] = work["LBSTRESN"].where(work["LBRESQUAL"].isna())
+    return map_to_spec(work, "LB", tiebreak=["RECID"]).reset_index(drop=True)
+
+
+def build_vs(vs: pd.DataFrame, reference: pd.DataFrame, unscheduled: pd.DataFrame) -> pd.DataFrame:
+    """VS: as sent and in standard units (kg, cm, C); VSTEST from study/vital_signs.csv."""
+    if vs.empty:
+        return empty_dataset("VS")
+    require_columns(vs, ["USUBJID", "VSTESTCD", "VSDTC", "VSSTRESN", "RECID"], "build_vs")
+    work = _visit_timing(vs, "VSDTC", reference, unscheduled)
+    work["VSTEST"] = work["VSTESTCD"].map(study.vital_signs().set_index("VSTESTCD")["VSTEST"])
+    work["VSSTRESC"] = format_number(work["VSSTRESN"]).where(work["VSSTRESN"].notna())
+    return map_to_spec(work, "VS", tiebreak=["RECID"]).reset_index(drop=True)
+
+
+def build_cp(facs: pd.DataFrame, reference: pd.DataFrame, unscheduled: pd.DataFrame) -> pd.DataFrame:
+    """CP: flow cytometry populations as % of CD4+ T cells, CT test codes where C181173 has them."""
+    if facs.empty:
+        return empty_dataset("CP")
+    require_columns(facs, ["USUBJID", "FCTESTCD", "FCDTC", "FCSTRESN", "RECID"], "build_cp")
+    work = _visit_timing(facs, "FCDTC", reference, unscheduled)
+    work = derive_vars_testcd(work, "CP", "FCTESTCD")
+    work["CPMRKSTR"] = work["MARKERS"]
+    work["CPSTRESC"] = format_number(work["FCSTRESN"]).where(work["FCSTRESN"].notna())
+    return map_to_spec(work, "CP", tiebreak=["RECID"]).reset_index(drop=True)
+
+
+def _rs_rows(df: pd.DataFrame, dtc: str, cat: str, testcd, test, orres, stresc, stresn, **extra) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            "USUBJID": df["USUBJID"],
+            "VISIT": df["VISIT"],
+            "VISITNUM": df["VISITNUM"],
+            "RSDTC": df[dtc],
+            "RECID": df["RECID"],
+            "RSCAT": cat,
+            "RSTESTCD": testcd,
+            "RSTEST": test,
+            "RSORRES": orres,
+            "RSSTRESC": stresc,
+            "RSSTRESN": stresn,
+            **extra,
+        },
+        index=df.index,
+    )
+    return out
+
+
+def _melt_items(df: pd.DataFrame, items: list[str], codes: list[str], tests: list[str], dtc: str, cat: str) -> pd.DataFrame:
+    long = df[["USUBJID", "VISIT", "VISITNUM", dtc, "RECID", *items]].melt(
+        id_vars=["USUBJID", "VISIT", "VISITNUM", dtc, "RECID"], value_vars=items, var_name="ITEM", value_name="RESULT"
+    )
+    long["RESULT"] = long["RESULT"].astype("string")
+    return _rs_rows(
+        long, dtc, cat, long["ITEM"].map(dict(zip(items, codes))), long["ITEM"].map(dict(zip(items, tests))),
+        long["RESULT"], long["RESULT"], np.nan,
+    )
+
+
+def derive_rs_sledai(sledai: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """SLEDAI-2K as RS rows: SLED01-SLED24 (items in study/sledai_items.csv order, RSORRES Y/N) and
+    SLEDTOT, the total recomputed by :func:`derive_var_sledai_total` (missing when any item is
+    missing: RSSTAT NOT DONE with the items named). Returns (rows, site totals for SUPPRS SLTOTSIT)."""
+    require_columns(sledai, ["USUBJID", "VISIT", "VISITNUM", "SLDTC", "RECID", "SLTOTAL"], "derive_rs_sledai")
+    items = study.table("sledai_items")
+    codes = [f"SLED{i:02d}" for i in range(1, len(items) + 1)]
+    tests = [f"{c}-{d}" for c, d in zip(codes, items["DESCRIPTION"])]
+    scored = derive_var_sledai_total(sledai)
+    item_rows = _melt_items(scored, items["ITEM"].tolist(), codes, tests, "SLDTC", "SLEDAI-2K")
+    total = scored["SLEDAI_TOTAL"]
+    tot_code = metadata.test_codes("RS").set_index("SOURCE_TESTCD").loc["SLEDTOT"]
+    missing_items = scored["SLEDAI_MISSING_ITEMS"].astype("string")
+    total_rows = _rs_rows(
+        scored, "SLDTC", "SLEDAI-2K", tot_code["TESTCD"], tot_code["TEST"],
+        total.astype("string"), total.astype("string"), total.astype("float64"),
+        RSDRVFL="Y",
+        RSREASND=("Items not answered: " + missing_items).where(total.isna()),
+        SLTOTSIT=scored["SLTOTAL"].astype("string"),
+    )
+    return pd.concat([item_rows, total_rows], ignore_index=True), total_rows
+
+
+def derive_rs_pga(pga: pd.DataFrame) -> pd.DataFrame:
+    """PGA as RS rows: RSORRES the score as sent, RSSTRESN the number (0-3)."""
+    require_columns(pga, ["USUBJID", "VISIT", "VISITNUM", "PGADTC", "RECID", "PGASCORE", "PGASCOREN"], "derive_rs_pga")
+    code = metadata.test_codes("RS").set_index("SOURCE_TESTCD").loc["PGA"]
+    value = pga["PGASCOREN"].astype("float64")
+    return _rs_rows(pga, "PGADTC", "PGA", code["TESTCD"], code["TEST"], pga["PGASCORE"].astype("string"),
+                    format_number(value).where(value.notna()), value)
+
+
+def derive_rs_bilag(bilag: pd.DataFrame) -> pd.DataFrame:
+    """BILAG-2004 as RS rows: RSTESTCD the domain column (CONSTIT ... HAEM), grade A-E."""
+    domains = study.table("bilag_domains")
+    tests = [f"BILAG-2004 {d}" for d in domains["DESCRIPTION"]]
+    return _melt_items(bilag, domains["DOMAIN"].tolist(), domains["DOMAIN"].tolist(), tests, "BLDTC", "BILAG-2004")
+
+
+def build_rs(
+    sledai: pd.DataFrame, pga: pd.DataFrame, bilag: pd.DataFrame, reference: pd.DataFrame, unscheduled: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """RS (SDTMIG 3.4 clinical classifications) from SLEDAI-2K, PGA and BILAG-2004, and SUPPRS
+    holding the site's own SLEDAI-2K total (QNAM SLTOTSIT) on the SLEDTOT record. CDISC Q1-2025 CT
+    publishes no QRS codes for these instruments: the test codes are sponsor-defined."""
+    parts = []
+    if not sledai.empty:
+        parts.append(derive_rs_sledai(sledai)[0])
+    if not pga.empty:
+        parts.append(derive_rs_pga(pga))
+    if not bilag.empty:
+        parts.append(derive_rs_bilag(bilag))
+    if not parts:
+        return {"RS": empty_dataset("RS"), "SUPPRS": empty_dataset("SUPPRS")}
+    rows = pd.concat(parts, ignore_index=True)
+    for col in ("RSDRVFL", "RSREASND", "SLTOTSIT"):
+        if col not in rows:
+            rows[col] = pd.NA
+    rows["RSSTAT"] = pd.Series(NOT_DONE, index=rows.index, dtype="string").where(rows["RSORRES"].isna())
+    work = _visit_timing(rows, "RSDTC", reference, unscheduled)
+    out = map_to_spec(work, "RS", tiebreak=["RECID"])
+    supp = build_supp(out, work["SLTOTSIT"], "RS", "SLTOTSIT", "SLEDAI-2K Total as Computed by Site")
+    return {"RS": out.reset_index(drop=True), "SUPPRS": combine_supp([supp], "SUPPRS")}
+
+
+def build_ie(eligibility: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """IE: per subject only the criteria that count against eligibility (derivations.md, Eligibility):
+    IEORRES/IESTRESC N for an inclusion criterion not met, Y for an exclusion criterion present;
+    IETEST/IECAT from TI (study/criteria.csv); dated at consent, SCREENING visit."""
+    if eligibility.empty:
+        return empty_dataset("IE")
+    require_columns(eligibility, ["USUBJID", "IETESTCD", "COUNTS_AGAINST", "ICDTC"], "build_ie")
+    against = eligibility[eligibility["COUNTS_AGAINST"].astype("boolean").fillna(False)]
+    if against.empty:
+        return empty_dataset("IE")
+    ti = study.criteria().set_index("IETESTCD")
+    work = with_reference(against[["USUBJID", "IETESTCD", "ICDTC"]].copy(), reference)
+    work["IETEST"] = work["IETESTCD"].map(ti["IETEST"])
+    work["IECAT"] = work["IETESTCD"].map(ti["IECAT"])
+    work["IEORRES"] = np.where(work["IECAT"].eq("INCLUSION"), "N", "Y")
+    work["IESTRESC"] = work["IEORRES"]
+    work["IEDTC"] = work["ICDTC"]
+    screening = study.visits().iloc[0]
+    work["VISIT"], work["VISITNUM"], work["EPOCH"] = screening["VISIT"], screening["VISITNUM"], screening["EPOCH"]
+    return map_to_spec(work, "IE").reset_index(drop=True)

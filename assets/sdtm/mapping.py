@@ -1,0 +1,140 @@
+"""The spec-driven mapping engine (sdtm.oak / metacore style).
+
+A domain builder prepares a *work* frame: the harmonized source rows plus the variables that need
+a rule of their own (``ALGORITHM = derived`` in ``study/sdtm_variables.csv``) and the subject's
+``RFSTDTC``. :func:`map_to_spec` then reads the spec, row by row, and makes every variable:
+
+``studyid``   the study identifier (study.yaml)
+``domain``    the dataset name
+``direct``    copied from ``SOURCE`` (``FORM.COLUMN``: the column as sent or as harmonized by ingest)
+``assign``    the literal in ``SOURCE``
+``ct_map``    ``SOURCE`` column mapped through ``study/sdtm_value_maps.csv`` (unmapped values kept)
+``derived``   taken from the work frame, where the builder computed it
+``study_day`` study day of the ``--DTC`` variable named in ``SOURCE`` against ``RFSTDTC``
+``seq``       1, 2, ... per ``USUBJID`` after a stable sort by the dataset keys (reruns keep them)
+
+Types follow the spec: ``Char`` -> string, ``Num`` -> Int64 for counts and days (:func:`is_integer_var`),
+float otherwise (``VISITNUM`` is not whole for unscheduled visits). Adding a variable is a spec row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+import study
+from assets.common.dates import study_day
+from assets.sdtm import metadata
+from study import spec
+
+STANDARD = "sdtm"
+INTEGER_VARIABLES = frozenset({"AGE", "TAETORD", "VISITDY"})
+
+
+def require_columns(df: pd.DataFrame, columns: Sequence[str], who: str) -> None:
+    """Raise naming the columns ``who`` needs and ``df`` lacks."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise KeyError(f"{who}: columns missing: {missing}")
+
+
+def is_integer_var(name: str) -> bool:
+    """Sequence numbers, study days, age and planned orders are whole numbers (Int64)."""
+    return name.endswith("SEQ") or name.endswith("DY") or name in INTEGER_VARIABLES
+
+
+def cast_to_spec_types(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Char -> ``string``; Num -> ``Int64`` (see :func:`is_integer_var`) or ``float64``."""
+    out = df.copy()
+    for var, typ in spec.variables(STANDARD, dataset)[["VARIABLE", "TYPE"]].itertuples(index=False):
+        if var not in out.columns:
+            continue
+        if typ == "Char":
+            col = out[var].astype("string")
+            out[var] = col.where(col.str.len() > 0)  # empty text is missing in SDTM
+        elif is_integer_var(var):
+            out[var] = pd.to_numeric(out[var], errors="coerce").round().astype("Int64")
+        else:
+            out[var] = pd.to_numeric(out[var], errors="coerce").astype("float64")
+    return out
+
+
+def seq_var(dataset: str) -> str | None:
+    """The ``--SEQ`` variable of a dataset (``AESEQ``), or None (DM, SV, trial design, SUPP--)."""
+    names = spec.variables(STANDARD, dataset)
+    rows = names[names["ALGORITHM"] == "seq"]
+    return rows["VARIABLE"].iloc[0] if len(rows) else None
+
+
+def derive_var_seq(df: pd.DataFrame, dataset: str, tiebreak: Sequence[str] = ()) -> pd.DataFrame:
+    """Sort (stable) by the spec keys, then ``tiebreak`` columns, and number rows per ``USUBJID``.
+
+    The keys come from ``study/sdtm_datasets.csv``; ``tiebreak`` (e.g. the source ``RECID``) makes
+    the order total, so identical input gives identical ``--SEQ`` on every rerun.
+    """
+    seq = seq_var(dataset)
+    keys = [k for k in spec.keys(STANDARD, dataset) if k != seq]
+    require_columns(df, [*keys, *tiebreak, *(["USUBJID"] if seq else [])], f"derive_var_seq({dataset})")
+    out = df.sort_values([*keys, *tiebreak], kind="stable", na_position="last")
+    if seq:
+        out[seq] = (out.groupby("USUBJID", sort=False).cumcount() + 1).astype("Int64")
+    return out
+
+
+def apply_value_map(values: pd.Series, domain: str, variable: str) -> pd.Series:
+    """Collected values -> CT submission values (``study/sdtm_value_maps.csv``); others unchanged."""
+    mapping = metadata.value_map(domain, variable)
+    text = values.astype("string").str.strip()
+    return text.replace(mapping) if mapping else text
+
+
+def map_to_spec(work: pd.DataFrame, dataset: str, tiebreak: Sequence[str] = ()) -> pd.DataFrame:
+    """Build ``dataset`` from ``work`` following the spec (see the module docstring).
+
+    The result keeps ``work``'s index (so SUPP-- builders can join back), holds exactly the spec
+    variables in spec order with spec types, and is sorted by the keys with ``--SEQ`` assigned.
+    """
+    variables = spec.variables(STANDARD, dataset)
+    needed = []
+    for var, source, algorithm in variables[["VARIABLE", "SOURCE", "ALGORITHM"]].itertuples(index=False):
+        if algorithm == "derived":
+            needed.append(var)
+        elif algorithm in ("direct", "ct_map"):
+            needed.append(source.split(".")[-1])
+        elif algorithm == "study_day":
+            needed.append("RFSTDTC")
+    require_columns(work, sorted(set(needed)), f"map_to_spec({dataset})")
+    domain = dataset[4:] if dataset.startswith("SUPP") else dataset
+    out = pd.DataFrame(index=work.index)
+    for var, source, algorithm in variables[["VARIABLE", "SOURCE", "ALGORITHM"]].itertuples(index=False):
+        if algorithm == "studyid":
+            out[var] = study.studyid()
+        elif algorithm == "domain":
+            out[var] = dataset
+        elif algorithm == "assign":
+            out[var] = source
+        elif algorithm == "direct":
+            out[var] = work[source.split(".")[-1]]
+        elif algorithm == "ct_map":
+            out[var] = apply_value_map(work[source.split(".")[-1]], domain, var)
+        elif algorithm == "derived":
+            out[var] = work[var]
+        elif algorithm in ("study_day", "seq"):
+            out[var] = pd.NA  # filled below, once the source variables exist
+        else:
+            raise ValueError(f"{dataset}.{var}: unknown ALGORITHM {algorithm!r} in sdtm_variables.csv")
+    for var, source in variables.loc[variables["ALGORITHM"] == "study_day", ["VARIABLE", "SOURCE"]].itertuples(
+        index=False
+    ):
+        out[var] = study_day(out[source].astype("string"), work["RFSTDTC"].astype("string"))
+    out = cast_to_spec_types(out, dataset)
+    extra = [c for c in tiebreak if c not in out.columns]
+    out = derive_var_seq(out.join(work[extra]) if extra else out, dataset, tiebreak)
+    return spec.conform(out.drop(columns=extra), STANDARD, dataset)
+
+
+def empty_dataset(dataset: str) -> pd.DataFrame:
+    """A zero-row dataset with the spec's columns and types (a form nobody has sent yet)."""
+    cols = spec.variables(STANDARD, dataset)["VARIABLE"].tolist()
+    return cast_to_spec_types(pd.DataFrame({c: pd.Series(dtype="string") for c in cols}), dataset)

@@ -1,0 +1,180 @@
+"""Timing variables shared by every SDTM domain: reference dates, VISITNUM, EPOCH, visit windows.
+
+derivations.md (Time): first dose = earliest ``EXSTDAT`` with ``EXADMIN = Y``; ``--DY`` has no day 0
+and partial dates get none (``assets.common.dates.study_day``). Reference dates use complete dates
+only: a partial injection date cannot say which injection was first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import study
+from assets.common.dates import iso_to_date, study_day
+from assets.common.findings import make_findings
+from assets.sdtm.mapping import require_columns
+
+VISIT_FORMS = {"VS": "VSDTC", "LB": "LBDTC", "SLEDAI": "SLDTC", "PGA": "PGADTC", "BILAG": "BLDTC", "FACS": "FCDTC"}
+"""Visit-based forms and their harmonized date column (site-export.md, Forms)."""
+
+UNSCHEDULED = "UNSCHEDULED"
+LINEAGE = ["RECID", "SRC_EXPORT", "SRC_FILE", "SRC_LINE"]
+
+
+def derive_vars_reference_dates(dm: pd.DataFrame, ex: pd.DataFrame, ds: pd.DataFrame) -> pd.DataFrame:
+    """Per DM subject: ``RFICDTC``, ``RFXSTDTC``/``RFSTDTC`` (first given injection), ``RFXENDTC``/
+    ``RFENDTC`` (last given injection), ``RFPENDTC`` (latest disposition date).
+
+    RFENDTC is the last dose, not the end of participation (SDTMIG 3.4 DM allows either; the end of
+    participation is RFPENDTC). Subjects never dosed have no RFSTDTC/RFENDTC.
+    """
+    require_columns(dm, ["USUBJID", "ICDTC"], "derive_vars_reference_dates(dm)")
+    out = dm[["USUBJID", "ICDTC"]].rename(columns={"ICDTC": "RFICDTC"}).drop_duplicates("USUBJID")
+    if len(ex):
+        require_columns(ex, ["USUBJID", "EXADMIN", "EXSTDTC"], "derive_vars_reference_dates(ex)")
+        given = ex[ex["EXADMIN"].eq("Y").fillna(False) & ex["EXSTDTC"].str.len().ge(10).fillna(False)]
+        doses = given.groupby("USUBJID")["EXSTDTC"].agg(RFXSTDTC="min", RFXENDTC="max").reset_index()
+    else:
+        doses = pd.DataFrame(columns=["USUBJID", "RFXSTDTC", "RFXENDTC"], dtype="string")
+    out = out.merge(doses, on="USUBJID", how="left")
+    out["RFSTDTC"] = out["RFXSTDTC"]
+    out["RFENDTC"] = out["RFXENDTC"]
+    if len(ds):
+        require_columns(ds, ["USUBJID", "DSSTDTC"], "derive_vars_reference_dates(ds)")
+        last = ds.dropna(subset=["DSSTDTC"]).groupby("USUBJID")["DSSTDTC"].max().rename("RFPENDTC")
+        out = out.merge(last.reset_index(), on="USUBJID", how="left")
+    else:
+        out["RFPENDTC"] = pd.NA
+    cols = ["RFICDTC", "RFSTDTC", "RFENDTC", "RFXSTDTC", "RFXENDTC", "RFPENDTC"]
+    out[cols] = out[cols].astype("string")
+    return out.reset_index(drop=True)
+
+
+def end_of_treatment_day() -> int:
+    """Last study day of the TREATMENT epoch: latest planned day + window of a TREATMENT visit."""
+    v = study.visits()
+    treat = v[v["EPOCH"] == "TREATMENT"]
+    return int((treat["PLANNED_DAY"] + treat["WINDOW_DAYS"].fillna(0)).max())
+
+
+def derive_var_epoch_by_date(dtc: pd.Series, rfstdtc: pd.Series, rficdtc: pd.Series) -> pd.Series:
+    """EPOCH of a date: none before consent; SCREENING from consent to the day before first dose;
+    TREATMENT from first dose to the end-of-treatment day; FOLLOW-UP after. Partial dates: none."""
+    day = study_day(dtc.astype("string"), rfstdtc.astype("string"))
+    date = iso_to_date(dtc.astype("string"))
+    consent = iso_to_date(rficdtc.astype("string"))
+    after_consent = (date >= consent).fillna(False).to_numpy(dtype=bool)
+    dosed = day.notna().to_numpy()
+    dayv = day.fillna(0).to_numpy(dtype="int64")
+    never_dosed = rfstdtc.isna().to_numpy() & after_consent & date.notna().to_numpy()
+    epoch = np.select(
+        [dosed & (dayv < 0) & after_consent, dosed & (dayv > 0) & (dayv <= end_of_treatment_day()),
+         dosed & (dayv > end_of_treatment_day()), never_dosed],
+        ["SCREENING", "TREATMENT", "FOLLOW-UP", "SCREENING"],
+        default="",
+    )
+    return pd.Series(epoch, index=dtc.index, dtype="string").replace("", pd.NA)
+
+
+def derive_var_epoch(visit: pd.Series, dtc: pd.Series, rfstdtc: pd.Series, rficdtc: pd.Series) -> pd.Series:
+    """EPOCH of a visit-based record: the scheduled visit's epoch (study/visits.csv); for UNSCHEDULED
+    (or an unknown label) the epoch of the date."""
+    by_visit = visit.map(dict(zip(study.visits()["VISIT"], study.visits()["EPOCH"]))).astype("string")
+    by_visit = by_visit.where(by_visit.str.len() > 0)
+    return by_visit.fillna(derive_var_epoch_by_date(dtc, rfstdtc, rficdtc))
+
+
+def visit_dates(forms: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Long frame of every visit-based record: FORM, USUBJID, SITEID, SUBJID, VISIT, VISITNUM, DTC,
+    lineage. Forms that were not delivered are skipped."""
+    parts = []
+    for form, dtc in VISIT_FORMS.items():
+        df = forms.get(form)
+        if df is None or df.empty:
+            continue
+        part = df[["USUBJID", "SITEID", "SUBJID", "VISIT", "VISITNUM", dtc, *LINEAGE]].rename(columns={dtc: "DTC"})
+        part.insert(0, "FORM", form)
+        parts.append(part)
+    cols = ["FORM", "USUBJID", "SITEID", "SUBJID", "VISIT", "VISITNUM", "DTC", *LINEAGE]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="string") for c in cols})
+    out = pd.concat(parts, ignore_index=True)
+    out["DTC"] = out["DTC"].astype("string")
+    return out
+
+
+def unscheduled_visitnums(visits: pd.DataFrame) -> pd.DataFrame:
+    """UNSCHEDULED visits numbered per subject by date across all forms: 99.01, 99.02, ...
+
+    SDTMIG: VISITNUM identifies one visit of a subject; every unscheduled date is a visit of its own.
+    Returns USUBJID, VISITDATE (``YYYY-MM-DD`` or the partial date) and VISITNUM.
+    """
+    require_columns(visits, ["USUBJID", "VISIT", "DTC"], "unscheduled_visitnums")
+    uns = visits[visits["VISIT"].eq(UNSCHEDULED).fillna(False) & visits["DTC"].notna()]
+    dates = uns.assign(VISITDATE=uns["DTC"].str.slice(0, 10))[["USUBJID", "VISITDATE"]].drop_duplicates()
+    dates = dates.sort_values(["USUBJID", "VISITDATE"], kind="stable")
+    base = study.visitnum_map()[UNSCHEDULED]
+    dates["VISITNUM"] = base + (dates.groupby("USUBJID").cumcount() + 1) / 100.0
+    return dates.reset_index(drop=True)
+
+
+def derive_var_visitnum(df: pd.DataFrame, dtc: str, unscheduled: pd.DataFrame) -> pd.DataFrame:
+    """VISITNUM (float) from the schedule; UNSCHEDULED rows get their dated number (99.01, ...)."""
+    require_columns(df, ["USUBJID", "VISIT", "VISITNUM", dtc], "derive_var_visitnum")
+    key = pd.DataFrame({"USUBJID": df["USUBJID"].astype("string"), "VISITDATE": df[dtc].astype("string").str.slice(0, 10)})
+    uns = unscheduled.astype({"USUBJID": "string", "VISITDATE": "string"})
+    dated = key.merge(uns, on=["USUBJID", "VISITDATE"], how="left")["VISITNUM"].to_numpy()
+    out = df.copy()
+    scheduled = pd.to_numeric(df["VISITNUM"], errors="coerce").astype("float64").to_numpy()
+    is_uns = df["VISIT"].eq(UNSCHEDULED).fillna(False).to_numpy()
+    out["VISITNUM"] = np.where(is_uns & ~np.isnan(dated.astype("float64")), dated, scheduled)
+    return out
+
+
+def find_visits_outside_window(visits: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """Findings (KIND VISIT_WINDOW, WARNING): a scheduled visit record dated outside its planned
+    study day +- window (study/visits.csv), measured from the first dose (DM.RFSTDTC).
+
+    One finding per subject, visit, form and date (the first record's lineage), so a late visit
+    is one query per form rather than one per lab test. Visits without a planned day (SCREENING,
+    UNSCHEDULED), subjects never dosed and partial dates are not checked.
+    """
+    require_columns(visits, ["USUBJID", "VISIT", "DTC", "FORM"], "find_visits_outside_window")
+    require_columns(reference, ["USUBJID", "RFSTDTC"], "find_visits_outside_window(reference)")
+    sched = study.visits().dropna(subset=["PLANNED_DAY"])[["VISIT", "PLANNED_DAY", "WINDOW_DAYS"]]
+    df = visits.merge(sched, on="VISIT", how="inner").merge(reference[["USUBJID", "RFSTDTC"]], on="USUBJID")
+    df["DY"] = study_day(df["DTC"].astype("string"), df["RFSTDTC"].astype("string"))
+    off = (df["DY"] - df["PLANNED_DAY"]).abs() > df["WINDOW_DAYS"].fillna(0)
+    bad = df[off.fillna(False)].sort_values(["USUBJID", "VISIT", "FORM", "DTC", "RECID"], kind="stable")
+    bad = bad.drop_duplicates(["USUBJID", "VISIT", "FORM", "DTC"])
+    lo = (bad["PLANNED_DAY"] - bad["WINDOW_DAYS"].fillna(0)).astype(int).astype(str)
+    hi = (bad["PLANNED_DAY"] + bad["WINDOW_DAYS"].fillna(0)).astype(int).astype(str)
+    findings = pd.DataFrame(
+        {
+            "KIND": "VISIT_WINDOW",
+            "SEVERITY": "WARNING",
+            "SITEID": bad["SITEID"],
+            "SUBJID": bad["SUBJID"],
+            "FORM": bad["FORM"],
+            "RECID": bad["RECID"],
+            "VISIT": bad["VISIT"],
+            "COLUMN": bad["FORM"].map({f: dtc[:-3] + "DAT" for f, dtc in VISIT_FORMS.items()}),
+            "RULE": "visit_in_window",
+            "VALUE": bad["DTC"],
+            "MESSAGE": bad["VISIT"] + " dated on study day " + bad["DY"].astype(str) + ", outside the window (day "
+            + lo + " to " + hi + ")",
+            "SRC_EXPORT": bad["SRC_EXPORT"],
+            "SRC_FILE": bad["SRC_FILE"],
+            "SRC_LINE": bad["SRC_LINE"],
+        }
+    )
+    return make_findings(findings)
+
+
+def with_reference(df: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the subject's RFSTDTC and RFICDTC (from DM) joined by USUBJID, index kept."""
+    require_columns(reference, ["USUBJID", "RFSTDTC", "RFICDTC"], "with_reference")
+    ref = reference[["USUBJID", "RFSTDTC", "RFICDTC"]].drop_duplicates("USUBJID").set_index("USUBJID")
+    out = df.drop(columns=[c for c in ("RFSTDTC", "RFICDTC") if c in df.columns])
+    return out.join(ref, on="USUBJID")

@@ -1,0 +1,76 @@
+"""Trial design domains from study metadata only: TS, TA, TE, TV, TI (SDTMIG 3.4 section 7).
+
+No subject data is read: these datasets are the same for every run of the same metadata.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+import study
+from assets.sdtm import metadata
+from assets.sdtm.mapping import map_to_spec
+
+
+def build_ts() -> pd.DataFrame:
+    """TS: one row per parameter value of ``study/trial_summary.csv`` (TSVAL filled from study.yaml);
+    TSSEQ numbers repeated parameters (two TTYPE rows -> 1, 2)."""
+    ts = metadata.trial_summary()
+    ts["TSSEQ"] = ts.groupby("TSPARMCD", sort=False).cumcount() + 1
+    return map_to_spec(ts, "TS").reset_index(drop=True)
+
+
+def build_te() -> pd.DataFrame:
+    """TE: the elements of ``study/trial_design.yaml``."""
+    te = pd.DataFrame(metadata.trial_design()["elements"])
+    return map_to_spec(te, "TE").reset_index(drop=True)
+
+
+def build_ta() -> pd.DataFrame:
+    """TA: every arm of study/arms.csv through the element pattern of trial_design.yaml
+    (SCRN -> the arm's own element -> FU); ``{ARM}``/``{ARMCD}`` are filled per arm."""
+    design = metadata.trial_design()
+    elements = pd.DataFrame(design["elements"]).set_index("ETCD")["ELEMENT"]
+    rows = []
+    for arm in study.arms()[["ARMCD", "ARM"]].to_dict("records"):
+        for step in design["arm_elements"]:
+            etcd = step["ETCD"].format(**arm)
+            rows.append(
+                {
+                    **arm,
+                    "TAETORD": step["TAETORD"],
+                    "ETCD": etcd,
+                    "ELEMENT": elements[etcd],
+                    "TABRANCH": step["TABRANCH"].format(**arm),
+                    "TATRANS": step["TATRANS"].format(**arm),
+                    "EPOCH": step["EPOCH"],
+                }
+            )
+    ta = pd.DataFrame(rows)
+    return map_to_spec(ta, "TA").reset_index(drop=True)
+
+
+def _window_rule(row_day: pd.Series, window: pd.Series, visit: pd.Series) -> pd.Series:
+    day = row_day.astype("Int64").astype("string")
+    win = window.fillna(0).astype(int).astype("string")
+    rule = "Study day " + day + " +/- " + win + " days"
+    return rule.fillna("Day -28 to -1 before first dose").where(visit.ne("SCREENING"), "Day -28 to -1 before first dose")
+
+
+def build_tv() -> pd.DataFrame:
+    """TV: the planned visits of study/visits.csv (UNSCHEDULED is not planned); VISITDY the planned
+    study day, TVSTRL the window (site-export.md, Visit schedule). The schedule is the same in every
+    arm, so ARMCD is null."""
+    v = study.visits()
+    v = v[v["VISIT"] != "UNSCHEDULED"].copy()
+    v["VISITDY"] = v["PLANNED_DAY"]
+    v["TVSTRL"] = _window_rule(v["PLANNED_DAY"], v["WINDOW_DAYS"], v["VISIT"])
+    v["TVENRL"] = ""
+    v["ARMCD"] = pd.NA
+    return map_to_spec(v, "TV").reset_index(drop=True)
+
+
+def build_ti() -> pd.DataFrame:
+    """TI: the 20 criteria of study/criteria.csv (registration wording), TIRL the derivation rule."""
+    ti = study.criteria().rename(columns={"RULE": "TIRL"})
+    return map_to_spec(ti, "TI").reset_index(drop=True)

@@ -1,0 +1,212 @@
+"""One measured run in a fresh process: ``python -m benchmarks.measure KIND LANDING WAREHOUSE OUT.json``.
+
+KIND is ``full`` (``run_pipeline``), ``full_per_site`` (one run per site, then the rest),
+``ingest_single``/``ingest_per_site`` (the ingest layer only, to compare the two strategies), or
+``incremental:<SITE>`` (the sensor's run of that site's partition, then the nightly refresh).
+The process reports its own wall time, peak RSS, per-layer step seconds and rows, and the I/O
+floor measured right after the run on the same files. ``--profile FILE`` runs under cProfile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import resource
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+T0 = time.perf_counter()
+
+INGEST_KEYS = ("site_ingest", "iwrs_ingest", "ingest_findings")
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process and its waited-for children (independent of other load)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def peak_rss_mib() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024.0  # ru_maxrss is KiB on Linux
+
+
+def step_seconds_by_asset(results) -> dict[str, float]:
+    """Seconds per step (one step per asset or check) from Dagster's STEP_SUCCESS durations."""
+    seconds = defaultdict(float)
+    for result in results:
+        for event in result.all_events:
+            if event.event_type_value == "STEP_SUCCESS":
+                seconds[event.step_key] += event.event_specific_data.duration_ms / 1000.0
+    return dict(seconds)
+
+
+def layer_of_steps(defs) -> dict[str, str]:
+    """step key (op name) -> the asset group (ingest, sdtm, adam, qa, ...); a check's step counts
+    for the group of the asset it checks."""
+    graph = defs.resolve_asset_graph()
+    out = {}
+    for ad in graph.assets_defs:
+        keys = list(ad.keys) or [c.asset_key for c in ad.check_keys]
+        groups = {graph.get(k).group_name or "default" for k in keys if graph.has(k)}
+        if groups:
+            out[ad.node_def.name] = "+".join(sorted(groups))
+    return out
+
+
+def layer_rows(mode_root: Path) -> dict[str, int]:
+    """Rows written per layer folder (``<mode>/<layer>/**/*.parquet``); ingest counts rows read."""
+    import pyarrow.parquet as pq
+
+    from assets.ingest.store import read_qa_table
+
+    rows = {}
+    acc = read_qa_table(mode_root / "ingest", "accounting")
+    rows["ingest"] = int(acc["ROWS_READ"].sum()) if not acc.empty else 0
+    for layer in ("sdtm", "adam", "qa"):
+        folder = mode_root / layer
+        files = sorted(folder.rglob("*.parquet")) if folder.is_dir() else []
+        rows[layer] = sum(pq.read_metadata(f).num_rows for f in files)
+    return rows
+
+
+def in_force_csvs(landing: Path) -> list[Path]:
+    """The CSV files of every source's newest complete export (what the run reads)."""
+    from assets.ingest.discovery import discover_exports
+
+    newest = {}
+    for check in discover_exports(landing):
+        if check.complete and check.export_id > newest.get(check.source, ("", None))[0]:
+            newest[check.source] = (check.export_id, check.path)
+    return sorted(p for _, path in newest.values() for p in path.glob("*.csv"))
+
+
+def io_floor(landing: Path, mode_root: Path) -> dict:
+    """pyarrow reading every in-force input CSV + writing every output table as Parquet again."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    csvs = in_force_csvs(landing)
+    t = time.perf_counter()
+    read_rows = 0
+    for f in csvs:
+        read_rows += pacsv.read_csv(f).num_rows
+    read_s = time.perf_counter() - t
+    outputs = sorted(mode_root.rglob("*.parquet"))
+    tables = [pq.read_table(f) for f in outputs]  # not timed: the floor writes what the run wrote
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        for i, table in enumerate(tables):
+            pq.write_table(table, Path(tmp) / f"{i}.parquet")
+        write_s = time.perf_counter() - t
+    return {
+        "csv_files": len(csvs),
+        "csv_rows": read_rows,
+        "csv_bytes": sum(f.stat().st_size for f in csvs),
+        "read_s": round(read_s, 3),
+        "parquet_files": len(outputs),
+        "parquet_rows": sum(t.num_rows for t in tables),
+        "write_s": round(write_s, 3),
+        "floor_s": round(read_s + write_s, 3),
+    }
+
+
+def run(kind: str, landing: Path, warehouse: Path) -> tuple[bool, str, list]:
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.run import _failure_message, _instance, run_pipeline
+
+    results: list = []
+    ingest = [dg.AssetKey(k) for k in INGEST_KEYS]
+    if kind in ("full", "full_per_site", "ingest_single", "ingest_per_site"):
+        strategy = "per_site" if kind.endswith("per_site") else "single_run"
+        outcome = run_pipeline(
+            strategy=strategy,
+            on_result=results.append,
+            asset_selection=ingest if kind.startswith("ingest") else None,
+        )
+        return outcome.success, outcome.message, results
+    if kind.startswith("incremental:"):
+        site = kind.split(":", 1)[1]
+        instance = _instance()
+        for job_name, kwargs in (("site_ingest_job", {"partition_key": site}), ("nightly_refresh", {})):
+            result = defs.resolve_job_def(job_name).execute_in_process(
+                instance=instance, raise_on_error=False, **kwargs
+            )
+            results.append(result)
+            if not result.success:
+                return False, _failure_message(result), results
+        return True, "ok", results
+    raise SystemExit(f"unknown kind {kind!r}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("kind")
+    parser.add_argument("landing", type=Path)
+    parser.add_argument("warehouse", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--profile", type=Path, default=None)
+    parser.add_argument("--no-floor", action="store_true")
+    args = parser.parse_args()
+    os.environ["TRIALPIPE_LANDING"] = str(args.landing.resolve())
+    os.environ["TRIALPIPE_WAREHOUSE"] = str(args.warehouse.resolve())
+    os.environ["TRIALPIPE_MODE"] = "blinded"
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+    profiler = cProfile.Profile() if args.profile else None
+    t_import = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    import pipelines.definitions  # noqa: F401  (import time is part of what a user waits for)
+
+    imported = time.perf_counter()
+    ok, message, results = run(args.kind, args.landing, args.warehouse)
+    done = time.perf_counter()
+    if profiler:
+        profiler.disable()
+        with open(args.profile, "w") as fh:
+            stats = pstats.Stats(profiler, stream=fh).sort_stats("tottime")
+            stats.print_stats(45)
+            stats.sort_stats("cumulative").print_stats(60)
+
+    from pipelines.definitions import defs
+
+    steps = step_seconds_by_asset(results)
+    layers = layer_of_steps(defs)
+    by_layer = defaultdict(float)
+    for step, seconds in steps.items():
+        by_layer[layers.get(step, "other")] += seconds
+    mode_root = args.warehouse.resolve() / "blinded"
+    report = {
+        "kind": args.kind,
+        "success": ok,
+        "message": message if not ok else "",
+        "runs": len(results),
+        "wall_s": round(done - T0, 3),
+        "startup_s": round(imported - T0, 3),
+        "import_definitions_s": round(imported - t_import, 3),
+        "run_s": round(done - imported, 3),
+        "cpu_s": round(cpu_seconds(), 3),
+        "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
+        "peak_rss_mib": round(peak_rss_mib(), 1),
+        "step_s": {k: round(v, 3) for k, v in sorted(steps.items())},
+        "layer_s": {k: round(v, 3) for k, v in sorted(by_layer.items())},
+        "layer_rows": layer_rows(mode_root) if ok else {},
+    }
+    if ok and not args.no_floor:
+        report["io_floor"] = io_floor(args.landing.resolve(), mode_root)
+    args.out.write_text(json.dumps(report, indent=2))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

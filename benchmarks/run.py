@@ -1,0 +1,311 @@
+"""``make bench``: generate trials of 200, 1,000 and 5,000 subjects, time a full and a one-site
+incremental run of each in a fresh process, and compare with the I/O floor measured in the same
+process. Writes ``benchmarks/results.json`` and ``benchmarks/results.md``.
+
+Targets (issue 6, 2 cores): 5,000-subject full run < 60 s and <= 4x the I/O floor; peak RSS
+< 4 GiB; the one-site incremental run < 25% of the full run.
+
+    python -m benchmarks.run [--sizes 200,1000,5000] [--profile] [--no-strategies] [--regenerate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK = HERE / "work"  # generated trials and warehouses (git-ignored)
+SITES_FOR = {200: 8, 1000: 20, 5000: 50}
+SEED = 20260
+DEFECTS = 0.02
+TARGET_FULL_S = 60.0
+TARGET_FLOOR_RATIO = 4.0
+TARGET_RSS_MIB = 4096.0
+TARGET_INCREMENTAL_SHARE = 0.25
+EXPORT_ID_FORMAT = "%Y%m%dT%H%M%SZ"
+FREE_TEXT = (("AE", "AETERM"), ("CM", "CMTRT"), ("MH", "MHTERM"), ("DS", "DSTERM"))
+
+
+def generate(landing: Path, restricted: Path, subjects: int, sites: int) -> float:
+    try:
+        from synth.generate import generate_trial
+    except ImportError as exc:  # the generator is another issue's work
+        raise SystemExit(f"benchmark needs synth.generate.generate_trial: {exc}") from exc
+    shutil.rmtree(landing, ignore_errors=True)
+    shutil.rmtree(restricted, ignore_errors=True)
+    t = time.perf_counter()
+    generate_trial(landing, restricted, sites=sites, subjects=subjects, seed=SEED, defects=DEFECTS)
+    return time.perf_counter() - t
+
+
+def newest_complete_export(landing: Path, site: str) -> Path:
+    from assets.ingest.discovery import complete_exports_newest_first, discover_exports
+
+    checks = complete_exports_newest_first(discover_exports(landing, sources=[site]), site)
+    if not checks:
+        raise SystemExit(f"site {site} has no complete export to copy")
+    return checks[0].path
+
+
+def add_incremental_export(landing: Path, site: str) -> str:
+    """Copy the site's newest complete export to an export id one day later, change one free-text
+    value, and rewrite the manifest (hashes and row counts) so the new export is complete."""
+    from assets.ingest.reading import count_csv_rows
+
+    source = newest_complete_export(landing, site)
+    new_id = (datetime.strptime(source.name, EXPORT_ID_FORMAT) + timedelta(days=1)).strftime(EXPORT_ID_FORMAT)
+    target = source.parent / new_id
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target)
+    for form, column in FREE_TEXT:
+        path = target / f"{form}.csv"
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+        if len(rows) > 1 and column in rows[0]:
+            col = rows[0].index(column)
+            rows[1][col] = (rows[1][col] + " (corrected)").strip()
+            with open(path, "w", newline="", encoding="utf-8") as fh:
+                csv.writer(fh, lineterminator="\n").writerows(rows)
+            break
+    manifest = json.loads((target / "MANIFEST.json").read_text(encoding="utf-8-sig"))
+    manifest["export_id"] = new_id
+    for name in manifest["files"]:
+        data = (target / name).read_bytes()
+        manifest["files"][name] = {
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "rows": count_csv_rows(target / name),
+        }
+    (target / "MANIFEST.json").write_text(json.dumps(manifest, indent=1))
+    return new_id
+
+
+def measure(kind: str, landing: Path, warehouse: Path, home: Path, out: Path, extra=()) -> dict:
+    """Run benchmarks.measure in a fresh process; wall time includes interpreter start-up."""
+    env = {**os.environ, "DAGSTER_HOME": str(home), "GX_ANALYTICS_ENABLED": "false"}
+    env.pop("TRIALPIPE_RESTRICTED", None)
+    home.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "benchmarks.measure", kind, str(landing), str(warehouse), str(out), *extra]
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    (out.with_suffix(".log")).write_text(proc.stdout + proc.stderr)
+    if not out.exists():
+        raise SystemExit(
+            f"{kind} on {landing} crashed (log {out.with_suffix('.log')}):\n{proc.stderr[-3000:]}"
+        )
+    report = json.loads(out.read_text())
+    report["process_wall_s"] = round(wall, 3)
+    if not report["success"]:
+        print(f"  {kind} FAILED: {report['message']}", file=sys.stderr)
+    return report
+
+
+def bench_size(subjects: int, regenerate: bool, strategies: bool, profile: bool) -> dict:
+    sites = SITES_FOR.get(subjects, max(1, subjects // 100))
+    base = WORK / f"n{subjects}"
+    landing, restricted = base / "landing", base / "restricted"
+    entry: dict = {"subjects": subjects, "sites": sites}
+    if regenerate or not (landing / "sites").is_dir():
+        print(f"[{subjects}] generating {sites} sites ...", flush=True)
+        entry["generate_s"] = round(generate(landing, restricted, subjects, sites), 2)
+    else:
+        # a previous bench's incremental export would make the next full run differ
+        for extra in landing.glob("sites/*/*.bench"):
+            shutil.rmtree(extra)
+    marker = base / "incremental_export.json"
+    if marker.exists():
+        info = json.loads(marker.read_text())
+        shutil.rmtree(landing / "sites" / info["site"] / info["export_id"], ignore_errors=True)
+        marker.unlink()
+    entry["landing_bytes"] = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file())
+
+    def fresh(name: str) -> tuple[Path, Path]:
+        wh, home = base / f"wh_{name}", base / f"home_{name}"
+        shutil.rmtree(wh, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
+        return wh, home
+
+    wh, home = fresh("full")
+    print(f"[{subjects}] full run ...", flush=True)
+    entry["full"] = measure("full", landing, wh, home, base / "full.json")
+    site = sorted(p.name for p in (landing / "sites").iterdir() if p.is_dir())[0]
+    export_id = add_incremental_export(landing, site)
+    marker.write_text(json.dumps({"site": site, "export_id": export_id}))
+    print(f"[{subjects}] incremental run (site {site}, export {export_id}) ...", flush=True)
+    entry["incremental"] = measure(
+        f"incremental:{site}", landing, wh, home, base / "incremental.json", ["--no-floor"]
+    )
+    entry["incremental"]["site"] = site
+    shutil.rmtree(landing / "sites" / site / export_id, ignore_errors=True)
+    marker.unlink()
+    if strategies:
+        for kind in ("ingest_single", "ingest_per_site"):
+            wh_s, home_s = fresh(kind)
+            print(f"[{subjects}] {kind} ...", flush=True)
+            entry[kind] = measure(kind, landing, wh_s, home_s, base / f"{kind}.json", ["--no-floor"])
+    if profile:
+        wh_p, home_p = fresh("profile")
+        prof = HERE / f"profile_n{subjects}.txt"
+        print(f"[{subjects}] profiled full run -> {prof.relative_to(ROOT)} ...", flush=True)
+        entry["profiled"] = measure(
+            "full", landing, wh_p, home_p, base / "profiled.json", ["--profile", str(prof), "--no-floor"]
+        )
+    return entry
+
+
+def _fmt(value, spec=".1f") -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def verdicts(entry: dict) -> dict:
+    full, inc = entry["full"], entry["incremental"]
+    floor = full.get("io_floor", {}).get("floor_s")
+    ratio = full["process_wall_s"] / floor if floor else None
+    share = inc["process_wall_s"] / full["process_wall_s"] if full["process_wall_s"] else None
+    rss = max(full["peak_rss_mib"], inc["peak_rss_mib"])
+    return {
+        "full_s": full["process_wall_s"],
+        "floor_ratio": ratio,
+        "peak_rss_mib": rss,
+        "incremental_share": share,
+        "full_ok": full["process_wall_s"] < TARGET_FULL_S,
+        "floor_ok": ratio is not None and ratio <= TARGET_FLOOR_RATIO,
+        "rss_ok": rss < TARGET_RSS_MIB,
+        "incremental_ok": share is not None and share < TARGET_INCREMENTAL_SHARE,
+    }
+
+
+def markdown(results: dict) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"`make bench` on {results['machine']['cpus']} CPU(s), {results['machine']['python']}, "
+        f"{results['created_utc']}. Generated trials (seed {SEED}, defects {DEFECTS}); every run in a fresh "
+        "process with its own SQLite DAGSTER_HOME; wall time includes interpreter start-up and imports.",
+        "",
+        "| subjects | sites | input MB | full run s | I/O floor s | full / floor | incremental s | incr. / full "
+        "| peak RSS MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for e in results["sizes"]:
+        v = verdicts(e)
+        floor = e["full"].get("io_floor", {}).get("floor_s")
+        lines.append(
+            f"| {e['subjects']:,} | {e['sites']} | {e['landing_bytes'] / 1e6:.1f} | {v['full_s']:.1f} | "
+            f"{_fmt(floor, '.2f')} | {_fmt(v['floor_ratio'])}x | {e['incremental']['process_wall_s']:.1f} | "
+            f"{_fmt(None if v['incremental_share'] is None else 100 * v['incremental_share'], '.0f')}% | "
+            f"{v['peak_rss_mib']:,.0f} |"
+        )
+    lines += [
+        "",
+        "## Rows per second by layer (full run; rows = rows read for ingest, rows written after)",
+        "",
+    ]
+    layers = sorted({k for e in results["sizes"] for k in e["full"]["layer_s"]})
+    lines.append(
+        "| subjects | " + " | ".join(f"{layer} s | {layer} rows/s" for layer in layers) + " | other s |"
+    )
+    lines.append("|---:|" + "---:|---:|" * len(layers) + "---:|")
+    for e in results["sizes"]:
+        full = e["full"]
+        cells = []
+        for layer in layers:
+            secs = full["layer_s"].get(layer)
+            rows = full["layer_rows"].get(layer)
+            rate = rows / secs if secs and rows else None
+            cells += [_fmt(secs, ".2f"), _fmt(rate, ",.0f")]
+        other = full["process_wall_s"] - sum(full["layer_s"].values())
+        lines.append(f"| {e['subjects']:,} | " + " | ".join(cells) + f" | {other:.1f} |")
+    lines += [
+        "",
+        "`other s` = process wall time outside asset steps: interpreter start-up, imports, Dagster run "
+        "set-up and event storage, asset checks, and writing nothing-yet-measured.",
+        "",
+        "## Targets",
+        "",
+    ]
+    top = results["sizes"][-1]
+    v = verdicts(top)
+    mark = {True: "met", False: "NOT met"}
+    lines += [
+        f"- {top['subjects']:,}-subject full run under {TARGET_FULL_S:.0f} s: {v['full_s']:.1f} s, {mark[v['full_ok']]}",
+        f"- within {TARGET_FLOOR_RATIO:.0f}x the I/O floor: {_fmt(v['floor_ratio'])}x, {mark[v['floor_ok']]}",
+        f"- peak RSS under {TARGET_RSS_MIB / 1024:.0f} GiB: {v['peak_rss_mib']:,.0f} MiB, {mark[v['rss_ok']]}",
+        f"- one-site incremental run under {TARGET_INCREMENTAL_SHARE:.0%} of the full run: "
+        f"{_fmt(None if v['incremental_share'] is None else 100 * v['incremental_share'], '.0f')}%, "
+        f"{mark[v['incremental_ok']]}",
+    ]
+    strat = [e for e in results["sizes"] if "ingest_single" in e]
+    if strat:
+        lines += [
+            "",
+            "## Site partitions: one run for all sites vs one run per site (ingest layer only)",
+            "",
+            "| subjects | sites | single run s | runs | one run per site s | runs |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
+        for e in strat:
+            a, b = e["ingest_single"], e["ingest_per_site"]
+            lines.append(
+                f"| {e['subjects']:,} | {e['sites']} | {a['process_wall_s']:.1f} | {a['runs']} | "
+                f"{b['process_wall_s']:.1f} | {b['runs']} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="200,1000,5000")
+    parser.add_argument("--regenerate", action="store_true", help="generate the trials again")
+    parser.add_argument("--no-strategies", action="store_true", help="skip the single vs per-site comparison")
+    parser.add_argument("--profile", action="store_true", help="also profile the largest full run (cProfile)")
+    parser.add_argument("--out", type=Path, default=HERE, help="where results.json/.md go")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    WORK.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for n in sizes:
+        entries.append(
+            bench_size(
+                n,
+                args.regenerate,
+                strategies=not args.no_strategies and n == max(sizes),
+                profile=args.profile and n == max(sizes),
+            )
+        )
+    results = {
+        "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "targets": {
+            "full_s": TARGET_FULL_S,
+            "floor_ratio": TARGET_FLOOR_RATIO,
+            "peak_rss_mib": TARGET_RSS_MIB,
+            "incremental_share": TARGET_INCREMENTAL_SHARE,
+        },
+        "sizes": entries,
+        "verdicts": {e["subjects"]: verdicts(e) for e in entries},
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2))
+    table = markdown(results)
+    (args.out / "results.md").write_text(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

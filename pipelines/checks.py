@@ -1,0 +1,90 @@
+"""Freshness: every site sends a complete export at least every N days.
+
+The age of a site's data is the time since its newest complete export, read from the export id
+(the UTC time of the export, site-export.md) in the ingest inventory. A site with no complete
+export at all, or one that is a partition but no longer has a folder in the landing zone, is
+stale too. N is ``TRIALPIPE_FRESHNESS_DAYS`` (default 7). The check is a warning: stale data is
+a reason to chase a site, not to stop the nightly run.
+"""
+
+import os
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandas as pd
+
+from assets.ingest.assets import ingest_findings
+from assets.ingest.discovery import IWRS, list_sites
+from assets.ingest.store import read_qa_table
+from pipelines.partitions import registered_sites
+from pipelines.resources import LandingZone, Warehouse
+
+ENV_FRESHNESS_DAYS = "TRIALPIPE_FRESHNESS_DAYS"
+DEFAULT_FRESHNESS_DAYS = 7.0
+EXPORT_ID_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
+def freshness_days() -> float:
+    raw = os.environ.get(ENV_FRESHNESS_DAYS, "").strip()
+    return float(raw) if raw else DEFAULT_FRESHNESS_DAYS
+
+
+def site_export_ages(inventory: pd.DataFrame, sites: list[str], now: datetime) -> pd.DataFrame:
+    """One row per site: SITEID, NEWEST_EXPORT (newest complete export id, missing if none) and
+    AGE_DAYS (days from that export's UTC time to ``now``; missing if none). The IWRS is not a site."""
+    inv = inventory if not inventory.empty else pd.DataFrame(columns=["SOURCE", "EXPORT_ID", "COMPLETE"])
+    complete = inv[inv["COMPLETE"].astype(bool) & (inv["SOURCE"] != IWRS)]
+    newest = complete.groupby("SOURCE")["EXPORT_ID"].max()
+    out = pd.DataFrame({"SITEID": sorted(set(sites) | set(newest.index))})
+    out["NEWEST_EXPORT"] = out["SITEID"].map(newest)
+    exported = pd.to_datetime(out["NEWEST_EXPORT"], format=EXPORT_ID_FORMAT, utc=True, errors="coerce")
+    out["AGE_DAYS"] = (pd.Timestamp(now).tz_convert("UTC") - exported).dt.total_seconds() / 86400.0
+    return out
+
+
+def stale_sites(ages: pd.DataFrame, max_age_days: float) -> pd.DataFrame:
+    """The sites whose newest complete export is older than ``max_age_days`` or missing."""
+    return ages[ages["AGE_DAYS"].isna() | (ages["AGE_DAYS"] > max_age_days)]
+
+
+@dg.asset_check(
+    asset=ingest_findings,
+    blocking=False,
+    description=(
+        "Every site sent a complete export within the last TRIALPIPE_FRESHNESS_DAYS days "
+        "(default 7), judged by export ids (UTC)."
+    ),
+)
+def sites_exported_within_freshness_window(
+    context: dg.AssetCheckExecutionContext, landing: LandingZone, warehouse: Warehouse
+) -> dg.AssetCheckResult:
+    threshold = freshness_days()
+    sites = sorted(set(list_sites(landing.root)) | set(registered_sites(context.instance)))
+    now = datetime.now(UTC)
+    ages = site_export_ages(read_qa_table(warehouse.root / "ingest", "inventory"), sites, now)
+    stale = stale_sites(ages, threshold)
+    return dg.AssetCheckResult(
+        passed=stale.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "threshold_days": threshold,
+            "evaluated_at_utc": now.strftime(EXPORT_ID_FORMAT),
+            "sites": len(ages),
+            "stale_sites": len(stale),
+            "stale": dg.MetadataValue.json(
+                [
+                    {
+                        "site": r.SITEID,
+                        "newest_complete_export": r.NEWEST_EXPORT
+                        if isinstance(r.NEWEST_EXPORT, str)
+                        else None,
+                        "age_days": None if pd.isna(r.AGE_DAYS) else round(float(r.AGE_DAYS), 1),
+                    }
+                    for r in stale.itertuples()
+                ]
+            ),
+        },
+    )
+
+
+FRESHNESS_CHECKS = [sites_exported_within_freshness_window]

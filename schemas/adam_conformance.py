@@ -1,0 +1,105 @@
+"""pandera conformance schemas of the ADaM datasets, generated from study/adam_variables.csv.
+
+Per dataset: every spec variable present in spec order and nothing else; names upper case and 8
+characters at most, labels 40 at most (checked on the spec); ``Char`` variables text of at most
+200 bytes; ``Num`` numeric; ``date`` variables Arrow ``date32``; the spec keys unique; flag values
+from their codelists (``*FL`` population flags ``Y``/``N``; record flags ``ABLFL ANL01FL TRTEMFL``
+``Y`` or missing). ``blinded=True`` adds the blinding rule: arm and treatment variables only
+``BLINDED`` or missing, numeric treatment codes missing (derivations.md, Populations).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pandas as pd
+import pandera.pandas as pa
+
+from study import spec
+
+YN_FLAGS = {"RANDFL", "SAFFL", "FASFL", "PPROTFL", "ELIGFL"}
+Y_OR_NULL_FLAGS = {"ABLFL", "ANL01FL", "TRTEMFL"}
+TREATMENT_TEXT = {"ARMCD", "ARM", "ACTARMCD", "ACTARM", "TRT01P", "TRT01A", "TRTP", "TRTA"}
+TREATMENT_NUM = {"TRT01PN", "TRT01AN", "TRTPN", "TRTAN"}
+ACTUAL_ARM_NOT_TREATED = {"NOTTRT", "Not Treated"}
+
+
+def _max_bytes(s: pd.Series) -> pd.Series:
+    return s.isna() | s.astype("string").str.encode("utf-8").str.len().le(200)
+
+
+def _is_date32(s: pd.Series) -> bool:
+    return str(s.dtype) == "date32[day][pyarrow]"
+
+
+def spec_problems(dataset: str) -> list[str]:
+    """Spec-level rules (names, labels) for one dataset; empty when conform."""
+    v = spec.variables("adam", dataset)
+    bad = v[~v["VARIABLE"].str.fullmatch(r"[A-Z][A-Z0-9]{0,7}")]["VARIABLE"].tolist()
+    long = v[v["LABEL"].str.len() > 40]["VARIABLE"].tolist()
+    return [f"bad name {n}" for n in bad] + [f"label > 40 characters: {n}" for n in long]
+
+
+@cache
+def adam_schema(dataset: str, blinded: bool = False) -> pa.DataFrameSchema:
+    """The conformance schema of one ADaM dataset (as written by ``assets.adam.common.finalize``)."""
+    v = spec.variables("adam", dataset)
+    columns = {}
+    for row in v.itertuples():
+        checks: list[pa.Check] = []
+        if row.ALGORITHM == "date":
+            checks.append(pa.Check(_is_date32, element_wise=False, name="date32"))
+        elif row.TYPE == "Char":
+            checks.append(pa.Check(_max_bytes, name="char_max_200_bytes"))
+        if row.VARIABLE in YN_FLAGS:
+            checks.append(pa.Check.isin(["Y", "N"], name="flag_y_n"))
+        if row.VARIABLE in Y_OR_NULL_FLAGS:
+            checks.append(pa.Check.isin(["Y"], name="flag_y_or_null"))
+        if blinded and row.VARIABLE in TREATMENT_TEXT:
+            allowed = ["BLINDED", *(ACTUAL_ARM_NOT_TREATED if row.VARIABLE.startswith("ACT") else ())]
+            checks.append(pa.Check.isin(allowed, name="blinded_treatment"))
+        if blinded and row.VARIABLE in TREATMENT_NUM:
+            checks.append(pa.Check(lambda s: s.isna(), name="blinded_no_dose_code"))
+        dtype = None if row.ALGORITHM == "date" else ("string" if row.TYPE == "Char" else None)
+        nullable = row.VARIABLE not in {"STUDYID", "USUBJID"} | (YN_FLAGS & {row.VARIABLE})
+        columns[row.VARIABLE] = pa.Column(dtype, checks=checks, nullable=nullable, required=True)
+    keys = spec.keys("adam", dataset)
+    num_cols = [r.VARIABLE for r in v.itertuples() if r.TYPE == "Num" and r.ALGORITHM != "date"]
+    frame_checks = [
+        pa.Check(lambda d: list(d.columns) == v["VARIABLE"].tolist(), element_wise=False, name="spec_order"),
+        pa.Check(lambda d: ~d.duplicated(keys), name="keys_unique"),
+        pa.Check(
+            lambda d: all(pd.api.types.is_numeric_dtype(d[c]) for c in num_cols),
+            element_wise=False,
+            name="num_numeric",
+        ),
+    ]
+    if dataset == "ADEFF":
+        frame_checks.append(
+            pa.Check(
+                lambda d: (d["PARAMCD"] != "SRI4") | d["AVALC"].isin(["Y", "N"]).fillna(False),
+                name="sri4_avalc_y_n",
+            )
+        )
+        frame_checks.append(
+            pa.Check(
+                lambda d: (d["PARAMCD"] != "SRI4") | d["AVALC"].eq("Y").fillna(False) | d["NRREAS"].notna(),
+                name="sri4_non_response_has_reason",
+            )
+        )
+    return pa.DataFrameSchema(columns, checks=frame_checks, strict=True, name=f"adam_{dataset.lower()}")
+
+
+def conformance_failures(df: pd.DataFrame, dataset: str, blinded: bool = False) -> pd.DataFrame:
+    """Failure cases (column, check, value) of a dataset; empty when it conforms."""
+    from pandera.errors import SchemaErrors
+
+    problems = spec_problems(dataset)
+    try:
+        adam_schema(dataset, blinded).validate(df, lazy=True)
+        cases = pd.DataFrame(columns=["column", "check", "failure_case"])
+    except SchemaErrors as err:
+        cases = err.failure_cases[["column", "check", "failure_case"]].astype("string")
+    if problems:
+        cases = pd.concat([cases, pd.DataFrame({"column": "spec", "check": problems, "failure_case": ""})])
+    return cases.reset_index(drop=True)

@@ -1,0 +1,125 @@
+"""Dataset-JSON 1.1: valid against the CDISC schema, round trip, streaming, byte-identical reruns."""
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pandas as pd
+import pytest
+
+from assets.common.parquet import read_parquet, write_parquet
+from assets.exports.build import build_dataset_json
+from assets.exports.dataset_json import parquet_batches, read_dataset_json, read_dataset_json_header, write_dataset_json
+from assets.exports.metadata import describe_written
+from tests.assets.exports.builders import build_mode_root
+
+REFERENCE = Path("/work/shared/reference/dataset-json")
+
+
+@pytest.fixture(scope="module")
+def validator():
+    schema = json.loads((REFERENCE / "dataset.schema.json").read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+@pytest.fixture
+def mode_root(tmp_path):
+    return build_mode_root(tmp_path / "wh" / "blinded")
+
+
+def test_validator_accepts_the_cdisc_example_and_rejects_a_broken_copy(validator):
+    example = json.loads((REFERENCE / "example-sdtm-ae.json").read_text())
+    assert list(validator.iter_errors(example)) == []
+    broken = {k: v for k, v in example.items() if k != "itemGroupOID"}
+    broken["datasetJSONVersion"] = "1.0.0"
+    assert len(list(validator.iter_errors(broken))) == 2
+
+
+def test_every_written_file_is_valid_dataset_json_1_1(mode_root, validator):
+    paths = build_dataset_json(mode_root)
+    assert sorted(p.relative_to(mode_root).as_posix() for p in paths) == [
+        "submission/adam/adeff.json",
+        "submission/adam/adsl.json",
+        "submission/sdtm/dm.json",
+        "submission/sdtm/lb.json",
+    ]
+    for path in paths:
+        doc = json.loads(path.read_text())
+        assert list(validator.iter_errors(doc)) == [], path.name
+        assert doc["datasetJSONVersion"] == "1.1.0"
+        assert doc["records"] == len(doc["rows"])
+
+
+def test_metadata_columns_types_lengths_and_keys(mode_root):
+    build_dataset_json(mode_root)
+    dm = read_dataset_json_header(mode_root / "submission" / "sdtm" / "dm.json")
+    assert (dm["itemGroupOID"], dm["name"], dm["label"], dm["records"]) == ("IG.DM", "DM", "Demographics", 3)
+    cols = {c["name"]: c for c in dm["columns"]}
+    assert cols["USUBJID"] == {
+        "itemOID": "IT.DM.USUBJID",
+        "name": "USUBJID",
+        "label": "Unique Subject Identifier",
+        "dataType": "string",
+        "length": 17,
+        "keySequence": 2,  # sdtm_datasets.csv: DM keys STUDYID USUBJID
+    }
+    assert cols["AGE"]["dataType"] == "integer" and "length" not in cols["AGE"]
+    assert cols["RFSTDTC"]["dataType"] == "datetime"  # one value carries a time
+    adsl = read_dataset_json_header(mode_root / "submission" / "adam" / "adsl.json")
+    trtsdt = {c["name"]: c for c in adsl["columns"]}["TRTSDT"]
+    assert (trtsdt["dataType"], trtsdt["targetDataType"], trtsdt["displayFormat"]) == ("date", "integer", "DATE9.")
+
+
+def test_round_trip_equals_the_parquet_values(mode_root):
+    build_dataset_json(mode_root)
+    for ds in describe_written(mode_root):
+        _, back = read_dataset_json(mode_root / "submission" / ds.standard / f"{ds.file_stem}.json")
+        original = read_parquet(ds.path)
+        if "TRTSDT" in original:
+            original["TRTSDT"] = pd.to_datetime(original["TRTSDT"]).astype("datetime64[s]")
+        for col in original.columns:
+            expected, got = original[col], back[col]
+            if expected.dtype.kind in "iuf" or str(expected.dtype) == "Int64":
+                pd.testing.assert_series_equal(got.astype("Float64"), expected.astype("Float64"), check_names=False)
+            elif expected.dtype.kind == "M":
+                pd.testing.assert_series_equal(got, expected, check_names=False)
+            else:
+                assert got.astype(object).where(got.notna(), None).tolist() == expected.astype(object).where(
+                    expected.notna(), None
+                ).tolist(), f"{ds.name}.{col}"
+
+
+def test_streaming_in_small_batches_writes_the_same_bytes(mode_root, tmp_path):
+    (path,) = [p for p in build_dataset_json(mode_root) if p.name == "lb.json"]
+    header = read_dataset_json_header(path)
+    lb = mode_root / "sdtm" / "lb.parquet"
+    again = write_dataset_json(tmp_path / "lb.json", header, parquet_batches(lb, "sdtm", batch_rows=1))
+    assert again.read_bytes() == path.read_bytes()
+
+
+def test_timestamps_are_the_data_cut_and_reruns_are_byte_identical(mode_root):
+    inventory = pd.DataFrame(
+        {
+            "SOURCE": ["101", "101", "102"],
+            "EXPORT_ID": ["20260301T020000Z", "20260401T020000Z", "20260315T000000Z"],
+            "COMPLETE": [True, False, True],
+            "IN_FORCE": [True, False, True],
+        }
+    )
+    write_parquet(inventory, mode_root / "ingest" / "qa" / "inventory" / "all.parquet")
+    first = {p: p.read_bytes() for p in build_dataset_json(mode_root)}
+    header = read_dataset_json_header(mode_root / "submission" / "sdtm" / "dm.json")
+    # the incomplete 2026-04-01 export is not in force: the cut is the newest export in force
+    assert header["dbLastModifiedDateTime"] == header["datasetJSONCreationDateTime"] == "2026-03-15T00:00:00Z"
+    second = {p: p.read_bytes() for p in build_dataset_json(mode_root)}
+    assert first == second
+
+
+def test_a_dataset_no_longer_written_loses_its_json(mode_root):
+    build_dataset_json(mode_root)
+    (mode_root / "adam" / "adeff.parquet").unlink()
+    build_dataset_json(mode_root)
+    assert not (mode_root / "submission" / "adam" / "adeff.json").exists()
+    assert (mode_root / "submission" / "adam" / "adsl.json").exists()

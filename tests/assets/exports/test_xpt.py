@@ -1,0 +1,138 @@
+"""XPORT v5: round trip through pyreadstat and pandas; what v5 cannot hold is a blocking finding."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyreadstat
+import pytest
+
+from assets.exports.metadata import SPEC_DATASET_COLUMNS, SPEC_VARIABLE_COLUMNS, describe_table, normalize_adam_dates
+from assets.exports.xpt import write_xpt
+
+NO_SPEC = pd.DataFrame(columns=SPEC_DATASET_COLUMNS), pd.DataFrame(columns=SPEC_VARIABLE_COLUMNS)
+
+
+def _dataset(table, standard="adam", name="adsl", labels=None, dataset_label="Subject-Level Analysis Dataset"):
+    table = normalize_adam_dates(table, standard)
+    return describe_table(table, standard, name, *NO_SPEC, labels or {}, dataset_label), table
+
+
+def _adsl():
+    return pa.table(
+        {
+            "USUBJID": ["LDIL2SLE-101-0001", "LDIL2SLE-101-0002", None],
+            "TRT01P": ["Placebo", "", "IL-2 1 MIU"],
+            "EMPTY": pa.array([None, None, None], pa.string()),
+            "TRTSDT": ["2026-01-05", "1960-01-01", None],  # ISO text -> SAS date
+            "AGE": pa.array([34, None, 0], pa.int64()),
+            "CHG": [-4.5, 0.0, None],
+        }
+    )
+
+
+LABELS = {"USUBJID": "Unique Subject Identifier", "TRTSDT": "Date of First Exposure to Treatment", "CHG": "Change from Baseline"}
+
+
+def test_round_trip_pyreadstat_values_labels_lengths_and_dates(tmp_path):
+    ds, table = _dataset(_adsl(), labels=LABELS)
+    findings = write_xpt(ds, table, tmp_path / "adsl.xpt")
+    assert findings.empty
+    frame, meta = pyreadstat.read_xport(tmp_path / "adsl.xpt")
+    assert meta.table_name == "ADSL"
+    assert meta.file_label == "Subject-Level Analysis Dataset"
+    assert dict(zip(meta.column_names, meta.column_labels))["TRTSDT"] == "Date of First Exposure to Treatment"
+    # character lengths sized to the data; an all-missing column gets the minimum of 1 byte
+    assert meta.variable_storage_width["USUBJID"] == 17
+    assert meta.variable_storage_width["TRT01P"] == 10
+    assert meta.variable_storage_width["EMPTY"] == 1
+    assert meta.original_variable_types["TRTSDT"] == "DATE9"
+    assert frame["USUBJID"].tolist() == ["LDIL2SLE-101-0001", "LDIL2SLE-101-0002", ""]
+    assert frame["TRT01P"].tolist() == ["Placebo", "", "IL-2 1 MIU"]
+    # pyreadstat applies DATE9.: day 0 of SAS is 1960-01-01
+    assert frame["TRTSDT"].tolist()[:2] == [dt.date(2026, 1, 5), dt.date(1960, 1, 1)]
+    assert pd.isna(frame["TRTSDT"].iloc[2])
+    np.testing.assert_array_equal(frame["AGE"].to_numpy(), [34.0, np.nan, 0.0])
+    np.testing.assert_array_equal(frame["CHG"].to_numpy(), [-4.5, 0.0, np.nan])
+
+
+def test_round_trip_pandas_reads_same_values(tmp_path):
+    # pandas 3.1 counts the observations of files with records <= 80 bytes by discounting every
+    # 8-byte blank word of the last 80-byte card, so blank values near the end lose rows there
+    # (pyreadstat reads them all); a record longer than 80 bytes avoids that heuristic.
+    table = _adsl().append_column("COMMENT", pa.array(["c" * 60] * 3))
+    ds, table = _dataset(table, labels=LABELS)
+    write_xpt(ds, table, tmp_path / "adsl.xpt")
+    frame = pd.read_sas(tmp_path / "adsl.xpt", format="xport", encoding="ascii")
+    assert list(frame.columns) == ["USUBJID", "TRT01P", "EMPTY", "TRTSDT", "AGE", "CHG", "COMMENT"]
+    assert frame["TRT01P"].tolist() == ["Placebo", "", "IL-2 1 MIU"]
+    assert frame["USUBJID"].tolist() == ["LDIL2SLE-101-0001", "LDIL2SLE-101-0002", ""]
+    # pandas does not apply SAS formats: the date is the number of days since 1960-01-01.
+    # pandas 3.1 reads an IBM zero (all bytes 0) as 5.4e-79, hence the absolute tolerance.
+    np.testing.assert_allclose(frame["TRTSDT"].to_numpy(), [(dt.date(2026, 1, 5) - dt.date(1960, 1, 1)).days, 0, np.nan], atol=1e-70)
+    np.testing.assert_allclose(frame["CHG"].to_numpy(), [-4.5, 0.0, np.nan], atol=1e-70)
+
+
+def test_sdtm_dtc_text_stays_character_and_datetime_to_sas_seconds(tmp_path):
+    table = pa.table({"USUBJID": ["A"], "AESTDTC": ["2026-03"], "ADTM": ["2026-01-01T00:00:10"]})
+    sdtm, sdtm_table = _dataset(table.select(["USUBJID", "AESTDTC"]), standard="sdtm", name="ae", dataset_label="Adverse Events")
+    write_xpt(sdtm, sdtm_table, tmp_path / "ae.xpt")
+    frame, _ = pyreadstat.read_xport(tmp_path / "ae.xpt")
+    assert frame["AESTDTC"].tolist() == ["2026-03"]
+    adam, adam_table = _dataset(table.select(["USUBJID", "ADTM"]), name="adae", dataset_label="AE Analysis")
+    write_xpt(adam, adam_table, tmp_path / "adae.xpt")
+    raw = pd.read_sas(tmp_path / "adae.xpt", format="xport")
+    seconds = (dt.datetime(2026, 1, 1, 0, 0, 10) - dt.datetime(1960, 1, 1)).total_seconds()
+    assert raw["ADTM"].tolist() == [seconds]
+
+
+def test_non_ascii_value_is_a_finding_with_dataset_variable_row_and_nothing_written(tmp_path):
+    table = pa.table({"USUBJID": ["S1", "S2", "S3"], "AETERM": ["HEADACHE", "NAUSÉE", "RASH"]})
+    ds, table = _dataset(table, standard="sdtm", name="ae", dataset_label="Adverse Events")
+    stale = tmp_path / "ae.xpt"
+    stale.write_bytes(b"old file")
+    findings = write_xpt(ds, table, stale)
+    assert not stale.exists()  # never a stale or cut file beside the finding
+    assert len(findings) == 1
+    row = findings.iloc[0]
+    assert (row["KIND"], row["SEVERITY"], row["FORM"], row["COLUMN"], row["RECID"], row["RULE"]) == (
+        "XPT_V5",
+        "ERROR",
+        "AE",
+        "AETERM",
+        "2",
+        "xpt_ascii",
+    )
+    assert row["VALUE"] == "NAUSÉE" and row["SUBJID"] == "S2"
+
+
+def test_character_value_of_200_bytes_fits_201_does_not(tmp_path):
+    table = pa.table({"USUBJID": ["S1", "S2"], "AETERM": ["x" * 200, "y" * 201]})
+    ds, table = _dataset(table, standard="sdtm", name="ae", dataset_label="Adverse Events")
+    findings = write_xpt(ds, table, tmp_path / "ae.xpt")
+    assert findings[["RULE", "RECID"]].values.tolist() == [["xpt_char_200", "2"]]
+
+
+@pytest.mark.parametrize(
+    "labels, name, dataset_label, rule, column",
+    [
+        ({"AETERM": "L" * 41}, "ae", "Adverse Events", "xpt_label_40", "AETERM"),
+        ({"AETERM": "L" * 40}, "ae", "D" * 41, "xpt_label_40", ""),
+        ({"AETERM": "Événement"}, "ae", "Adverse Events", "xpt_label_ascii", "AETERM"),
+        ({}, "suppae01x", "Supplemental Qualifiers", "xpt_name", ""),
+    ],
+)
+def test_names_and_labels_v5_cannot_hold_are_findings(tmp_path, labels, name, dataset_label, rule, column):
+    table = pa.table({"AETERM": ["HEADACHE"]})
+    ds, table = _dataset(table, standard="sdtm", name=name, labels=labels, dataset_label=dataset_label)
+    findings = write_xpt(ds, table, tmp_path / f"{name}.xpt")
+    assert findings[["RULE", "COLUMN"]].fillna("").values.tolist() == [[rule, column]]
+    assert not (tmp_path / f"{name}.xpt").exists()
+
+
+def test_label_of_exactly_40_and_name_of_8_fit(tmp_path):
+    table = pa.table({"LONGNAME": ["A"]})
+    ds, table = _dataset(table, standard="sdtm", name="ae", labels={"LONGNAME": "L" * 40}, dataset_label="D" * 40)
+    assert write_xpt(ds, table, tmp_path / "ae.xpt").empty
+    assert (tmp_path / "ae.xpt").exists()

@@ -1,0 +1,134 @@
+"""Great Expectations suites from the spec: a clean table passes, each seeded violation fails."""
+
+import pandas as pd
+import pytest
+
+from assets.qa import gx as qa_gx
+
+SPEC = pd.DataFrame(
+    {
+        "VARIABLE": ["STUDYID", "DOMAIN", "USUBJID", "LBSEQ", "LBTESTCD", "LBSTRESN", "SEX", "LBDTC", "LBDY"],
+        "CORE": ["Req", "Req", "Req", "Req", "Req", "Exp", "Perm", "Exp", "Perm"],
+        "CODELIST": ["", "", "", "", "", "", "C66731", "", ""],
+        "LENGTH": pd.array([200, 2, 40, None, 8, None, 2, 19, None], dtype="Int64"),
+    }
+)
+KEYS = ["STUDYID", "USUBJID", "LBSEQ"]
+CODELISTS = {"C66731": ["F", "M", "U", "INTERSEX"]}
+RANGES = {"ALT": (0.0, 5000.0), "HGB": (20.0, 250.0)}
+
+
+def lb(changes=None):
+    df = pd.DataFrame(
+        {
+            "STUDYID": "LDIL2SLE",
+            "DOMAIN": "LB",
+            "USUBJID": ["LDIL2SLE-101-0001", "LDIL2SLE-101-0001", "LDIL2SLE-101-0002", "LDIL2SLE-101-0002"],
+            "LBSEQ": [1, 2, 1, 2],
+            "LBTESTCD": ["ALT", "HGB", "ALT", "HGB"],
+            "LBSTRESN": [30.0, 130.0, 25.0, 140.0],
+            "SEX": ["F", "F", "M", "M"],
+            "LBDTC": ["2026-03-07", "2026-03-07T08:30", "2026-03", "2026"],
+            "LBDY": [-3, -3, 1, 2],
+        }
+    )
+    for (col, row), value in (changes or {}).items():
+        df.loc[row, col] = value
+    return df.convert_dtypes(infer_objects=True, convert_integer=False, convert_floating=False)
+
+
+def validate(frame, tmp_path, full_rows_max=1000, sample_rows=1000):
+    tables = qa_gx.tables_to_validate(
+        "sdtm", "LB", frame, SPEC, KEYS, CODELISTS, RANGES, {}, full_rows_max, sample_rows
+    )
+    return qa_gx.run_validations(tables, tmp_path / "gx", "test", pd.Timestamp("2026-05-01T00:00:00Z"))
+
+
+def failed(results):
+    bad = results[~results["SUCCESS"]]
+    return {(r.DATASET, r.RULE, r.COLUMN, bool(r.STRUCTURAL)) for r in bad.itertuples()}
+
+
+def test_plan_from_spec_covers_keys_required_ct_iso_study_day_length_and_ranges():
+    plan = qa_gx.plan_expectations(lb(), SPEC, KEYS, CODELISTS, RANGES, {})
+    rules = {(p.rule, p.kwargs.get("column", " ".join(p.kwargs.get("column_list", [])))) for p in plan}
+    assert ("keys_unique", "STUDYID USUBJID LBSEQ") in rules
+    assert ("required_present", "LBTESTCD") in rules and ("required_present", "LBSTRESN") not in rules
+    assert (
+        ("ct_value_set", "SEX") in rules
+        and ("iso8601", "LBDTC") in rules
+        and ("study_day_not_zero", "LBDY") in rules
+    )
+    ranges = [p.kwargs for p in plan if p.rule == "plausible_range"]
+    assert {r["row_condition"] for r in ranges} == {'LBTESTCD=="ALT"', 'LBTESTCD=="HGB"'}
+    structural = {p.rule for p in plan if p.structural}
+    assert structural == {"columns_match_spec", "keys_unique", "required_present"}
+
+
+def test_extensible_codelists_are_not_closed_sets():
+    ct = pd.DataFrame(
+        {
+            "clst_code": ["C1", "C1", "C2", "C2"],
+            "is_clst": [True, False, True, False],
+            "term": ["X", "A", "Y", "B"],
+            "ext": [False, None, True, None],
+        }
+    )
+    assert qa_gx.nonextensible_codelists(ct) == {"C1": ["A"]}
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        ({("LBSEQ", 1): 1}, {("LB", "keys_unique", "STUDYID USUBJID LBSEQ", True)}),
+        (
+            {("USUBJID", 2): None},
+            # GX compound uniqueness skips rows with a missing key part; the not-null expectation catches it
+            {("LB", "required_present", "USUBJID", True)},
+        ),
+        ({("SEX", 0): "FEMALE"}, {("LB", "ct_value_set", "SEX", False), ("LB", "text_length", "SEX", False)}),
+        ({("LBDTC", 2): "07-MAR-2026"}, {("LB", "iso8601", "LBDTC", False)}),
+        ({("LBDTC", 2): "2026-13-01"}, {("LB", "iso8601", "LBDTC", False)}),
+        ({("LBDY", 3): 0}, {("LB", "study_day_not_zero", "LBDY", False)}),
+        ({("LBSTRESN", 1): 800.0}, {("LB", "plausible_range", "LBSTRESN", False)}),
+    ],
+)
+def test_gx_suite_fails_on_each_seeded_violation_and_only_on_it(tmp_path, changes, expected):
+    results = validate(lb(changes), tmp_path)
+    assert failed(results) == expected
+
+
+def test_clean_table_passes_and_data_docs_are_built(tmp_path):
+    results = validate(lb(), tmp_path)
+    assert results["SUCCESS"].all() and len(results) > 10
+    assert (tmp_path / "gx" / "index.html").is_file()
+    assert list((tmp_path / "gx" / "validations").rglob("*.html"))
+
+
+def test_column_missing_from_spec_output_is_structural(tmp_path):
+    results = validate(lb().drop(columns="LBDY"), tmp_path)
+    assert ("LB", "columns_match_spec", "", True) in failed(results)
+
+
+def test_big_table_is_sampled_but_a_duplicate_key_outside_the_sample_still_fails(tmp_path):
+    n = 40
+    big = pd.DataFrame(
+        {
+            "STUDYID": "LDIL2SLE",
+            "DOMAIN": "LB",
+            "USUBJID": [f"LDIL2SLE-101-{i:04d}" for i in range(n)],
+            "LBSEQ": 1,
+            "LBTESTCD": "ALT",
+            "LBSTRESN": 30.0,
+            "SEX": "F",
+            "LBDTC": "2026-03-07",
+            "LBDY": 1,
+        }
+    ).convert_dtypes(convert_integer=False, convert_floating=False)
+    big.loc[[11, 12], "USUBJID"] = "LDIL2SLE-101-0011"  # rows 11 and 12: not in an evenly spaced 4-row sample
+    sample = qa_gx.deterministic_sample(big, 4)
+    assert sample.index.tolist() == [0, 13, 26, 39]
+    results = validate(big, tmp_path, full_rows_max=10, sample_rows=4)
+    assert failed(results) == {("LB_SUMMARY", "keys_unique", "DUPLICATE_KEYS", True)}
+    assert results.loc[results["DATASET"] == "LB", "SAMPLED"].all()
+    assert (results["ROWS_IN_TABLE"] == n).all()

@@ -1,0 +1,105 @@
+"""Site listings: formula-injection escaping in CSV and XLSX, and the export status per site."""
+
+import pandas as pd
+from openpyxl import load_workbook
+
+from assets.qa.listings import (
+    derive_export_status,
+    derive_site_listing,
+    escape_formula_injection,
+    write_csv,
+    write_xlsx,
+)
+from assets.qa.queries import derive_current_queries, merge_query_history
+
+
+def test_text_starting_with_a_formula_trigger_gets_a_quote_and_nothing_else_changes():
+    df = pd.DataFrame(
+        {
+            "VALUE": pd.Series(
+                ['=HYPERLINK("http://x")', "+1+1", "-2", "@SUM(A1)", "\tx", "\rx", "a=b", "ok", None],
+                dtype="string",
+            ),
+            "N": [1, -2, 3, 4, 5, 6, 7, 8, 9],
+        }
+    )
+    out = escape_formula_injection(df)
+    assert out["VALUE"].tolist()[:8] == [
+        '\'=HYPERLINK("http://x")',
+        "'+1+1",
+        "'-2",
+        "'@SUM(A1)",
+        "'\tx",
+        "'\rx",
+        "a=b",
+        "ok",
+    ]
+    assert pd.isna(out["VALUE"].iloc[8])
+    assert out["N"].tolist() == df["N"].tolist()  # numbers are not text: untouched
+    assert df["VALUE"].iloc[0].startswith("=")  # the input frame is not modified
+
+
+def _queries(value):
+    f = pd.DataFrame(
+        [
+            {
+                "KIND": "SCHEMA",
+                "SEVERITY": "ERROR",
+                "SITEID": "101",
+                "SUBJID": "101-0001",
+                "FORM": "AE",
+                "RECID": "AE1",
+                "COLUMN": "AETERM",
+                "RULE": "required",
+                "VALUE": value,
+                "MESSAGE": "bad",
+                "SRC_EXPORT": "E1",
+                "SRC_FILE": "f",
+                "SRC_LINE": 2,
+            }
+        ]
+    )
+    return merge_query_history(derive_current_queries({"ingest": f}), None, "2026-05-01T00:00:00Z")
+
+
+def test_site_listing_files_show_the_formula_as_text(tmp_path):
+    listing = derive_site_listing(_queries("=cmd|' /C calc'!A0"), "101")
+    assert listing["VALUE"].tolist() == ["'=cmd|' /C calc'!A0"]
+    assert derive_site_listing(_queries("x"), "102").empty
+    write_csv(listing, tmp_path / "q.csv")
+    text = (tmp_path / "q.csv").read_text(encoding="utf-8-sig")
+    assert "'=cmd" in text and ",=cmd" not in text
+    write_xlsx({"Open queries": listing}, tmp_path / "q.xlsx", created=pd.Timestamp("2026-05-01"))
+    ws = load_workbook(tmp_path / "q.xlsx")["Open queries"]
+    header = [c.value for c in ws[1]]
+    cell = ws.cell(row=2, column=header.index("VALUE") + 1)
+    assert cell.data_type == "s" and cell.value == "'=cmd|' /C calc'!A0"
+
+
+def test_export_status_newest_complete_export_its_age_and_skipped_exports_with_reason():
+    inv = pd.DataFrame(
+        [
+            {"SOURCE": "101", "EXPORT_ID": "20260301T020000Z", "COMPLETE": True, "REASON": ""},
+            {"SOURCE": "101", "EXPORT_ID": "20260401T020000Z", "COMPLETE": True, "REASON": ""},
+            {
+                "SOURCE": "101",
+                "EXPORT_ID": "20260420T020000Z",
+                "COMPLETE": False,
+                "REASON": "MANIFEST.json missing",
+            },
+            {
+                "SOURCE": "102",
+                "EXPORT_ID": "20260410T020000Z",
+                "COMPLETE": False,
+                "REASON": "VS.csv: SHA-256 off",
+            },
+        ]
+    )
+    out = derive_export_status(inv, "2026-05-01T02:00:00Z").set_index("SITEID")
+    assert out.loc["101", "LAST_EXPORT"] == "20260401T020000Z"
+    assert out.loc["101", "AGE_DAYS"] == 30  # 1 April 02:00 to 1 May 02:00
+    assert out.loc["101", "EXPORTS_FOUND"] == 3 and out.loc["101", "EXPORTS_INCOMPLETE"] == 1
+    assert out.loc["101", "INCOMPLETE_SKIPPED"] == "20260420T020000Z (MANIFEST.json missing)"
+    assert pd.isna(out.loc["102", "LAST_EXPORT"]) and pd.isna(out.loc["102", "AGE_DAYS"])
+    # One second short of a whole day does not count as a day.
+    assert derive_export_status(inv, "2026-05-02T01:59:59Z").set_index("SITEID").loc["101", "AGE_DAYS"] == 30

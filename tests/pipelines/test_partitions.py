@@ -1,0 +1,139 @@
+"""Site partitions: keys follow the landing sites; one site's re-ingest touches only its files."""
+
+from __future__ import annotations
+
+import shutil
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+
+import assets.ingest.assets as ingest_assets
+from pipelines.partitions import register_sites, registered_sites
+from pipelines.run import run_pipeline
+from tests.exports import write_export
+from tests.pipelines.conftest import SITES, dm_row, write_site_export
+
+NEWER = "20260308T020000Z"
+# The ingest layer only: these tests are about partitions, and the hand-built exports are too
+# thin for the later layers (the whole graph runs on a generated trial in tests/e2e).
+INGEST = [dg.AssetKey(k) for k in ("site_ingest", "iwrs_ingest", "ingest_findings")]
+
+
+def run_ingest(instance, **kwargs):
+    return run_pipeline(instance=instance, asset_selection=INGEST, **kwargs)
+
+
+def materialized_partitions(instance, key: str) -> set[str]:
+    return set(instance.get_materialized_partitions(dg.AssetKey(key)))
+
+
+def dm_file(warehouse, site):
+    return warehouse / "blinded" / "ingest" / "forms" / "DM" / f"{site}.parquet"
+
+
+def test_partition_keys_match_the_landing_sites_and_one_run_ingests_them_all(pipeline_env, instance):
+    results = []
+    outcome = run_ingest(instance, on_result=results.append)
+    assert outcome.success, outcome.message
+    assert registered_sites(instance) == list(SITES)
+    assert materialized_partitions(instance, "site_ingest") == set(SITES)
+    assert len(results) == 1  # the single-run backfill: every site, the IWRS and downstream
+    assert {e.asset_key.to_user_string() for e in results[0].get_asset_materialization_events()} == {
+        "site_ingest",
+        "iwrs_ingest",
+        "ingest_findings",
+    }
+    for site in SITES:
+        assert pq.read_table(dm_file(pipeline_env, site)).column("SUBJID").to_pylist() == [f"{site}-0001"]
+
+
+def test_per_site_strategy_writes_the_same_files_with_one_run_per_site(pipeline_env, instance, tmp_path):
+    results = []
+    outcome = run_ingest(instance, strategy="per_site", on_result=results.append)
+    assert outcome.success, outcome.message
+    assert len(results) == len(SITES) + 1
+    assert materialized_partitions(instance, "site_ingest") == set(SITES)
+    for site in SITES:
+        assert pq.read_table(dm_file(pipeline_env, site)).num_rows == 1
+
+
+def test_new_site_folder_becomes_a_partition_on_the_next_run(pipeline_env, landing, instance):
+    assert run_ingest(instance).success
+    write_site_export(landing, "104", NEWER)
+    assert run_ingest(instance).success
+    assert registered_sites(instance) == [*SITES, "104"]
+    assert dm_file(pipeline_env, "104").exists()
+
+
+def test_reingesting_one_site_rewrites_only_that_sites_files(pipeline_env, landing, instance):
+    from pipelines.definitions import defs
+
+    assert run_ingest(instance).success
+    before = {s: dm_file(pipeline_env, s).stat().st_mtime_ns for s in SITES}
+    write_export(landing, "102", NEWER, {"DM": [dm_row("102", SEX="M"), dm_row("102", 2)]})
+    job = defs.resolve_job_def("site_ingest_job")
+    result = job.execute_in_process(instance=instance, partition_key="102")
+    assert result.success
+    after = {s: dm_file(pipeline_env, s).stat().st_mtime_ns for s in SITES}
+    assert after["101"] == before["101"] and after["103"] == before["103"]
+    assert after["102"] != before["102"]
+    dm = pq.read_table(dm_file(pipeline_env, "102")).to_pandas()
+    assert dm["SEX"].tolist() == ["M", "F"] and set(dm["SRC_EXPORT"]) == {NEWER}
+
+
+def test_site_folder_gone_keeps_the_partition_and_removes_its_forms(pipeline_env, landing, instance):
+    assert run_ingest(instance).success
+    shutil.rmtree(landing / "sites" / "103")
+    assert run_ingest(instance).success
+    assert registered_sites(instance) == list(SITES)
+    assert not dm_file(pipeline_env, "103").exists()
+    assert dm_file(pipeline_env, "101").exists()
+
+
+def test_run_with_no_site_folder_fails_with_a_message(pipeline_env, landing, instance):
+    shutil.rmtree(landing / "sites")
+    outcome = run_ingest(instance)
+    assert not outcome.success
+    assert "no site folder" in outcome.message
+
+
+def test_register_sites_adds_only_new_ones(instance):
+    assert register_sites(instance, ["102", "101"]) == ["101", "102"]
+    assert register_sites(instance, ["101", "103"]) == ["103"]
+    assert registered_sites(instance) == ["101", "102", "103"]
+
+
+def test_transient_io_error_is_retried_and_a_data_error_is_not(pipeline_env, instance, monkeypatch):
+    from pipelines.definitions import defs
+
+    calls = {"n": 0}
+    real = ingest_assets._ingest_sources
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError("Stale file handle")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ingest_assets, "_ingest_sources", flaky)
+    result = defs.resolve_job_def("iwrs_ingest_job").execute_in_process(instance=instance)
+    assert result.success and calls["n"] == 2
+
+    def broken(*args, **kwargs):
+        calls["n"] += 1
+        raise ValueError("a bug")
+
+    calls["n"] = 0
+    monkeypatch.setattr(ingest_assets, "_ingest_sources", broken)
+    with pytest.raises(ValueError):
+        defs.resolve_job_def("iwrs_ingest_job").execute_in_process(instance=instance)
+    assert calls["n"] == 1
+
+
+def test_summary_still_reports_the_ingest(pipeline_env, instance):
+    from pipelines.run import summarize
+
+    assert run_ingest(instance).success
+    text = summarize(pipeline_env / "blinded")
+    assert "rows read 4 = passed 4 + quarantined 0 (balanced)" in text

@@ -1,0 +1,66 @@
+"""The pipeline against a real PostgreSQL instance (deploy/postgres/dagster.yaml) on loopback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import psycopg2
+import pytest
+
+from pipelines.partitions import registered_sites
+from pipelines.run import run_pipeline
+from tests.pipelines import pg
+from tests.pipelines.conftest import SITES
+from tests.pipelines.test_partitions import INGEST
+
+pytestmark = pytest.mark.postgres
+DEPLOY_YAML = Path(__file__).resolve().parents[2] / "deploy" / "postgres" / "dagster.yaml"
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv, why = pg.start()
+    if srv is None:
+        pytest.skip(f"no PostgreSQL server could be started on loopback: {why}")
+    yield srv
+    pg.stop(srv)
+
+
+@pytest.fixture
+def pg_instance(server, tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(DEPLOY_YAML, home / "dagster.yaml")
+    for name, value in server.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.from_config(str(home)) as inst:
+        yield inst
+
+
+def test_pipeline_runs_on_the_postgres_instance_and_records_there(server, pg_instance, pipeline_env):
+    storages = {
+        type(pg_instance.run_storage).__name__,
+        type(pg_instance.event_log_storage).__name__,
+        type(pg_instance.schedule_storage).__name__,
+    }
+    assert storages == {"PostgresRunStorage", "PostgresEventLogStorage", "PostgresScheduleStorage"}
+    assert type(pg_instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+
+    outcome = run_pipeline(instance=pg_instance, asset_selection=INGEST)
+    assert outcome.success, outcome.message
+    assert registered_sites(pg_instance) == list(SITES)
+    assert set(pg_instance.get_materialized_partitions(dg.AssetKey("site_ingest"))) == set(SITES)
+
+    with (
+        psycopg2.connect(
+            host=server.host, port=server.port, user=server.user, password=server.password, dbname=server.db
+        ) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute("SELECT status FROM runs WHERE run_id = %s", (outcome.run_id,))
+        assert cur.fetchone() == ("SUCCESS",)
+        cur.execute("SELECT partition FROM dynamic_partitions WHERE partitions_def_name = 'site'")
+        assert sorted(r[0] for r in cur.fetchall()) == list(SITES)
