@@ -10,6 +10,7 @@ from their codelists (``*FL`` population flags ``Y``/``N``; record flags ``ABLFL
 
 from __future__ import annotations
 
+import datetime
 from functools import cache
 
 import pandas as pd
@@ -29,7 +30,11 @@ def _max_bytes(s: pd.Series) -> pd.Series:
 
 
 def _is_date32(s: pd.Series) -> bool:
-    return str(s.dtype) == "date32[day][pyarrow]"
+    """Arrow ``date32`` in memory, or ``datetime.date`` objects as pyarrow reads a DATE column back."""
+    if str(s.dtype) == "date32[day][pyarrow]":
+        return True
+    values = s.dropna()
+    return s.dtype == object and all(type(v) is datetime.date for v in values)
 
 
 def spec_problems(dataset: str) -> list[str]:

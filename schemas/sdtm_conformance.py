@@ -31,7 +31,9 @@ from study import spec
 
 STANDARD = "sdtm"
 CT_ENV = "TRIALPIPE_SDTM_CT"
-CT_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "reference" / "cdisc_ct" / "sdtm_ct_2025-03-28.parquet"
+CT_DEFAULT = (
+    Path(__file__).resolve().parents[2] / "shared" / "reference" / "cdisc_ct" / "sdtm_ct_2025-03-28.parquet"
+)
 ISO8601 = r"^\d{4}(-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?)?)?$"
 CONTENT_CHECKS = ("iso8601", "max_200_bytes")
 CONTENT_PREFIX = "ct_"
@@ -83,7 +85,11 @@ def _column(row: dict, dataset: str) -> pa.Column:
     checks = []
     if typ == "Char":
         checks.append(
-            pa.Check(lambda s: pd.api.types.is_string_dtype(s) or s.isna().all(), element_wise=False, name="char_type")
+            pa.Check(
+                lambda s: pd.api.types.is_string_dtype(s) or s.isna().all(),
+                element_wise=False,
+                name="char_type",
+            )
         )
         checks.append(pa.Check(_byte_length_ok, name="max_200_bytes"))
     else:
@@ -93,7 +99,10 @@ def _column(row: dict, dataset: str) -> pa.Column:
     if codelist:
         allowed = codelist_terms(codelist)
         checks.append(
-            pa.Check(lambda s, allowed=allowed: s.isin(allowed), name=f"{CONTENT_PREFIX}{codelist.replace(' ', '_')}")
+            pa.Check(
+                lambda s, allowed=allowed: s.isin(allowed),
+                name=f"{CONTENT_PREFIX}{codelist.replace(' ', '_')}",
+            )
         )
     if var == "DOMAIN":
         checks.append(pa.Check(lambda s: s.eq(dataset), name="domain_value"))
@@ -108,7 +117,10 @@ def sdtm_schema(dataset: str) -> pa.DataFrameSchema:
     variables = spec.variables(STANDARD, dataset)
     columns = {row["VARIABLE"]: _column(row, dataset) for row in variables.to_dict("records")}
     names_ok = all(len(n) <= 8 and n == n.upper() for n in columns)
-    labels_ok = all(len(label) <= 40 for label in variables["LABEL"]) and len(spec.dataset_label(STANDARD, dataset)) <= 40
+    labels_ok = (
+        all(len(label) <= 40 for label in variables["LABEL"])
+        and len(spec.dataset_label(STANDARD, dataset)) <= 40
+    )
     return pa.DataFrameSchema(
         columns,
         checks=[

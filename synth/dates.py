@@ -61,7 +61,9 @@ def cdash_partial(days, precision) -> np.ndarray:
     if (precision > 0).any():
         year, month, _ = ymd(days)
         for i in np.flatnonzero(precision > 0):
-            out[i] = f"UN-{MONTHS[month[i] - 1]}-{year[i]:04d}" if precision[i] == 1 else f"UN-UNK-{year[i]:04d}"
+            out[i] = (
+                f"UN-{MONTHS[month[i] - 1]}-{year[i]:04d}" if precision[i] == 1 else f"UN-UNK-{year[i]:04d}"
+            )
     return out
 
 

@@ -23,18 +23,40 @@ from synth.table import Table
 from synth.units import accepted_units, from_standard
 
 ROW_FORMS = ("VS", "LB", "SLEDAI", "PGA", "BILAG", "EX", "CM", "MH", "AE", "FACS")
-ROW_KINDS = ("row_bad_number", "row_bad_valueset", "row_implausible", "row_bad_date_form",
-             "row_impossible_date", "row_missing_required", "duplicate_recid")  # fmt: skip
-SKIP_KINDS = ("export_no_manifest", "export_missing_file", "export_checksum_mismatch", "export_rowcount_mismatch")
+ROW_KINDS = (
+    "row_bad_number",
+    "row_bad_valueset",
+    "row_implausible",
+    "row_bad_date_form",
+    "row_impossible_date",
+    "row_missing_required",
+    "duplicate_recid",
+)
+SKIP_KINDS = (
+    "export_no_manifest",
+    "export_missing_file",
+    "export_checksum_mismatch",
+    "export_rowcount_mismatch",
+)
 REJECT_FORMS = {"form_invalid_utf8": ("AE", "PGA"), "form_missing_required_column": ("FACS", "BILAG")}
 MISSING_COLUMN = {"FACS": "FCTESTCD", "BILAG": "BLDAT"}
 UNEXPECTED = ("CM", "COMMENT")
-INVALID_TERM = "Eczéma"  # written in Latin-1 where the file must be UTF-8
 
 # Values outside each value set (checked against study.valueset at import)
-BAD_CODE = {"VISIT": "WEEK 3", "NY": "YES", "BILAGGRADE": "F", "AESEV": "FATAL", "AEREL": "MAYBE",
-            "CMDOSU": "tablet", "CMDOSFRQ": "Q2D", "MHCAT": "CANCER", "NYHA": "V", "VSTESTCD": "BMI",
-            "LBTESTCD": "GLUC", "FCTESTCD": "CD8"}  # fmt: skip
+BAD_CODE = {
+    "VISIT": "WEEK 3",
+    "NY": "YES",
+    "BILAGGRADE": "F",
+    "AESEV": "FATAL",
+    "AEREL": "MAYBE",
+    "CMDOSU": "tablet",
+    "CMDOSFRQ": "Q2D",
+    "MHCAT": "CANCER",
+    "NYHA": "V",
+    "VSTESTCD": "BMI",
+    "LBTESTCD": "GLUC",
+    "FCTESTCD": "CD8",
+}
 BAD_UNIT = {"VSORRESU": "stone", "LBORRESU": "mmol/L", "FCORRESU": "cells/uL"}
 for _vs, _bad in BAD_CODE.items():
     assert _bad not in study.valueset(_vs), (_vs, _bad)
@@ -50,7 +72,9 @@ class FilePlan:
     """Which exports and files carry file-level faults."""
 
     skipped: list[tuple[int, str, int]] = field(default_factory=list)  # site index, kind, days after newest
-    rejected: dict[tuple[int, str], tuple[str, str]] = field(default_factory=dict)  # (site, form) -> kind, column
+    rejected: dict[tuple[int, str], tuple[str, str]] = field(
+        default_factory=dict
+    )  # (site, form) -> kind, column
     unexpected: dict[tuple[int, str], str] = field(default_factory=dict)  # (site, form) -> extra column
 
     def untouchable(self) -> set[tuple[int, str]]:
@@ -73,7 +97,10 @@ def plan_file_faults(sites: list[Site], frames: dict[str, Table], seed: int, def
     for kind, forms in REJECT_FORMS.items():
         site, form = _site_with_rows(frames, forms, order, used)
         used.append(site)
-        plan.rejected[(site, form)] = (kind, MISSING_COLUMN.get(form, "") if kind == "form_missing_required_column" else "")
+        plan.rejected[(site, form)] = (
+            kind,
+            MISSING_COLUMN.get(form, "") if kind == "form_missing_required_column" else "",
+        )
     site, form = _site_with_rows(frames, (UNEXPECTED[0],), order, used)
     plan.unexpected[(site, form)] = UNEXPECTED[1]
     return plan
@@ -179,9 +206,14 @@ def _missing_required(form, t, r, meta, rng):
     return (cols[int(rng.integers(len(cols)))], "") if cols else None
 
 
-_APPLY = {"row_bad_number": _bad_number, "row_bad_valueset": _bad_valueset, "row_implausible": _implausible,
-          "row_bad_date_form": _bad_date_form, "row_impossible_date": _impossible_date,
-          "row_missing_required": _missing_required}  # fmt: skip
+_APPLY = {
+    "row_bad_number": _bad_number,
+    "row_bad_valueset": _bad_valueset,
+    "row_implausible": _implausible,
+    "row_bad_date_form": _bad_date_form,
+    "row_impossible_date": _impossible_date,
+    "row_missing_required": _missing_required,
+}
 
 
 @dataclass
@@ -210,7 +242,9 @@ def _candidates(frames: dict[str, Table], plan: FilePlan) -> tuple[np.ndarray, n
     return np.concatenate(forms), np.concatenate(rows), total
 
 
-def plan_row_faults(frames: dict[str, Table], plan: FilePlan, sites: list[Site], seed: int, defects: float) -> RowFaults:
+def plan_row_faults(
+    frames: dict[str, Table], plan: FilePlan, sites: list[Site], seed: int, defects: float
+) -> RowFaults:
     """Picks rows at the given rate (at least one of every kind) and decides each fault."""
     out = RowFaults()
     if defects <= 0:
@@ -254,9 +288,16 @@ def plan_row_faults(frames: dict[str, Table], plan: FilePlan, sites: list[Site],
 
 
 def _truth(kind, form, t, r, col, sites, detail) -> dict:
-    return {"kind": kind, "outcome": "quarantine", "site": sites[int(t["_site"][r])].siteid, "export_id": "",
-            "file": f"{form}.csv", "recid": t["RECID"][r], "column": col,
-            "detail": f"subjid={t['SUBJID'][r]};{detail}"}  # fmt: skip
+    return {
+        "kind": kind,
+        "outcome": "quarantine",
+        "site": sites[int(t["_site"][r])].siteid,
+        "export_id": "",
+        "file": f"{form}.csv",
+        "recid": t["RECID"][r],
+        "column": col,
+        "detail": f"subjid={t['SUBJID'][r]};{detail}",
+    }
 
 
 def faulty_frame(form: str, t: Table, faults: RowFaults) -> Table:

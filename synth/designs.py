@@ -55,13 +55,33 @@ FAILURES: dict[str, dict[str, str]] = {
 # Every trial of >= 100 subjects carries each of these once: every derivable criterion fails at
 # least once, plus the criteria only the investigator can answer.
 REQUIRED_FAILURES = (
-    "IN02_SLEDAI_7", "IN03_AGE_76", "IN03_WT_82", "IN03_WT_LB_ABOVE_80", "IN03_WT_LOW",
-    "IN04_NO_STANDARD", "IN04_STEROID_HIGH", "IN05_HCG_POSITIVE", "IN06_LATE_CONSENT",
-    "EX01_ALLERGY", "EX02_NPSLE", "EX03_ALT", "EX03_AST_UKAT", "EX05_MALIGNANCY",
-    "EX06_SERIOUS_INFECTION", "EX06_CHRONIC_INFECTION", "EX07_HBSAG", "EX08_OCULAR",
-    "EX09_HEART_FAILURE", "EX10_PEPTIC_ULCER", "EX11_AUTOIMMUNE", "EX12_RITUXIMAB",
-    "EX13_IMMUNOSUPPRESSOR", "IN01_NOT_MET", "EX14_OTHER_TRIAL", "EX04_LACTATION",
-)  # fmt: skip
+    "IN02_SLEDAI_7",
+    "IN03_AGE_76",
+    "IN03_WT_82",
+    "IN03_WT_LB_ABOVE_80",
+    "IN03_WT_LOW",
+    "IN04_NO_STANDARD",
+    "IN04_STEROID_HIGH",
+    "IN05_HCG_POSITIVE",
+    "IN06_LATE_CONSENT",
+    "EX01_ALLERGY",
+    "EX02_NPSLE",
+    "EX03_ALT",
+    "EX03_AST_UKAT",
+    "EX05_MALIGNANCY",
+    "EX06_SERIOUS_INFECTION",
+    "EX06_CHRONIC_INFECTION",
+    "EX07_HBSAG",
+    "EX08_OCULAR",
+    "EX09_HEART_FAILURE",
+    "EX10_PEPTIC_ULCER",
+    "EX11_AUTOIMMUNE",
+    "EX12_RITUXIMAB",
+    "EX13_IMMUNOSUPPRESSOR",
+    "IN01_NOT_MET",
+    "EX14_OTHER_TRIAL",
+    "EX04_LACTATION",
+)
 
 # Eligible subjects sitting exactly on a limit (both ends of the ranges are inclusive)
 PASSES = ("PASS_SLEDAI_8", "PASS_WT_45", "PASS_WT_80", "PASS_ALT_199", "PASS_AGE_75", "PASS_AGE_18")
@@ -139,7 +159,9 @@ def plan_designs(site_idx: np.ndarray, sites: list[Site], seed: int, defects: fl
     if n >= 100:
         kinds = list(REQUIRED_FAILURES)
     else:
-        kinds = list(np.asarray(REQUIRED_FAILURES, dtype=object)[rng.permutation(len(REQUIRED_FAILURES))][:target])
+        kinds = list(
+            np.asarray(REQUIRED_FAILURES, dtype=object)[rng.permutation(len(REQUIRED_FAILURES))][:target]
+        )
     extra = p["extra_screen_failures"]
     if target > len(kinds):
         keys = list(extra)

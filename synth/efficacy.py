@@ -45,8 +45,12 @@ def sledai_visit_mask() -> np.ndarray:
 def _total_bounds(design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lo = np.full(len(design), 8)
     hi = np.full(len(design), 105)
-    for kind, (a, b) in {"PASS_SLEDAI_8": (8, 8), "IN02_SLEDAI_7": (7, 7), "DEV_SLEDAI": (7, 7),
-                         "IN02_LOW": (2, 7)}.items():  # fmt: skip
+    for kind, (a, b) in {
+        "PASS_SLEDAI_8": (8, 8),
+        "IN02_SLEDAI_7": (7, 7),
+        "DEV_SLEDAI": (7, 7),
+        "IN02_LOW": (2, 7),
+    }.items():
         lo[design == kind], hi[design == kind] = a, b
     return lo, hi
 
@@ -128,9 +132,10 @@ def trajectories(screen: np.ndarray, responder: np.ndarray, dose: np.ndarray, se
     for k in range(1, n_vis):
         items[:, k] = day1 & ~(resolved & (res_at <= k))
         if k in post:
-            chance = np.where(responder, float(p["flare_probability"]) * (k != last), float(p["flare_probability"]))
-            if k == last:
+            if k == last:  # responders keep WEEK 24 free of new items (no new BILAG A/B)
                 chance = np.where(responder, 0.0, float(p["non_responder_week24_flare"]))
+            else:
+                chance = np.full(len(screen), float(p["flare_probability"]))
             who = np.flatnonzero(rng.random(len(screen)) < chance)
             items[who, k, flare_cols[rng.integers(len(flare_cols), size=len(who))]] = True
     # visits without an assessment carry the state of the last assessed visit

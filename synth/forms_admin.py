@@ -27,8 +27,11 @@ def make_dm(trial: Trial) -> Table:
     out = _subject_rows(np.arange(n), s["icdat"], np.zeros(n))
     out.update(
         BRTHDAT=dates.cdash_partial(s["birth"], s["birth_prec"]),
-        SEX=text(s["sex"]), RACE=text(s["race"]), ETHNIC=text(s["ethnic"]), ICDAT=dates.cdash(s["icdat"]),
-    )  # fmt: skip
+        SEX=text(s["sex"]),
+        RACE=text(s["race"]),
+        ETHNIC=text(s["ethnic"]),
+        ICDAT=dates.cdash(s["icdat"]),
+    )
     out["_protect"] = np.ones(n, dtype=bool)
     return out
 
@@ -58,7 +61,9 @@ def make_ie(trial: Trial) -> tuple[Table, list[dict]]:
         derived = designs.derived_results(s["design"][i])
         for j, c in enumerate(codes):
             if derived[c] != answers[i, j]:
-                planted.append({"subj": int(i), "col": j, "ietestcd": c, "answer": answers[i, j], "derived": derived[c]})
+                planted.append(
+                    {"subj": int(i), "col": j, "ietestcd": c, "answer": answers[i, j], "derived": derived[c]}
+                )
     if trial.defects > 0:
         rng = stream(trial.seed, "ie-flips")
         derived_only = [j for j, src in enumerate(crit["SOURCE"]) if src == "DERIVED"]
@@ -68,7 +73,9 @@ def make_ie(trial: Trial) -> tuple[Table, list[dict]]:
             j = int(rng.choice(derived_only))
             derived = answers[i, j]
             answers[i, j] = "N" if derived == "Y" else "Y"
-            planted.append({"subj": int(i), "col": j, "ietestcd": codes[j], "answer": answers[i, j], "derived": derived})
+            planted.append(
+                {"subj": int(i), "col": j, "ietestcd": codes[j], "answer": answers[i, j], "derived": derived}
+            )
     subj_idx = np.repeat(np.arange(n), m)
     col = np.tile(np.arange(m), n)
     out = _subject_rows(subj_idx, s["scrdt"][subj_idx], col, decision_date(trial)[subj_idx])
@@ -116,7 +123,10 @@ def injection_days() -> np.ndarray:
     """Planned study days of the injections (every other day within each cycle, study/dosing.csv)."""
     cyc = study.dosing_cycles()
     return np.concatenate(
-        [np.linspace(a, b, k).round().astype(np.int64) for a, b, k in zip(cyc["FIRST_DAY"], cyc["LAST_DAY"], cyc["INJECTIONS"])]
+        [
+            np.linspace(a, b, k).round().astype(np.int64)
+            for a, b, k in zip(cyc["FIRST_DAY"], cyc["LAST_DAY"], cyc["INJECTIONS"])
+        ]
     )
 
 
@@ -147,7 +157,9 @@ def make_ex(trial: Trial) -> Table:
         EXSTTIM=np.where(missed, "", [f"{m // 60:02d}:{m % 60:02d}" for m in minutes]).astype(object),
         KITNO=text([f"K{k}" for k in kits[pos * len(per_cycle) + cycle[j]]]),
         EXADMIN=np.where(missed, "N", "Y").astype(object),
-        EXREASND=np.where(missed, rng.choice(np.asarray(p["missed_dose_reasons"], dtype=object), n), "").astype(object),
+        EXREASND=np.where(
+            missed, rng.choice(np.asarray(p["missed_dose_reasons"], dtype=object), n), ""
+        ).astype(object),
     )
     out["_protect"] = j == 0  # the first injection is the first-dose date every study day hangs on
     return out

@@ -71,8 +71,9 @@ def make_vs(trial: Trial) -> Table:
     fever_col = item_names().index("FEVER")
     fever = trial.items[subj, out["_state"], fever_col] & (out["_k"] >= 0)
     s_true = trial.subj["wt_kg_true"][subj]
-    drift = {1: 0.6, 7: 1.2, 10: 1.8}
-    wsd = np.asarray([drift.get(int(k), 1.0) for k in out["_k"]])
+    # weight drifts away from the screening value as the weeks pass
+    drift = {"DAY 1": 0.6, "WEEK 12": 1.2, "WEEK 24": 1.8}
+    wsd = np.asarray([drift.get(v, 1.0) for v in out["VISIT"]])
     std = np.where(code == "WEIGHT", s_true + rng.normal(0, 1, n) * wsd, std)
     std = np.where(code == "HEIGHT", trial.subj["height"][subj], std)
     sys = rng.normal(121, 12, n)
@@ -168,8 +169,14 @@ def _lab_values(trial: Trial, subj, state, site, k, code_of_row, rng) -> np.ndar
     put("AST", ast)
     put("CREAT", lat["CREAT"][subj] + 20 * item("PROTEINURIA") * u + 4 * noise)
     put("HGB", lat["HGB"][subj] + 4 * noise)
-    put("PLAT", np.where(item("THROMBO"), 40 + 55 * u, np.maximum(105, lat["PLAT"][subj] * np.exp(0.1 * noise))))
-    put("WBC", np.where(item("LEUKOPENIA"), 1.6 + 1.3 * u, np.maximum(3.2, lat["WBC"][subj] * np.exp(0.12 * noise))))
+    put(
+        "PLAT",
+        np.where(item("THROMBO"), 40 + 55 * u, np.maximum(105, lat["PLAT"][subj] * np.exp(0.1 * noise))),
+    )
+    put(
+        "WBC",
+        np.where(item("LEUKOPENIA"), 1.6 + 1.3 * u, np.maximum(3.2, lat["WBC"][subj] * np.exp(0.12 * noise))),
+    )
     lowc = item("LOWCOMP")
     c3lo, c4lo = _site_range(trial, site, "C3", 0), _site_range(trial, site, "C4", 0)
     put("C3", np.where(lowc, 0.35 + (c3lo - 0.4) * u, c3lo + 0.06 + (1.6 - c3lo) * u))
@@ -177,7 +184,10 @@ def _lab_values(trial: Trial, subj, state, site, k, code_of_row, rng) -> np.ndar
     put("C4", np.where(c4_low, 0.03 + (c4lo - 0.05) * u, c4lo + 0.03 + (0.35 - c4lo) * u))
     dsuln = _site_range(trial, site, "DSDNA", 1)
     put("DSDNA", np.where(item("DNABIND"), dsuln * np.exp(0.2 + 2.8 * u), 1 + (dsuln - 6) * u))
-    put("PROT24", np.where(item("PROTEINURIA"), np.clip(np.exp(np.log(1.4) + 0.6 * noise), 0.55, 8), 0.04 + 0.36 * u))
+    put(
+        "PROT24",
+        np.where(item("PROTEINURIA"), np.clip(np.exp(np.log(1.4) + 0.6 * noise), 0.55, 8), 0.04 + 0.36 * u),
+    )
     put("URBC", np.where(item("HEMATURIA"), 6 + 54 * u, np.floor(4 * u)))
     put("UWBC", np.where(item("PYURIA"), 6 + 44 * u, np.floor(5 * u)))
     return val
@@ -245,9 +255,14 @@ def make_lb(trial: Trial) -> Table:
     scr_critical = (k == 0) & (np.isin(code, ["ALT", "AST"]) | scr_only[t])
     consistency = (k >= 0) & sledai_vis[np.maximum(k, 0)] & np.isin(code, ["PLAT", "WBC", "PROT24"])
     out.update(
-        LBDAT=dates.cdash(out["_date"]), LBTESTCD=text(code), LBORRES=res, LBORRESU=units,
-        LBORNRLO=lo, LBORNRHI=hi, LBNAM=np.asarray([s.lab_name for s in trial.sites], dtype=object)[site],
-    )  # fmt: skip
+        LBDAT=dates.cdash(out["_date"]),
+        LBTESTCD=text(code),
+        LBORRES=res,
+        LBORRESU=units,
+        LBORNRLO=lo,
+        LBORNRHI=hi,
+        LBNAM=np.asarray([s.lab_name for s in trial.sites], dtype=object)[site],
+    )
     out["_protect"] = scr_critical | consistency
     return out
 

@@ -14,7 +14,7 @@ import study
 from synth import dates
 from synth.forms_admin import injection_days
 from synth.params import params, stream
-from synth.table import Table, text
+from synth.table import Table
 from synth.trial import Trial
 
 NEVER = np.iinfo(np.int64).max // 4
@@ -49,7 +49,9 @@ class _Rows:
             lst.append(values.get(c, ""))
 
     def table(self, ints: tuple[str, ...]) -> Table:
-        return Table({c: np.asarray(v, dtype=np.int64 if c in ints else object) for c, v in self.cols.items()})
+        return Table(
+            {c: np.asarray(v, dtype=np.int64 if c in ints else object) for c, v in self.cols.items()}
+        )
 
 
 def _start_text(start: int, icdat: int, rng: np.random.Generator) -> str:
@@ -68,8 +70,23 @@ def _dose_text(x: float) -> str:
 
 
 # --------------------------------------------------------------------------------------- CM
-_CM_COLS = ["CMTRT", "CMDECOD", "CMDOSE", "CMDOSU", "CMDOSFRQ", "CMROUTE", "CMSTDAT", "CMENDAT", "CMONGO", "CMINDC",
-            "_subj", "_date", "_avail", "_ord", "_end"]  # fmt: skip
+_CM_COLS = [
+    "CMTRT",
+    "CMDECOD",
+    "CMDOSE",
+    "CMDOSU",
+    "CMDOSFRQ",
+    "CMROUTE",
+    "CMSTDAT",
+    "CMENDAT",
+    "CMONGO",
+    "CMINDC",
+    "_subj",
+    "_date",
+    "_avail",
+    "_ord",
+    "_end",
+]
 
 
 def _add_steroid(rows: _Rows, i: int, s, rng, factors: dict, order: int) -> None:
@@ -86,17 +103,43 @@ def _add_steroid(rows: _Rows, i: int, s, rng, factors: dict, order: int) -> None
         allowed = values <= 0.9 * wt
         pred = float(rng.choice(values[allowed], p=w[allowed] / w[allowed].sum()))
     start = icdat - int(rng.integers(120, 3650))
-    rows.add(CMTRT=pick[0], CMDECOD=pick[1], CMDOSE=_dose_text(pred / factors[pick[1]]), CMDOSU="mg", CMDOSFRQ="QD",
-             CMROUTE="ORAL", CMSTDAT=_start_text(start, icdat, rng), CMONGO="Y", CMINDC="SLE",
-             _subj=i, _date=start, _avail=icdat, _ord=order, _end=NEVER)  # fmt: skip
+    rows.add(
+        CMTRT=pick[0],
+        CMDECOD=pick[1],
+        CMDOSE=_dose_text(pred / factors[pick[1]]),
+        CMDOSU="mg",
+        CMDOSFRQ="QD",
+        CMROUTE="ORAL",
+        CMSTDAT=_start_text(start, icdat, rng),
+        CMONGO="Y",
+        CMINDC="SLE",
+        _subj=i,
+        _date=start,
+        _avail=icdat,
+        _ord=order,
+        _end=NEVER,
+    )
 
 
 def _add_listed(rows: _Rows, i: int, entry, start: int, end: int | None, icdat: int, rng, order: int) -> None:
     trt, decod, dose, unit, freq, route, indc = entry[:7]
-    rows.add(CMTRT=trt, CMDECOD=decod, CMDOSE=str(dose), CMDOSU=unit, CMDOSFRQ=freq, CMROUTE=route,
-             CMSTDAT=_start_text(start, icdat, rng) if end is None else str(dates.cdash([start])[0]),
-             CMENDAT="" if end is None else str(dates.cdash([end])[0]), CMONGO="Y" if end is None else "N",
-             CMINDC=indc, _subj=i, _date=start, _avail=icdat, _ord=order, _end=NEVER if end is None else end)  # fmt: skip
+    rows.add(
+        CMTRT=trt,
+        CMDECOD=decod,
+        CMDOSE=str(dose),
+        CMDOSU=unit,
+        CMDOSFRQ=freq,
+        CMROUTE=route,
+        CMSTDAT=_start_text(start, icdat, rng) if end is None else str(dates.cdash([start])[0]),
+        CMENDAT="" if end is None else str(dates.cdash([end])[0]),
+        CMONGO="Y" if end is None else "N",
+        CMINDC=indc,
+        _subj=i,
+        _date=start,
+        _avail=icdat,
+        _ord=order,
+        _end=NEVER if end is None else end,
+    )
 
 
 def make_cm(trial: Trial, extra: Table | None = None) -> Table:
@@ -114,7 +157,9 @@ def make_cm(trial: Trial, extra: Table | None = None) -> Table:
         design, icdat = s["design"][i], int(s["icdat"][i])
         order = 0
         has_standard = False
-        if design == "IN04_STEROID_HIGH" or (design != "IN04_NO_STANDARD" and rng.random() < p["steroid_rate"]):
+        if design == "IN04_STEROID_HIGH" or (
+            design != "IN04_NO_STANDARD" and rng.random() < p["steroid_rate"]
+        ):
             _add_steroid(rows, i, s, rng, factors, order)
             order, has_standard = order + 1, True
         used = set()
@@ -128,9 +173,22 @@ def make_cm(trial: Trial, extra: Table | None = None) -> Table:
             start = icdat - int(rng.integers(20, 80) if recent else rng.integers(120, 3000))
             entry = p["background"][0]
             trt, decod, dose, unit, freq, route, indc = entry[:7]
-            rows.add(CMTRT=trt, CMDECOD=decod, CMDOSE=dose, CMDOSU=unit, CMDOSFRQ=freq, CMROUTE=route,
-                     CMSTDAT=str(dates.cdash([start])[0]) if recent else _start_text(start, icdat, rng),
-                     CMONGO="Y", CMINDC=indc, _subj=i, _date=start, _avail=icdat, _ord=order, _end=NEVER)  # fmt: skip
+            rows.add(
+                CMTRT=trt,
+                CMDECOD=decod,
+                CMDOSE=dose,
+                CMDOSU=unit,
+                CMDOSFRQ=freq,
+                CMROUTE=route,
+                CMSTDAT=str(dates.cdash([start])[0]) if recent else _start_text(start, icdat, rng),
+                CMONGO="Y",
+                CMINDC=indc,
+                _subj=i,
+                _date=start,
+                _avail=icdat,
+                _ord=order,
+                _end=NEVER,
+            )
             order += 1
         for entry in p["supportive"]:
             if rng.random() < entry[7]:
@@ -146,10 +204,23 @@ def make_cm(trial: Trial, extra: Table | None = None) -> Table:
             entry = (trt, decod, dose, unit, freq, route, "SLE")
             end = None if end_before is None else icdat - end_before
             start = icdat - before
-            rows.add(CMTRT=trt, CMDECOD=decod, CMDOSE=dose, CMDOSU=unit, CMDOSFRQ=freq, CMROUTE=route,
-                     CMSTDAT=str(dates.cdash([start])[0]), CMENDAT="" if end is None else str(dates.cdash([end])[0]),
-                     CMONGO="Y" if end is None else "N", CMINDC="SLE",
-                     _subj=i, _date=start, _avail=icdat, _ord=order, _end=NEVER if end is None else end)  # fmt: skip
+            rows.add(
+                CMTRT=trt,
+                CMDECOD=decod,
+                CMDOSE=dose,
+                CMDOSU=unit,
+                CMDOSFRQ=freq,
+                CMROUTE=route,
+                CMSTDAT=str(dates.cdash([start])[0]),
+                CMENDAT="" if end is None else str(dates.cdash([end])[0]),
+                CMONGO="Y" if end is None else "N",
+                CMINDC="SLE",
+                _subj=i,
+                _date=start,
+                _avail=icdat,
+                _ord=order,
+                _end=NEVER if end is None else end,
+            )
             order += 1
     out = rows.table(("_subj", "_date", "_avail", "_ord", "_end"))
     if extra is not None and len(extra):
@@ -164,13 +235,23 @@ def make_mh(trial: Trial) -> Table:
     rng = stream(trial.seed, "mh")
     p = params()
     s = trial.subj
-    rows = _Rows(["MHTERM", "MHCAT", "MHSTDAT", "MHENDAT", "MHONGO", "MHNYHA", "_subj", "_date", "_avail", "_ord"])
+    rows = _Rows(
+        ["MHTERM", "MHCAT", "MHSTDAT", "MHENDAT", "MHONGO", "MHNYHA", "_subj", "_date", "_avail", "_ord"]
+    )
     for i in range(len(s)):
         icdat, birth = int(s["icdat"][i]), int(s["birth"][i])
         earliest = birth + 6 * 365
         start = max(earliest, icdat - int(rng.integers(365, 5500)))
-        rows.add(MHTERM="Systemic lupus erythematosus", MHCAT="SLE", MHSTDAT=_start_text(start, icdat, rng),
-                 MHONGO="Y", _subj=i, _date=start, _avail=icdat, _ord=0)  # fmt: skip
+        rows.add(
+            MHTERM="Systemic lupus erythematosus",
+            MHCAT="SLE",
+            MHSTDAT=_start_text(start, icdat, rng),
+            MHONGO="Y",
+            _subj=i,
+            _date=start,
+            _avail=icdat,
+            _ord=0,
+        )
         order = 1
         for term, cat, prob, ongoing in p["history"]:
             if rng.random() >= prob:
@@ -178,43 +259,111 @@ def make_mh(trial: Trial) -> Table:
             if rng.random() < ongoing:
                 start = max(earliest, icdat - int(rng.integers(200, 5000)))
                 nyha = str(rng.choice(["I", "II"])) if cat == "HEART_FAILURE" else ""
-                rows.add(MHTERM=term, MHCAT=cat, MHSTDAT=_start_text(start, icdat, rng), MHONGO="Y", MHNYHA=nyha,
-                         _subj=i, _date=start, _avail=icdat, _ord=order)  # fmt: skip
+                rows.add(
+                    MHTERM=term,
+                    MHCAT=cat,
+                    MHSTDAT=_start_text(start, icdat, rng),
+                    MHONGO="Y",
+                    MHNYHA=nyha,
+                    _subj=i,
+                    _date=start,
+                    _avail=icdat,
+                    _ord=order,
+                )
             else:
                 end = icdat - _MIN_END_GAP.get(cat, 200) - int(rng.integers(0, 2000))
                 start = max(earliest, end - int(rng.integers(10, 400)))
                 end = max(end, start)
-                rows.add(MHTERM=term, MHCAT=cat, MHSTDAT=_start_text(start, icdat, rng),
-                         MHENDAT=str(dates.cdash([end])[0]), MHONGO="N", _subj=i, _date=start, _avail=icdat,
-                         _ord=order)  # fmt: skip
+                rows.add(
+                    MHTERM=term,
+                    MHCAT=cat,
+                    MHSTDAT=_start_text(start, icdat, rng),
+                    MHENDAT=str(dates.cdash([end])[0]),
+                    MHONGO="N",
+                    _subj=i,
+                    _date=start,
+                    _avail=icdat,
+                    _ord=order,
+                )
             order += 1
         if s["design"][i] in _DESIGN_MH:
             term, cat, before, end_before, nyha = _DESIGN_MH[s["design"][i]]
             start = icdat - before
-            rows.add(MHTERM=term, MHCAT=cat, MHSTDAT=str(dates.cdash([start])[0]),
-                     MHENDAT="" if end_before is None else str(dates.cdash([icdat - end_before])[0]),
-                     MHONGO="Y" if end_before is None else "N", MHNYHA=nyha, _subj=i, _date=start, _avail=icdat,
-                     _ord=order)  # fmt: skip
+            rows.add(
+                MHTERM=term,
+                MHCAT=cat,
+                MHSTDAT=str(dates.cdash([start])[0]),
+                MHENDAT="" if end_before is None else str(dates.cdash([icdat - end_before])[0]),
+                MHONGO="Y" if end_before is None else "N",
+                MHNYHA=nyha,
+                _subj=i,
+                _date=start,
+                _avail=icdat,
+                _ord=order,
+            )
     out = rows.table(("_subj", "_date", "_avail", "_ord"))
     out["_protect"] = ~np.isin(out["MHCAT"], ["SLE", "OTHER", "MALIGNANCY_EXEMPT"])
     return out
 
 
 # --------------------------------------------------------------------------------------- AE
-_AE_COLS = ["AETERM", "AESTDAT", "AEENDAT", "AEONGO", "AESEV", "AESER", "AEREL", "AEACN", "AEOUT",
-            "_subj", "_date", "_avail", "_ord", "_end"]  # fmt: skip
-_TREATS = {"Injection site": "INJECTION SITE REACTION", "Pain at injection": "INJECTION SITE REACTION",
-           "Pyrexia": "PYREXIA", "Influenza": "PYREXIA", "infection": "INFECTION", "Pneumonia": "INFECTION",
-           "Herpes zoster": "HERPES ZOSTER"}  # fmt: skip
+_AE_COLS = [
+    "AETERM",
+    "AESTDAT",
+    "AEENDAT",
+    "AEONGO",
+    "AESEV",
+    "AESER",
+    "AEREL",
+    "AEACN",
+    "AEOUT",
+    "_subj",
+    "_date",
+    "_avail",
+    "_ord",
+    "_end",
+]
+_TREATS = {
+    "Injection site": "INJECTION SITE REACTION",
+    "Pain at injection": "INJECTION SITE REACTION",
+    "Pyrexia": "PYREXIA",
+    "Influenza": "PYREXIA",
+    "infection": "INFECTION",
+    "Pneumonia": "INFECTION",
+    "Herpes zoster": "HERPES ZOSTER",
+}
 
 
-def _ae_record(rows: _Rows, i: int, term: str, start: int, end: int, cut: int, sev: str, ser: bool, rel: str,
-               acn: str, order: int) -> None:
+def _ae_record(
+    rows: _Rows,
+    i: int,
+    term: str,
+    start: int,
+    end: int,
+    cut: int,
+    sev: str,
+    ser: bool,
+    rel: str,
+    acn: str,
+    order: int,
+) -> None:
     ongoing = end > cut
-    rows.add(AETERM=term, AESTDAT=str(dates.cdash([start])[0]), AEENDAT="" if ongoing else str(dates.cdash([end])[0]),
-             AEONGO="Y" if ongoing else "N", AESEV=sev, AESER="Y" if ser else "N", AEREL=rel, AEACN=acn,
-             AEOUT="NOT RECOVERED/NOT RESOLVED" if ongoing else "RECOVERED/RESOLVED",
-             _subj=i, _date=start, _avail=start, _ord=order, _end=end)  # fmt: skip
+    rows.add(
+        AETERM=term,
+        AESTDAT=str(dates.cdash([start])[0]),
+        AEENDAT="" if ongoing else str(dates.cdash([end])[0]),
+        AEONGO="Y" if ongoing else "N",
+        AESEV=sev,
+        AESER="Y" if ser else "N",
+        AEREL=rel,
+        AEACN=acn,
+        AEOUT="NOT RECOVERED/NOT RESOLVED" if ongoing else "RECOVERED/RESOLVED",
+        _subj=i,
+        _date=start,
+        _avail=start,
+        _ord=order,
+        _end=end,
+    )
 
 
 def make_ae(trial: Trial) -> tuple[Table, Table]:
@@ -251,7 +400,9 @@ def make_ae(trial: Trial) -> tuple[Table, Table]:
             events.append(("Headache", start, start + int(rng.integers(1, 4)), 0.0, "PRE"))
         if s["disc_reason"][i] == "ADVERSE EVENT":
             start = int(s["discdt"][i]) - int(rng.integers(0, 8))
-            events.append(("Systemic lupus erythematosus flare", start, start + int(rng.integers(7, 40)), 0.5, "DISC"))
+            events.append(
+                ("Systemic lupus erythematosus flare", start, start + int(rng.integers(7, 40)), 0.5, "DISC")
+            )
         events.sort(key=lambda e: (e[1], e[0]))
         for order, (term, start, end, p_ser, kind) in enumerate(events):
             ser = bool(rng.random() < p_ser)
@@ -264,17 +415,35 @@ def make_ae(trial: Trial) -> tuple[Table, Table]:
                 rel, sev = "NOT RELATED", "MILD"
             else:
                 rel = str(rng.choice(["NOT RELATED", "UNLIKELY", "POSSIBLE"], p=[0.5, 0.3, 0.2]))
-            acn = "DRUG WITHDRAWN" if kind == "DISC" else ("DRUG INTERRUPTED" if ser else
-                                                          ("NOT APPLICABLE" if kind == "PRE" else "DOSE NOT CHANGED"))
+            acn = (
+                "DRUG WITHDRAWN"
+                if kind == "DISC"
+                else (
+                    "DRUG INTERRUPTED" if ser else ("NOT APPLICABLE" if kind == "PRE" else "DOSE NOT CHANGED")
+                )
+            )
             _ae_record(rows, int(i), term, start, end, trial.cut, sev, ser, rel, acn, order)
             indication = next((v for k, v in _TREATS.items() if k in term), None)
             if indication in treatments and rng.random() < p["ae_treated_rate"]:
                 trt, decod, dose, unit, freq, route, indc = treatments[indication]
                 ongoing = end > trial.cut
-                cm.add(CMTRT=trt, CMDECOD=decod, CMDOSE=dose, CMDOSU=unit, CMDOSFRQ=freq, CMROUTE=route,
-                       CMSTDAT=str(dates.cdash([start])[0]), CMENDAT="" if ongoing else str(dates.cdash([end])[0]),
-                       CMONGO="Y" if ongoing else "N", CMINDC=indc, _subj=int(i), _date=start, _avail=start,
-                       _ord=100 + order, _end=end)  # fmt: skip
+                cm.add(
+                    CMTRT=trt,
+                    CMDECOD=decod,
+                    CMDOSE=dose,
+                    CMDOSU=unit,
+                    CMDOSFRQ=freq,
+                    CMROUTE=route,
+                    CMSTDAT=str(dates.cdash([start])[0]),
+                    CMENDAT="" if ongoing else str(dates.cdash([end])[0]),
+                    CMONGO="Y" if ongoing else "N",
+                    CMINDC=indc,
+                    _subj=int(i),
+                    _date=start,
+                    _avail=start,
+                    _ord=100 + order,
+                    _end=end,
+                )
     ae = rows.table(("_subj", "_date", "_avail", "_ord", "_end"))
     keep = ae["_date"] <= trial.cut
     ae = ae.take(keep)

@@ -16,7 +16,6 @@ import study
 from synth import dates, efficacy, queries
 from synth.assemble import add_common
 from synth.defects import (
-    INVALID_TERM,
     ROW_FORMS,
     FilePlan,
     RowFaults,
@@ -34,12 +33,13 @@ from synth.subjects import make_subjects, plan_course, randomize
 from synth.table import Table, text
 from synth.trial import Trial
 from synth.writer import (
+    INVALID_TERM,
     csv_bytes,
     form_file,
     manifest_bytes,
     sha256,
     site_columns,
-    snapshot,
+    site_rows,
     write_bytes,
     write_ground_truth,
 )
@@ -48,8 +48,14 @@ MARKER = ".synth-trial"
 _OURS = ("sites", "iwrs", "GROUND_TRUTH.csv", "RANDLIST.csv", MARKER)
 
 
-def generate_trial(out: Path, restricted_out: Path, sites: int = 6, subjects: int = 120, seed: int = 2026,
-                   defects: float = 0.0) -> dict:  # fmt: skip
+def generate_trial(
+    out: Path,
+    restricted_out: Path,
+    sites: int = 6,
+    subjects: int = 120,
+    seed: int = 2026,
+    defects: float = 0.0,
+) -> dict:
     """Writes a whole synthetic trial and returns a summary.
 
     ``out`` becomes the landing zone (``sites/<SITEID>/<EXPORT_ID>/``, ``iwrs/<EXPORT_ID>/`` and
@@ -77,8 +83,13 @@ def generate_trial(out: Path, restricted_out: Path, sites: int = 6, subjects: in
     faults = plan_row_faults(frames, plan, trial.sites, seed, defects)
     truth += faults.truth
     summary = _write_all(out, restricted_out, trial, frames, plan, faults, truth)
-    summary.update(sites=sites, subjects=subjects, screen_failures=int(trial.subj["fail"].sum()),
-                   randomized=int((~trial.subj["fail"]).sum()), data_cut=params()["data_cut"])  # fmt: skip
+    summary.update(
+        sites=sites,
+        subjects=subjects,
+        screen_failures=int(trial.subj["fail"].sum()),
+        randomized=int((~trial.subj["fail"]).sum()),
+        data_cut=params()["data_cut"],
+    )
     return summary
 
 
@@ -108,10 +119,18 @@ def build_trial(n_sites: int, n_subjects: int, seed: int, defects: float) -> Tri
     visits, moved = make_visits(subj, seed, cut, defects)
     items = efficacy.trajectories(screen, subj["responder"], subj["dose"], seed)
     return Trial(
-        seed=seed, defects=defects, cut=cut, sites=site_list, subj=subj, visits=visits, items=items,
-        pga=efficacy.pga_tenths(items, subj["responder"], seed), bilag=efficacy.bilag_grades(items, seed),
-        randlist=randlist, moved_visits=moved,
-    )  # fmt: skip
+        seed=seed,
+        defects=defects,
+        cut=cut,
+        sites=site_list,
+        subj=subj,
+        visits=visits,
+        items=items,
+        pga=efficacy.pga_tenths(items, subj["responder"], seed),
+        bilag=efficacy.bilag_grades(items, seed),
+        randlist=randlist,
+        moved_visits=moved,
+    )
 
 
 def build_forms(trial: Trial) -> tuple[dict[str, Table], list[dict]]:
@@ -119,10 +138,20 @@ def build_forms(trial: Trial) -> tuple[dict[str, Table], list[dict]]:
     ae, ae_cm = make_ae(trial)
     ie, ie_planted = make_ie(trial)
     built = {
-        "DM": make_dm(trial), "IE": ie, "VS": make_vs(trial), "LB": make_lb(trial), "SLEDAI": make_sledai(trial),
-        "PGA": make_pga(trial), "BILAG": make_bilag(trial), "EX": make_ex(trial), "CM": make_cm(trial, ae_cm),
-        "MH": make_mh(trial), "AE": ae, "DS": make_ds(trial), "FACS": make_facs(trial),
-    }  # fmt: skip
+        "DM": make_dm(trial),
+        "IE": ie,
+        "VS": make_vs(trial),
+        "LB": make_lb(trial),
+        "SLEDAI": make_sledai(trial),
+        "PGA": make_pga(trial),
+        "BILAG": make_bilag(trial),
+        "EX": make_ex(trial),
+        "CM": make_cm(trial, ae_cm),
+        "MH": make_mh(trial),
+        "AE": ae,
+        "DS": make_ds(trial),
+        "FACS": make_facs(trial),
+    }
     frames = {form: add_common(form, built[form], trial) for form in study.FORMS}
     queries.sledai_weights_check(frames["SLEDAI"])
     truth = queries.ie_truth(frames["IE"], ie_planted, trial) + queries.deviation_truth(trial)
@@ -133,12 +162,6 @@ def build_forms(trial: Trial) -> tuple[dict[str, Table], list[dict]]:
     return frames, truth
 
 
-def _split_by_site(t: Table, n_sites: int) -> list[Table]:
-    order = np.argsort(t["_site"], kind="stable")
-    bounds = np.searchsorted(t["_site"][order], np.arange(n_sites + 1))
-    return [t.take(order[bounds[s] : bounds[s + 1]]) for s in range(n_sites)]
-
-
 def _export_calendar(site: Site, cut: int) -> list[tuple[str, int]]:
     """(export id, data cut) of a site's complete exports, oldest first; the export runs the next day."""
     back = params()["earlier_exports_days_before"]
@@ -147,27 +170,42 @@ def _export_calendar(site: Site, cut: int) -> list[tuple[str, int]]:
     return [(dates.export_id(c + 1, site.export_minute), c) for c in cuts]
 
 
-def _write_export(folder: Path, site: Site, tables: dict[str, Table], seed: int,
-                  plan: FilePlan | None = None) -> dict[str, tuple[str, int]]:  # fmt: skip
+def _write_export(
+    folder: Path,
+    site: Site,
+    tables: dict[str, Table],
+    rows: dict[str, np.ndarray],
+    seed: int,
+    cut: int | None = None,
+    plan: FilePlan | None = None,
+) -> dict[str, tuple[str, int]]:
     """Writes one complete export (files and manifest); returns name -> (sha256, rows)."""
     files = {}
     for form in study.FORMS:
         key = (site.index, form)
-        kind, column = (plan.rejected.get(key, ("", "")) if plan else ("", ""))
-        data, rows = form_file(
-            tables[form], site_columns(site, form, seed), site,
+        kind, column = plan.rejected.get(key, ("", "")) if plan else ("", "")
+        data, n = form_file(
+            form,
+            tables[form],
+            rows[form],
+            site_columns(site, form, seed),
+            site,
+            cut=cut,
             extra=plan.unexpected.get(key) if plan else None,
-            drop=column or None, invalid_utf8=kind == "form_invalid_utf8",
-        )  # fmt: skip
+            drop=column or None,
+            invalid_utf8=kind == "form_invalid_utf8",
+        )
         write_bytes(folder / f"{form}.csv", data)
-        files[f"{form}.csv"] = (sha256(data), rows)
+        files[f"{form}.csv"] = (sha256(data), n)
     write_bytes(folder / "MANIFEST.json", manifest_bytes(site.siteid, folder.name, files))
     return files
 
 
-def _write_incomplete(folder: Path, site: Site, tables: dict[str, Table], seed: int, kind: str) -> str:
+def _write_incomplete(
+    folder: Path, site: Site, tables: dict[str, Table], rows: dict[str, np.ndarray], seed: int, kind: str
+) -> str:
     """A newer export that fails the completeness check in the way ``kind`` says; returns the file named."""
-    files = _write_export(folder, site, tables, seed)
+    files = _write_export(folder, site, tables, rows, seed)
     if kind == "export_no_manifest":
         (folder / "MANIFEST.json").unlink()
         return "MANIFEST.json"
@@ -177,7 +215,9 @@ def _write_incomplete(folder: Path, site: Site, tables: dict[str, Table], seed: 
     if kind == "export_checksum_mismatch":
         path = folder / "VS.csv"
         data = bytearray(path.read_bytes())
-        pos = max(i for i in range(len(data)) if chr(data[i]).isdigit())  # a digit changes, the row count does not
+        pos = max(
+            i for i in range(len(data)) if chr(data[i]).isdigit()
+        )  # a digit changes, the row count does not
         data[pos] = ord("7") if data[pos] != ord("7") else ord("3")
         path.write_bytes(bytes(data))
         return "VS.csv"
@@ -188,55 +228,105 @@ def _write_incomplete(folder: Path, site: Site, tables: dict[str, Table], seed: 
     return name
 
 
-def _write_all(out: Path, restricted: Path, trial: Trial, frames: dict[str, Table], plan: FilePlan,
-               faults: RowFaults, truth: list[dict]) -> dict:  # fmt: skip
+def _write_all(
+    out: Path,
+    restricted: Path,
+    trial: Trial,
+    frames: dict[str, Table],
+    plan: FilePlan,
+    faults: RowFaults,
+    truth: list[dict],
+) -> dict:
     n_sites = len(trial.sites)
-    clean = {f: _split_by_site(frames[f], n_sites) for f in study.FORMS}
-    faulty = {f: _split_by_site(faulty_frame(f, frames[f], faults), n_sites) if f in ROW_FORMS else clean[f]
-              for f in study.FORMS}  # fmt: skip
+    faulty = {f: faulty_frame(f, frames[f], faults) if f in ROW_FORMS else frames[f] for f in study.FORMS}
+    clean_rows = {f: site_rows(frames[f], n_sites) for f in study.FORMS}
+    faulty_rows = {
+        f: site_rows(faulty[f], n_sites) if faulty[f] is not frames[f] else clean_rows[f] for f in study.FORMS
+    }
     rows_in_force: Counter = Counter()
     rows_written: Counter = Counter()
     in_force, incomplete = {}, []
     n_exports = 0
     for site in trial.sites:
         calendar = _export_calendar(site, trial.cut)
+        clean_site = {f: clean_rows[f][site.index] for f in study.FORMS}
         for export_id, cut in calendar:
             final = cut == trial.cut
-            src = faulty if final else clean
-            tables = {f: (src[f][site.index] if final else snapshot(f, src[f][site.index], cut)) for f in study.FORMS}
-            files = _write_export(out / "sites" / site.siteid / export_id, site, tables, trial.seed,
-                                  plan if final else None)  # fmt: skip
+            folder = out / "sites" / site.siteid / export_id
+            if final:
+                faulty_site = {f: faulty_rows[f][site.index] for f in study.FORMS}
+                files = _write_export(folder, site, faulty, faulty_site, trial.seed, plan=plan)
+            else:
+                files = _write_export(folder, site, frames, clean_site, trial.seed, cut=cut)
             n_exports += 1
-            for name, (_, rows) in files.items():
-                rows_written[name[:-4]] += rows
+            for name, (_, n) in files.items():
+                rows_written[name[:-4]] += n
                 if final:
-                    rows_in_force[name[:-4]] += rows
+                    rows_in_force[name[:-4]] += n
         in_force[site.siteid] = calendar[-1][0]
         for s_idx, kind, nth in plan.skipped:
             if s_idx != site.index:
                 continue
-            export_id = dates.export_id(trial.cut + 1 + nth * int(params()["incomplete_export_days_after"]),
-                                        site.export_minute)  # fmt: skip
-            tables = {f: clean[f][site.index] for f in study.FORMS}
-            name = _write_incomplete(out / "sites" / site.siteid / export_id, site, tables, trial.seed, kind)
+            export_id = dates.export_id(
+                trial.cut + 1 + nth * int(params()["incomplete_export_days_after"]), site.export_minute
+            )
+            name = _write_incomplete(
+                out / "sites" / site.siteid / export_id, site, frames, clean_site, trial.seed, kind
+            )
             n_exports += 1
             incomplete.append({"site": site.siteid, "export_id": export_id, "kind": kind, "file": name})
-            truth.append({"kind": kind, "outcome": "export_skipped", "site": site.siteid, "export_id": export_id,
-                          "file": name, "recid": "", "column": "", "detail": f"newer than {in_force[site.siteid]}"})
+            truth.append(
+                {
+                    "kind": kind,
+                    "outcome": "export_skipped",
+                    "site": site.siteid,
+                    "export_id": export_id,
+                    "file": name,
+                    "recid": "",
+                    "column": "",
+                    "detail": f"newer than {in_force[site.siteid]}",
+                }
+            )
     for (s_idx, form), (kind, column) in plan.rejected.items():
         siteid = trial.sites[s_idx].siteid
-        detail = f"byte 0xE9 of '{INVALID_TERM}' in AETERM is Latin-1" if kind == "form_invalid_utf8" else "header lacks it"
-        truth.append({"kind": kind, "outcome": "form_rejected", "site": siteid, "export_id": in_force[siteid],
-                      "file": f"{form}.csv", "recid": "", "column": column, "detail": detail})  # fmt: skip
+        detail = (
+            f"byte 0xE9 of '{INVALID_TERM}' in AETERM is Latin-1"
+            if kind == "form_invalid_utf8"
+            else "header lacks it"
+        )
+        truth.append(
+            {
+                "kind": kind,
+                "outcome": "form_rejected",
+                "site": siteid,
+                "export_id": in_force[siteid],
+                "file": f"{form}.csv",
+                "recid": "",
+                "column": column,
+                "detail": detail,
+            }
+        )
     for (s_idx, form), column in plan.unexpected.items():
         siteid = trial.sites[s_idx].siteid
-        truth.append({"kind": "unexpected_column", "outcome": "reported", "site": siteid, "export_id": in_force[siteid],
-                      "file": f"{form}.csv", "recid": "", "column": column, "detail": "extra column, values valid"})
+        truth.append(
+            {
+                "kind": "unexpected_column",
+                "outcome": "reported",
+                "site": siteid,
+                "export_id": in_force[siteid],
+                "file": f"{form}.csv",
+                "recid": "",
+                "column": column,
+                "detail": "extra column, values valid",
+            }
+        )
     for row in truth:
         row["export_id"] = row["export_id"] or in_force[row["site"]]
     n_exports += _write_iwrs(out, trial)
-    write_bytes(restricted / "RANDLIST.csv", csv_bytes(["RANDNO", "ARMCD"], [trial.randlist["RANDNO"],
-                                                                              trial.randlist["ARMCD"]]))
+    write_bytes(
+        restricted / "RANDLIST.csv",
+        csv_bytes(["RANDNO", "ARMCD"], [trial.randlist["RANDNO"], trial.randlist["ARMCD"]]),
+    )
     write_ground_truth(out / "GROUND_TRUTH.csv", truth)
     return {
         "exports_written": n_exports,
@@ -259,10 +349,19 @@ def _write_iwrs(out: Path, trial: Trial) -> int:
         who = r[s["randdt"][r] <= cut]
         export_id = dates.export_id(cut + 1, minute)
         cols = ["STUDYID", "SITEID", "SUBJID", "RANDNO", "RANDDAT", "STRATUM"]
-        arrays = [text(study.studyid(), len(who)), s["SITEID"][who], s["SUBJID"][who], s["RANDNO"][who],
-                  dates.cdash(s["randdt"][who]), s["stratum"][who]]  # fmt: skip
+        arrays = [
+            text(study.studyid(), len(who)),
+            s["SITEID"][who],
+            s["SUBJID"][who],
+            s["RANDNO"][who],
+            dates.cdash(s["randdt"][who]),
+            s["stratum"][who],
+        ]
         data = csv_bytes(cols, arrays)
         folder = out / "iwrs" / export_id
         write_bytes(folder / "RAND.csv", data)
-        write_bytes(folder / "MANIFEST.json", manifest_bytes("IWRS", export_id, {"RAND.csv": (sha256(data), len(who))}))
+        write_bytes(
+            folder / "MANIFEST.json",
+            manifest_bytes("IWRS", export_id, {"RAND.csv": (sha256(data), len(who))}),
+        )
     return 2

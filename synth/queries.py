@@ -19,12 +19,28 @@ from synth.trial import Trial
 _LAB_ITEM = {"THROMBO": "PLAT", "LEUKOPENIA": "WBC", "PROTEINURIA": "PROT24"}
 
 
-def _gt(kind: str, outcome: str, trial: Trial, subj: int, file: str = "", recid: str = "", column: str = "",
-        **detail) -> dict:
+def _gt(
+    kind: str,
+    outcome: str,
+    trial: Trial,
+    subj: int,
+    file: str = "",
+    recid: str = "",
+    column: str = "",
+    **detail,
+) -> dict:
     site = trial.sites[int(trial.subj["site"][subj])]
     det = ";".join([f"subjid={trial.subj['SUBJID'][subj]}"] + [f"{k}={v}" for k, v in detail.items()])
-    return {"kind": kind, "outcome": outcome, "site": site.siteid, "export_id": "", "file": file, "recid": recid,
-            "column": column, "detail": det}  # fmt: skip
+    return {
+        "kind": kind,
+        "outcome": outcome,
+        "site": site.siteid,
+        "export_id": "",
+        "file": file,
+        "recid": recid,
+        "column": column,
+        "detail": det,
+    }
 
 
 def plant_sltotal_mismatch(sl: Table, trial: Trial) -> list[dict]:
@@ -39,8 +55,20 @@ def plant_sltotal_mismatch(sl: Table, trial: Trial) -> list[dict]:
         wrong = right + delta if right + delta >= 0 else right + abs(delta)
         sl["SLTOTAL"][r] = str(wrong)
         sl["_protect"][r] = True
-        out.append(_gt("sltotal_mismatch", "query", trial, int(sl["_subj"][r]), "SLEDAI.csv", sl["RECID"][r],
-                       "SLTOTAL", visit=sl["VISIT"][r], site_total=wrong, recomputed=right))  # fmt: skip
+        out.append(
+            _gt(
+                "sltotal_mismatch",
+                "query",
+                trial,
+                int(sl["_subj"][r]),
+                "SLEDAI.csv",
+                sl["RECID"][r],
+                "SLTOTAL",
+                visit=sl["VISIT"][r],
+                site_total=wrong,
+                recomputed=right,
+            )
+        )
     return out
 
 
@@ -79,19 +107,43 @@ def plant_lab_inconsistency(sl: Table, lb: Table, trial: Trial) -> list[dict]:
         lb["LBORRES"][lr] = _other_side(_LAB_ITEM[item], yes, lb["LBORRESU"][lr], rng)
         lb["_protect"][lr] = True
         sl["_protect"][r] = True
-        out.append(_gt("sledai_lab_inconsistent", "query", trial, key[0], "SLEDAI.csv", sl["RECID"][r], item,
-                       visit=sl["VISIT"][r], answer=sl[item][r], lbtestcd=_LAB_ITEM[item],
-                       lb_recid=lb["RECID"][lr], lborres=lb["LBORRES"][lr], lborresu=lb["LBORRESU"][lr]))  # fmt: skip
+        out.append(
+            _gt(
+                "sledai_lab_inconsistent",
+                "query",
+                trial,
+                key[0],
+                "SLEDAI.csv",
+                sl["RECID"][r],
+                item,
+                visit=sl["VISIT"][r],
+                answer=sl[item][r],
+                lbtestcd=_LAB_ITEM[item],
+                lb_recid=lb["RECID"][lr],
+                lborres=lb["LBORRES"][lr],
+                lborresu=lb["LBORRESU"][lr],
+            )
+        )
     return out
 
 
 def ie_truth(ie: Table, planted: list[dict], trial: Trial) -> list[dict]:
     """Ground truth for IE answers that disagree with the derived criterion."""
     return [
-        _gt("ie_answer_disagrees", "query", trial, p["subj"], "IE.csv", ie["RECID"][p["row"]], "IEORRES",
-            ietestcd=p["ietestcd"], answer=p["answer"], derived=p["derived"])
+        _gt(
+            "ie_answer_disagrees",
+            "query",
+            trial,
+            p["subj"],
+            "IE.csv",
+            ie["RECID"][p["row"]],
+            "IEORRES",
+            ietestcd=p["ietestcd"],
+            answer=p["answer"],
+            derived=p["derived"],
+        )
         for p in planted
-    ]  # fmt: skip
+    ]
 
 
 def deviation_truth(trial: Trial) -> list[dict]:
@@ -101,18 +153,37 @@ def deviation_truth(trial: Trial) -> list[dict]:
     out = []
     for i in np.flatnonzero(np.isin(trial.subj["design"], list(designs.DEVIATIONS))):
         for crit, res in designs.DEVIATIONS[trial.subj["design"][i]].items():
-            out.append(_gt("randomized_while_ineligible", "deviation", trial, int(i), ietestcd=crit, derived=res,
-                           randno=trial.subj["RANDNO"][i]))  # fmt: skip
+            out.append(
+                _gt(
+                    "randomized_while_ineligible",
+                    "deviation",
+                    trial,
+                    int(i),
+                    ietestcd=crit,
+                    derived=res,
+                    randno=trial.subj["RANDNO"][i],
+                )
+            )
     return out
 
 
 def window_truth(trial: Trial) -> list[dict]:
     """Ground truth for visits moved outside their window (one line per subject and visit)."""
     return [
-        _gt("visit_out_of_window", "query", trial, m["subj"], column="VISIT", visit=m["VISIT"],
-            date=str(cdash([m["date"]])[0]), studyday=m["studyday"], planned=m["planned"], window=m["window"])
+        _gt(
+            "visit_out_of_window",
+            "query",
+            trial,
+            m["subj"],
+            column="VISIT",
+            visit=m["VISIT"],
+            date=str(cdash([m["date"]])[0]),
+            studyday=m["studyday"],
+            planned=m["planned"],
+            window=m["window"],
+        )
         for m in trial.moved_visits
-    ]  # fmt: skip
+    ]
 
 
 def sledai_weights_check(sl: Table) -> None:

@@ -33,7 +33,9 @@ def _scheduled_grid(subj: Table, seed: int, cut: int):
     return date, held, planned, window
 
 
-def _push_out_of_window(date, held, planned, window, subj: Table, defects: float, seed: int, cut: int) -> list[dict]:
+def _push_out_of_window(
+    date, held, planned, window, subj: Table, defects: float, seed: int, cut: int
+) -> list[dict]:
     """Moves a few held visits (WEEK 2 onwards) just outside their window; returns what moved."""
     if defects <= 0:
         return []
@@ -53,8 +55,16 @@ def _push_out_of_window(date, held, planned, window, subj: Table, defects: float
         if not (prev_date < new < next_date) or new > cut or new >= subj["discdt"][i]:
             continue
         date[i, k] = new
-        moved.append({"subj": int(i), "k": int(k), "date": int(new), "studyday": int(new - subj["d1"][i] + 1),
-                      "planned": int(planned[k]), "window": int(window[k])})  # fmt: skip
+        moved.append(
+            {
+                "subj": int(i),
+                "k": int(k),
+                "date": int(new),
+                "studyday": int(new - subj["d1"][i] + 1),
+                "planned": int(planned[k]),
+                "window": int(window[k]),
+            }
+        )
     return moved
 
 

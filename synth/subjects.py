@@ -16,7 +16,12 @@ from synth.sites import Site, site_sizes
 from synth.table import Table, fmt_fixed, text
 from synth.units import from_standard, to_standard
 
-_SPECIAL_AGE = {"IN03_AGE_76": (76, 40), "IN03_AGE_YOUNG": (17, 100), "PASS_AGE_75": (75, 300), "PASS_AGE_18": (18, 5)}
+_SPECIAL_AGE = {
+    "IN03_AGE_76": (76, 40),
+    "IN03_AGE_YOUNG": (17, 100),
+    "PASS_AGE_75": (75, 300),
+    "PASS_AGE_18": (18, 5),
+}
 _SPECIAL_WEIGHT = {  # design -> (target kg, must be inside 45-80)
     "IN03_WT_82": (82.0, False),
     "IN03_WT_LB_ABOVE_80": (80.05, False),
@@ -45,7 +50,8 @@ def _birth_dates(icdat: np.ndarray, design: np.ndarray, rng: np.random.Generator
     u = rng.random(n)
     pb = p["partial_birth_date"]
     prec = np.where(u < pb["month"], 1, np.where(u < pb["month"] + pb["year"], 2, 0))
-    prec[(design != "") | (age < 22) | (age > 68)] = 0  # partial dates only where they cannot change eligibility
+    # partial dates only where the imputed day cannot move the age across a limit
+    prec[(design != "") | (age < 22) | (age > 68)] = 0
     derived_age = dates.age_on(dates.impute_partial(birth, prec), icdat)
     return birth, prec, derived_age
 
@@ -80,13 +86,12 @@ def _weights(sex, design, site_idx, sites: list[Site], rng: np.random.Generator)
     units = np.empty(n, dtype=object)
     for i in range(n):
         unit = sites[site_idx[i]].unit("VS", "WEIGHT")
-        target, inside = _SPECIAL_WEIGHT.get(design[i], (kg[i], None))
         if design[i] in _SPECIAL_WEIGHT:
-            kg[i] = target
-        elif design[i] in ("IN03_WT_HIGH",):
+            kg[i], inside = _SPECIAL_WEIGHT[design[i]]
+        elif design[i] == "IN03_WT_HIGH":
             inside = False
-        elif not fails[i]:
-            inside = True
+        else:  # ordinary subjects inside the limits; others failing IN03 (by age) as drawn
+            inside = None if fails[i] else True
         typed[i], typed_kg[i] = _typed_weight(kg[i], unit, inside)
         units[i] = unit
     h_mean = np.where(sex == "F", p["height_cm"]["F"][0], p["height_cm"]["M"][0])
@@ -101,7 +106,9 @@ def make_subjects(sites: list[Site], n_subjects: int, seed: int, defects: float,
     rng = stream(seed, "subjects")
     sizes = site_sizes(len(sites), n_subjects, seed)
     site_idx = np.repeat(np.arange(len(sites)), sizes)
-    icdat = rng.integers(cut - int(p["enrolment_days"]), cut - int(p["last_consent_days_before_cut"]) + 1, n_subjects)
+    icdat = rng.integers(
+        cut - int(p["enrolment_days"]), cut - int(p["last_consent_days_before_cut"]) + 1, n_subjects
+    )
     order = np.lexsort((icdat, site_idx))
     site_idx, icdat = site_idx[order], icdat[order]
     number = np.concatenate([np.arange(1, s + 1) for s in sizes])
@@ -120,16 +127,34 @@ def make_subjects(sites: list[Site], n_subjects: int, seed: int, defects: float,
     scrdt[design == "IN06_LATE_CONSENT"] = icdat[design == "IN06_LATE_CONSENT"] - 1
     fail = np.array([designs.is_screen_failure(d) for d in design])
     d1 = scrdt + _uniform_int(rng, p["screening_days_before_day1"], n_subjects)
-    randdt = np.maximum(d1 - rng.choice(np.asarray(p["randomization_days_before_day1"]), n_subjects), scrdt + 1)
+    randdt = np.maximum(
+        d1 - rng.choice(np.asarray(p["randomization_days_before_day1"]), n_subjects), scrdt + 1
+    )
     sfdt = scrdt + _uniform_int(rng, p["screen_failure_decision_days"], n_subjects)
     never = np.iinfo(np.int64).max // 4
     return Table(
-        site=site_idx, SITEID=siteid, SUBJID=subjid, design=design, sex=sex, race=race, ethnic=ethnic,
-        icdat=icdat, scrdt=scrdt, birth=birth, birth_prec=birth_prec, age=age,
-        wt_kg_true=kg, wt_text=wt_text, wt_kg=wt_kg, wt_unit=wt_unit, height=height,
-        fail=fail, d1=np.where(fail, never, d1), randdt=np.where(fail, never, randdt),
+        site=site_idx,
+        SITEID=siteid,
+        SUBJID=subjid,
+        design=design,
+        sex=sex,
+        race=race,
+        ethnic=ethnic,
+        icdat=icdat,
+        scrdt=scrdt,
+        birth=birth,
+        birth_prec=birth_prec,
+        age=age,
+        wt_kg_true=kg,
+        wt_text=wt_text,
+        wt_kg=wt_kg,
+        wt_unit=wt_unit,
+        height=height,
+        fail=fail,
+        d1=np.where(fail, never, d1),
+        randdt=np.where(fail, never, randdt),
         sfdt=np.where(fail, sfdt, never),
-    )  # fmt: skip
+    )
 
 
 def randomize(subj: Table, screen_total: np.ndarray, seed: int) -> Table:
@@ -175,8 +200,12 @@ def plan_course(subj: Table, seed: int, cut: int) -> None:
     p = params()
     rng = stream(seed, "course")
     n = len(subj)
-    rate = p["sri4_responder"]
-    subj["responder"] = rng.random(n) < np.asarray([float(rate.get(a, 0.0)) for a in subj["armcd"]])
+    # an exact share of each arm responds, so that small trials show the intended dose response
+    responder = np.zeros(n, dtype=bool)
+    for arm, share in p["sri4_responder"].items():
+        members = rng.permutation(np.flatnonzero(subj["armcd"] == arm))
+        responder[members[: int(round(float(share) * len(members)))]] = True
+    subj["responder"] = responder
     d = p["discontinuation"]
     disc = (~subj["fail"]) & (rng.random(n) < float(d["rate"]))
     day = _uniform_int(rng, d["study_day"], n)

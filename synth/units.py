@@ -13,7 +13,8 @@ _DOMAIN = {"LB": "LB", "VS": "VS", "FACS": "FC"}
 def _conversions() -> dict[tuple[str, str, str], tuple[float, float]]:
     df = study.unit_conversions()
     return {
-        (d, t, u): (a, f) for d, t, u, a, f in zip(df["DOMAIN"], df["TESTCD"], df["UNIT"], df["ADD_BEFORE"], df["FACTOR"])
+        (d, t, u): (a, f)
+        for d, t, u, a, f in zip(df["DOMAIN"], df["TESTCD"], df["UNIT"], df["ADD_BEFORE"], df["FACTOR"])
     }
 
 

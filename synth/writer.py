@@ -17,6 +17,7 @@ from synth.sites import Site
 from synth.table import Table
 
 BOM = b"\xef\xbb\xbf"
+INVALID_TERM = "Eczéma"  # written in Latin-1 where the file must be UTF-8
 GROUND_TRUTH_COLUMNS = ("kind", "outcome", "site", "export_id", "file", "recid", "column", "detail")
 
 
@@ -54,39 +55,61 @@ def site_columns(site: Site, form: str, seed: int) -> list[str]:
     return [cols[i] for i in perm]
 
 
-def snapshot(form: str, t: Table, cut: int) -> Table:
-    """A site's records as they stood at an earlier data cut: later records absent, later ends not yet known."""
-    keep = t["_avail"] <= cut
-    out = t.take(keep)
-    if "_end" in out and len(out):
-        later = out["_end"] > cut
-        if form == "AE":
-            out["AEENDAT"] = np.where(later, "", out["AEENDAT"]).astype(object)
-            out["AEONGO"] = np.where(later, "Y", out["AEONGO"]).astype(object)
-            out["AEOUT"] = np.where(later, "NOT RECOVERED/NOT RESOLVED", out["AEOUT"]).astype(object)
-        elif form == "CM":
-            out["CMENDAT"] = np.where(later & (out["CMENDAT"] != ""), "", out["CMENDAT"]).astype(object)
-            out["CMONGO"] = np.where(later, "Y", out["CMONGO"]).astype(object)
-    return out
+def site_rows(t: Table, n_sites: int) -> list[np.ndarray]:
+    """Per site, the table's row positions in file order (subjects are numbered site by site)."""
+    order = file_order(t)
+    bounds = np.searchsorted(t["_site"][order], np.arange(n_sites + 1))
+    return [order[bounds[s] : bounds[s + 1]] for s in range(n_sites)]
 
 
-def form_file(t: Table, header: list[str], site: Site, extra: str | None = None, drop: str | None = None,
-              invalid_utf8: bool = False) -> tuple[bytes, int]:
-    """The bytes of one form file of one site and its data-row count."""
-    t = t.take(file_order(t))
+def _column(t: Table, col: str, rows: np.ndarray, form: str, cut: int | None) -> np.ndarray:
+    """A column's values for the rows written; at an earlier cut, end dates after it are not yet known."""
+    values = t[col][rows]
+    if cut is None or "_end" not in t or col not in _PATCH.get(form, {}):
+        return values
+    later = t["_end"][rows] > cut
+    return np.where(later, _PATCH[form][col], values).astype(object)
+
+
+_PATCH = {
+    "AE": {"AEENDAT": "", "AEONGO": "Y", "AEOUT": "NOT RECOVERED/NOT RESOLVED"},
+    "CM": {"CMENDAT": "", "CMONGO": "Y"},
+}
+
+
+def form_file(
+    form: str,
+    t: Table,
+    rows: np.ndarray,
+    header: list[str],
+    site: Site,
+    cut: int | None = None,
+    extra: str | None = None,
+    drop: str | None = None,
+    invalid_utf8: bool = False,
+) -> tuple[bytes, int]:
+    """The bytes of one form file of one site and its data-row count.
+
+    ``rows`` are the site's rows in file order; with ``cut`` (an earlier snapshot) only records
+    that existed by then are written, as they stood then.
+    """
+    if cut is not None:
+        rows = rows[t["_avail"][rows] <= cut]
     cols = [c for c in header if c != drop]
-    arrays = [t[c] for c in cols]
+    arrays = [_column(t, c, rows, form, cut) for c in cols]
     if extra:
         cols = cols + [extra]
-        arrays.append(np.asarray(["VERIFIED BY CRA" if i % 7 == 3 else "" for i in range(len(t))], dtype=object))
-    if invalid_utf8 and len(t):
-        term = np.asarray(arrays[cols.index("AETERM")]).copy()
-        term[0] = "Eczéma"
+        arrays.append(
+            np.asarray(["VERIFIED BY CRA" if i % 7 == 3 else "" for i in range(len(rows))], dtype=object)
+        )
+    if invalid_utf8 and len(rows):
+        term = arrays[cols.index("AETERM")].copy()
+        term[0] = INVALID_TERM
         arrays[cols.index("AETERM")] = term
     data = csv_bytes(cols, arrays, crlf=site.crlf, bom=site.bom)
     if invalid_utf8:
-        data = data.replace("Eczéma".encode("utf-8"), "Eczéma".encode("latin-1"), 1)
-    return data, len(t)
+        data = data.replace(INVALID_TERM.encode("utf-8"), INVALID_TERM.encode("latin-1"), 1)
+    return data, len(rows)
 
 
 def write_bytes(path: Path, data: bytes) -> None:
@@ -96,7 +119,18 @@ def write_bytes(path: Path, data: bytes) -> None:
 
 def write_ground_truth(path: Path, rows: list[dict]) -> None:
     """GROUND_TRUTH.csv: one line per planted fault (header only for clean data)."""
-    order = sorted(rows, key=lambda r: (r["outcome"], r["kind"], r["site"], r["export_id"], r["file"], r["recid"],
-                                        r["column"], r["detail"]))  # fmt: skip
+    order = sorted(
+        rows,
+        key=lambda r: (
+            r["outcome"],
+            r["kind"],
+            r["site"],
+            r["export_id"],
+            r["file"],
+            r["recid"],
+            r["column"],
+            r["detail"],
+        ),
+    )
     cols = [np.asarray([r[c] for r in order], dtype=object) for c in GROUND_TRUTH_COLUMNS]
     write_bytes(path, csv_bytes(list(GROUND_TRUTH_COLUMNS), cols))

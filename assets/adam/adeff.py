@@ -180,7 +180,8 @@ def derive_param_sri4(
     decimal, so 0.3 is exact after rounding). Any component missing at the visit, or the subject
     discontinued (``EOSSTT = DISCONTINUED``) with ``EOSDT`` before the visit (its date, or when not
     attended its planned date ``TRTSDT + planned day - 1``), means not a responder, reason in
-    ``NRREAS``."""
+    ``NRREAS`` (``VISIT NOT YET DUE AT DATA CUT`` for an ongoing subject whose planned date is after
+    the latest assessment date in the data)."""
     require(adsl, ["USUBJID", "FASFL", "TRTSDT", "EOSSTT", "EOSDT"], "derive_param_sri4")
     lim = limits()
     fas = adsl[adsl["FASFL"].eq("Y").fillna(False)][["USUBJID", "TRTSDT", "EOSSTT", "EOSDT"]]
@@ -239,7 +240,12 @@ def derive_param_sri4(
         joined = joined.mask(
             hit, joined + pd.Series(np.where(joined.eq(""), "", "; "), index=grid.index) + text
         )
-    short = joined.mask(~attended, "VISIT NOT ATTENDED").mask(disc, "DISCONTINUED BEFORE VISIT")
+    # The data cut is taken as the latest SLEDAI/PGA date in the data: a visit planned after it for a
+    # subject still in the study is not yet due (a non-responder today, but not a missed visit).
+    data_cut = pd.concat([sledai["ADT"], pga["ADT"]]).max()
+    not_due = ~attended & grid["EOSSTT"].eq("ONGOING").fillna(False) & (planned > data_cut).fillna(False)
+    short = joined.mask(~attended, "VISIT NOT ATTENDED").mask(not_due, "VISIT NOT YET DUE AT DATA CUT")
+    short = short.mask(disc, "DISCONTINUED BEFORE VISIT")
     out = pd.DataFrame(
         {
             "USUBJID": grid["USUBJID"],

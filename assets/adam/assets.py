@@ -14,7 +14,7 @@ from assets.adam.adae import derive_adae
 from assets.adam.adeff import derive_adeff
 from assets.adam.adlb import derive_adlb
 from assets.adam.adsl import derive_adsl
-from assets.adam.common import finalize
+from assets.adam.common import dates_to_datetime, finalize
 from assets.adam.stats import sledai_change_plot, sledai_change_table, sri4_response_table
 from assets.common.parquet import atomic_write_bytes, read_parquet, write_parquet
 from assets.ingest.store import read_form
@@ -32,8 +32,9 @@ def _sdtm(warehouse: Warehouse, domain: str) -> pd.DataFrame:
     return read_parquet(path)
 
 
-def _adam(warehouse: Warehouse, dataset: str) -> pd.DataFrame:
-    return read_parquet(warehouse.root / "adam" / f"{dataset.lower()}.parquet")
+def _adam(warehouse: Warehouse, dataset: str, as_written: bool = False) -> pd.DataFrame:
+    df = read_parquet(warehouse.root / "adam" / f"{dataset.lower()}.parquet")
+    return df if as_written else dates_to_datetime(df, dataset)
 
 
 def _write(warehouse: Warehouse, df: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -174,7 +175,7 @@ def _conformance_check(dataset: str):
         "; in blinded mode no arm or dose value).",
     )
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
-        failures = conformance_failures(_adam(warehouse, dataset), dataset, blinded=not warehouse.unblinded)
+        failures = conformance_failures(_adam(warehouse, dataset, as_written=True), dataset, blinded=not warehouse.unblinded)
         by_check = (
             failures.groupby(["column", "check"]).size().astype(int).reset_index(name="n")
             if len(failures)

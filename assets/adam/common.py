@@ -62,7 +62,7 @@ def derive_vars_avisit(df: pd.DataFrame, visit: str = "VISIT") -> pd.DataFrame:
 def merge_adsl(df: pd.DataFrame, adsl: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Add subject-level ``columns`` from ADSL by ``USUBJID`` (left join; ADSL is unique)."""
     require(adsl, ["USUBJID", *columns], "merge_adsl")
-    keep = [c for c in columns if c not in df.columns or c == "USUBJID"]
+    keep = [c for c in columns if c != "USUBJID" and c not in df.columns]
     return df.merge(adsl[["USUBJID", *keep]], on="USUBJID", how="left", validate="many_to_one")
 
 
@@ -129,10 +129,11 @@ def to_date32(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def finalize(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    """Spec order (study/adam_variables.csv), typed per spec TYPE (Char -> string, Num -> Float64,
+    """Spec variables only, in spec order (study/adam_variables.csv), typed per spec TYPE (Char -> string, Num -> Float64,
     Int64 for ``*SEQ``/``*DY``/counts, dates -> date32), rows sorted by the spec keys."""
     vars_ = spec.variables("adam", dataset)
-    out = df.copy()
+    # helper columns of the derivation (TRT01P in a BDS, source dates, ...) are not part of the dataset
+    out = df[[c for c in df.columns if c in set(vars_["VARIABLE"])]].copy()
     for row in vars_.itertuples():
         if row.VARIABLE not in out.columns:
             continue
@@ -148,6 +149,17 @@ def finalize(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
     out = spec.conform(out, "adam", dataset)
     keys = spec.keys("adam", dataset)
     return out.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
+
+
+def dates_to_datetime(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """A dataset read back from Parquet: its ``date`` variables (``datetime.date`` objects) as
+    datetime64 again, so the derivations can compare them with ``ADT`` and do date arithmetic."""
+    out = df.copy()
+    v = spec.variables("adam", dataset)
+    for col in v.loc[v["ALGORITHM"] == "date", "VARIABLE"]:
+        if col in out.columns:
+            out[col] = pd.to_datetime(out[col])
+    return out
 
 
 def flag_yn(condition: pd.Series) -> pd.Series:

@@ -6,8 +6,6 @@ dataset added there is exported without touching this file); the DuckDB catalog 
 the QA assets because it holds a ``qa`` schema.
 """
 
-from __future__ import annotations
-
 import xml.etree.ElementTree as ET
 
 import dagster as dg
@@ -93,7 +91,10 @@ def export_dataset_json(context: dg.AssetExecutionContext, warehouse: Warehouse)
     )
 
 
-@dg.asset_check(asset=export_dataset_json, description="Each Dataset-JSON file holds as many records as its Parquet table.")
+@dg.asset_check(
+    asset=export_dataset_json,
+    description="Each Dataset-JSON file holds as many records as its Parquet table.",
+)
 def dataset_json_records_match_parquet(warehouse: Warehouse) -> dg.AssetCheckResult:
     mismatched = {}
     for ds in describe_written(warehouse.root):
@@ -101,7 +102,9 @@ def dataset_json_records_match_parquet(warehouse: Warehouse) -> dg.AssetCheckRes
         records = read_dataset_json_header(path)["records"] if path.is_file() else None
         if records != ds.records:
             mismatched[f"{ds.standard}/{ds.name}"] = {"json": records, "parquet": ds.records}
-    return dg.AssetCheckResult(passed=not mismatched, metadata={"mismatched": dg.MetadataValue.json(mismatched)})
+    return dg.AssetCheckResult(
+        passed=not mismatched, metadata={"mismatched": dg.MetadataValue.json(mismatched)}
+    )
 
 
 @dg.asset(
@@ -113,7 +116,10 @@ def dataset_json_records_match_parquet(warehouse: Warehouse) -> dg.AssetCheckRes
 def export_define_xml(context: dg.AssetExecutionContext, warehouse: Warehouse):
     define_path, html_path, problems = build.build_define(warehouse.root)
     root = ET.parse(define_path).getroot()
-    count = {tag: sum(1 for el in root.iter() if el.tag.endswith("}" + tag)) for tag in ("ItemGroupDef", "ItemDef", "CodeList", "MethodDef", "ValueListDef")}
+    count = {
+        tag: sum(1 for el in root.iter() if el.tag.endswith("}" + tag))
+        for tag in ("ItemGroupDef", "ItemDef", "CodeList", "MethodDef", "ValueListDef")
+    }
     return dg.MaterializeResult(
         metadata={
             **{k: v for k, v in count.items()},
@@ -155,16 +161,23 @@ def export_duckdb(context: dg.AssetExecutionContext, warehouse: Warehouse):
     for v in views:
         by_schema[v["schema"]] = by_schema.get(v["schema"], 0) + 1
     return dg.MaterializeResult(
-        metadata={"views": len(views), "by_schema": dg.MetadataValue.json(by_schema), "path": dg.MetadataValue.path(str(db_path))}
+        metadata={
+            "views": len(views),
+            "by_schema": dg.MetadataValue.json(by_schema),
+            "path": dg.MetadataValue.path(str(db_path)),
+        }
     )
 
 
-@dg.asset_check(asset=export_duckdb, description="Every view counts as many rows as the Parquet files under it.")
+@dg.asset_check(
+    asset=export_duckdb, description="Every view counts as many rows as the Parquet files under it."
+)
 def duckdb_views_match_parquet_rows(warehouse: Warehouse) -> dg.AssetCheckResult:
     counts = view_row_counts(warehouse.root / CATALOG_NAME)
     mismatched = {k: {"view": a, "parquet": b} for k, (a, b) in counts.items() if a != b}
     return dg.AssetCheckResult(
-        passed=not mismatched, metadata={"views": len(counts), "mismatched": dg.MetadataValue.json(mismatched)}
+        passed=not mismatched,
+        metadata={"views": len(counts), "mismatched": dg.MetadataValue.json(mismatched)},
     )
 
 

@@ -111,9 +111,10 @@ def build_define(mode_root: Path, datasets: list[Dataset] | None = None) -> tupl
     for ds in datasets:
         table = read_export_table(ds.path, ds.standard)
         value_levels += define_xml.collect_value_levels(ds, table)
-        used.update({(ds.name, var): terms for var, terms in define_xml.collect_used_terms(ds, table).items()})
-    codes = {v.codelist for ds in datasets for v in ds.variables if v.codelist}
-    ct = define_xml.load_ct(codelists=codes)
+        used.update(
+            {(ds.name, var): terms for var, terms in define_xml.collect_used_terms(ds, table).items()}
+        )
+    ct = define_xml.load_ct(codelists=define_xml.codelist_codes(datasets))
     facts = study.study()
     info = {
         "studyid": facts["studyid"],

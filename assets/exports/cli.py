@@ -19,7 +19,9 @@ ENV_WAREHOUSE = "TRIALPIPE_WAREHOUSE"
     type=click.Path(exists=True, file_okay=False),
     help=f"Warehouse root holding blinded/ or unblinded/ [env {ENV_WAREHOUSE}].",
 )
-@click.option("--unblinded", is_flag=True, default=False, help="Export <warehouse>/unblinded instead of blinded.")
+@click.option(
+    "--unblinded", is_flag=True, default=False, help="Export <warehouse>/unblinded instead of blinded."
+)
 def export_command(warehouse: str, unblinded: bool) -> None:
     """Write XPT v5, Dataset-JSON 1.1, define.xml (+ qa/define.html) and warehouse.duckdb.
 
@@ -35,7 +37,9 @@ def export_command(warehouse: str, unblinded: bool) -> None:
     click.echo(f"Exported {result['datasets']} datasets from {mode_root}")
     click.echo(f"  submission/*/*.xpt     {result['xpt_written']} written")
     click.echo(f"  submission/*/*.json    {result['dataset_json_written']} written")
-    click.echo(f"  {result['define'].relative_to(mode_root)}  and {result['define_html'].relative_to(mode_root)}")
+    click.echo(
+        f"  {result['define'].relative_to(mode_root)}  and {result['define_html'].relative_to(mode_root)}"
+    )
     click.echo(f"  {result['duckdb'].name}       {result['duckdb_views']} views")
     failed = False
     if not findings.empty:

@@ -31,6 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from assets.exports.files import publish
 from assets.exports.metadata import Dataset, normalize_adam_dates
 
 DATASET_JSON_VERSION = "1.1.0"
@@ -51,7 +52,12 @@ def dataset_json_columns(dataset: Dataset) -> list[dict]:
     [displayFormat], [keySequence] per variable, in dataset order."""
     out = []
     for v in dataset.variables:
-        col = {"itemOID": item_oid(dataset, v.name), "name": v.name, "label": v.label, "dataType": v.json_type}
+        col = {
+            "itemOID": item_oid(dataset, v.name),
+            "name": v.name,
+            "label": v.label,
+            "dataType": v.json_type,
+        }
         if v.target_type:
             col["targetDataType"] = v.target_type
         if v.length:
@@ -141,7 +147,7 @@ def write_dataset_json(path: Path, header: dict, batches: Iterable[pa.RecordBatc
             os.fsync(fh.fileno())
         if written != header["records"]:
             raise ValueError(f"{path.name}: header says {header['records']} records, wrote {written}")
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -13,6 +13,7 @@ import jinja2
 
 from assets.common.parquet import atomic_write_text
 from assets.exports.define_xml import DEF_NS, XLINK_NS, d, o
+from assets.exports.files import make_readable
 
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>define.xml {{ study }}</title>
@@ -129,7 +130,9 @@ def define_context(tree: ET.ElementTree) -> dict:
                 "class_": cls.get("Name") if cls is not None else "",
                 "structure": ig.get(d("Structure")),
                 "purpose": ig.get("Purpose"),
-                "key_names": [items[r.get("ItemOID")].get("Name") for _, r in keyed if r.get("ItemOID") in items],
+                "key_names": [
+                    items[r.get("ItemOID")].get("Name") for _, r in keyed if r.get("ItemOID") in items
+                ],
                 "href": leaf.get(f"{{{XLINK_NS}}}href") if leaf is not None else "",
                 "variables": [variable_row(r) for r in refs],
             }
@@ -192,4 +195,4 @@ def render_define_html(define_path: Path) -> str:
 
 def write_define_html(define_path: Path, html_path: Path) -> Path:
     atomic_write_text(Path(html_path), render_define_html(define_path))
-    return Path(html_path)
+    return make_readable(Path(html_path))

@@ -41,9 +41,7 @@ ET.register_namespace("", ODM_NS)
 ET.register_namespace("def", DEF_NS)
 ET.register_namespace("xlink", XLINK_NS)
 
-CT_PATH = Path(
-    os.environ.get("TRIALPIPE_CT", "/work/shared/reference/cdisc_ct/sdtm_ct_2025-03-28.parquet")
-)
+CT_PATH = Path(os.environ.get("TRIALPIPE_CT", "/work/shared/reference/cdisc_ct/sdtm_ct_2025-03-28.parquet"))
 """NCI EVS SDTM terminology as Parquet (see ../shared/reference/README.md); TRIALPIPE_CT overrides."""
 CT_VERSION = "2025-03-28"
 STANDARDS = {
@@ -117,8 +115,10 @@ def collect_value_levels(dataset: Dataset, table: pa.Table) -> list[ValueLevel]:
         else:
             frame["LEN"] = NUMERIC_LENGTH
             frame["NOT_NUMBER"] = False
-        stats = frame.dropna(subset=["TESTCD"]).groupby("TESTCD", sort=True).agg(
-            LEN=("LEN", "max"), NOT_NUMBER=("NOT_NUMBER", "any")
+        stats = (
+            frame.dropna(subset=["TESTCD"])
+            .groupby("TESTCD", sort=True)
+            .agg(LEN=("LEN", "max"), NOT_NUMBER=("NOT_NUMBER", "any"))
         )
         for code, row in stats.iterrows():
             if parent.type == "Char":
@@ -127,7 +127,15 @@ def collect_value_levels(dataset: Dataset, table: pa.Table) -> list[ValueLevel]:
                 kind = parent.define_type
             length = int(row["LEN"]) if pd.notna(row["LEN"]) else 1
             out.append(
-                ValueLevel(dataset.name, var, testcd_var, str(code), str(test_name.get(code, "")), kind, max(length, 1))
+                ValueLevel(
+                    dataset.name,
+                    var,
+                    testcd_var,
+                    str(code),
+                    str(test_name.get(code, "")),
+                    kind,
+                    max(length, 1),
+                )
             )
     return out
 
@@ -184,31 +192,43 @@ def method_oid(dataset: Dataset, v: Variable) -> str | None:
     return f"MT.{dataset.name}.{v.name}" if v.origin.strip().upper() == "DERIVED" and v.method else None
 
 
+def codelist_oid(codelist: str) -> str:
+    """``CL.<NCI code>``; a variable drawing on several codelists (``C66727 C114118``: DSDECOD takes
+    completion reasons and protocol milestones) gets one combined list ``CL.C66727_C114118``."""
+    return "CL." + "_".join(codelist.split())
+
+
+def codelist_codes(datasets: list[Dataset]) -> set[str]:
+    """Every NCI codelist code the datasets' variables refer to."""
+    return {code for ds in datasets for v in ds.variables for code in v.codelist.split()}
+
+
 def _codelists(datasets: list[Dataset], used: dict[tuple[str, str], list[str]], ct: pd.DataFrame) -> dict:
-    """NCI code -> {name, ext, data_type, items: [(term, nci code or None, extended)]}."""
+    """Spec codelist -> {name, in_ct, data_type, items: [(term, NCI code or None, extended)]}."""
     wanted: dict[str, dict] = {}
     for ds in datasets:
         for v in ds.variables:
-            if not v.codelist:
+            if not v.codelist.strip():
                 continue
             entry = wanted.setdefault(v.codelist, {"terms": set(), "types": set()})
             entry["terms"].update(used.get((ds.name, v.name), []))
             entry["types"].add(v.define_type if v.type == "Num" else "text")
     out = {}
-    for code in sorted(wanted):
-        rows = ct[ct["clst_code"] == code]
-        head = rows[rows["is_clst"]]
-        terms = rows[~rows["is_clst"]].sort_values("term", kind="stable")
+    for spec_code in sorted(wanted):
+        codes = spec_code.split()
+        rows = ct[ct["clst_code"].isin(codes)]
+        heads = rows[rows["is_clst"]].set_index("clst_code")
+        terms = rows[~rows["is_clst"]].sort_values("term", kind="stable").drop_duplicates("term")
         by_term = dict(zip(terms["term"], terms["code"]))
-        chosen = sorted(wanted[code]["terms"]) or sorted(by_term)
+        chosen = sorted(wanted[spec_code]["terms"]) or sorted(by_term)
         if not chosen:
             continue
-        types = wanted[code]["types"]
-        out[code] = {
-            "name": str(head["name"].iloc[0]) if not head.empty else code,
-            "submission": str(head["term"].iloc[0]) if not head.empty else code,
-            "in_ct": not head.empty,
-            "data_type": "text" if types != {"integer"} and types != {"float"} else types.pop(),
+        types = wanted[spec_code]["types"]
+        out[spec_code] = {
+            "name": " / ".join(str(heads["name"].get(c, c)) for c in codes),
+            "nci_codes": [c for c in codes if c in heads.index],
+            "in_ct": not heads.empty,
+            "data_type": types.pop() if types in ({"integer"}, {"float"}) else "text",
             "items": [(t, by_term.get(t), t not in by_term) for t in chosen],
         }
     return out
@@ -260,7 +280,13 @@ def build_define(
         ET.SubElement(
             standards,
             d("Standard"),
-            {"OID": meta["OID"], "Name": meta["Name"], "Type": "IG", "Version": meta["Version"], "Status": "Final"},
+            {
+                "OID": meta["OID"],
+                "Name": meta["Name"],
+                "Type": "IG",
+                "Version": meta["Version"],
+                "Status": "Final",
+            },
         )
     if any(c["in_ct"] for c in codelists.values()):
         ET.SubElement(
@@ -331,7 +357,9 @@ def build_define(
             ET.SubElement(ig, o("ItemRef"), ref)
         if ds.class_:
             ET.SubElement(ig, d("Class"), {"Name": ds.class_.upper()})
-        leaf = ET.SubElement(ig, d("leaf"), {"ID": f"LF.{ds.name}", f"{{{XLINK_NS}}}href": f"{ds.standard}/{ds.file_stem}.xpt"})
+        leaf = ET.SubElement(
+            ig, d("leaf"), {"ID": f"LF.{ds.name}", f"{{{XLINK_NS}}}href": f"{ds.standard}/{ds.file_stem}.xpt"}
+        )
         ET.SubElement(leaf, d("title")).text = f"{ds.file_stem}.xpt"
 
     for ds in datasets:
@@ -340,7 +368,7 @@ def build_define(
             if v.display_format:
                 item.set(d("DisplayFormat"), v.display_format)
             if v.codelist in codelists:
-                ET.SubElement(item, o("CodeListRef"), {"CodeListOID": f"CL.{v.codelist}"})
+                ET.SubElement(item, o("CodeListRef"), {"CodeListOID": codelist_oid(v.codelist)})
             _origin(item, v)
             if (ds.name, v.name) in by_var:
                 ET.SubElement(item, d("ValueListRef"), {"ValueListOID": f"VL.{ds.name}.{v.name}"})
@@ -348,12 +376,14 @@ def build_define(
         ds = next(x for x in datasets if x.name == ds_name)
         parent = ds.variable(var)
         for vl in sorted(rows, key=lambda r: r.testcd):
-            label = f"{parent.label} for {vl.testcd}" + (f" ({vl.test})" if vl.test and vl.test != vl.testcd else "")
+            label = f"{parent.label} for {vl.testcd}" + (
+                f" ({vl.test})" if vl.test and vl.test != vl.testcd else ""
+            )
             item = _item_def(mdv, f"IT.{ds_name}.{var}.{vl.testcd}", var, vl.define_type, vl.length, label)
             _origin(item, parent)
 
     for code, cl in codelists.items():
-        attrs = {"OID": f"CL.{code}", "Name": cl["name"], "DataType": cl["data_type"]}
+        attrs = {"OID": codelist_oid(code), "Name": cl["name"], "DataType": cl["data_type"]}
         if cl["in_ct"]:
             attrs[d("StandardOID")] = CT_STANDARD_OID
         cl_el = ET.SubElement(mdv, o("CodeList"), attrs)
@@ -364,15 +394,17 @@ def build_define(
             enum = ET.SubElement(cl_el, o("EnumeratedItem"), item_attrs)
             if nci:
                 ET.SubElement(enum, o("Alias"), {"Context": "nci:ExtCodeID", "Name": nci})
-        if cl["in_ct"]:
-            ET.SubElement(cl_el, o("Alias"), {"Context": "nci:ExtCodeID", "Name": code})
+        for nci_code in cl["nci_codes"]:
+            ET.SubElement(cl_el, o("Alias"), {"Context": "nci:ExtCodeID", "Name": nci_code})
 
     for ds in datasets:
         for v in ds.variables:
             oid = method_oid(ds, v)
             if oid:
                 md = ET.SubElement(
-                    mdv, o("MethodDef"), {"OID": oid, "Name": f"Algorithm for {ds.name}.{v.name}", "Type": "Computation"}
+                    mdv,
+                    o("MethodDef"),
+                    {"OID": oid, "Name": f"Algorithm for {ds.name}.{v.name}", "Type": "Computation"},
                 )
                 _description(md, v.method)
     ET.indent(odm, space="  ")
@@ -415,7 +447,8 @@ def define_problems(tree: ET.ElementTree, dataset_names: list[str] | None = None
 def write_define(tree: ET.ElementTree, path: Path) -> Path:
     """Serialize with an XML declaration, atomically."""
     from assets.common.parquet import atomic_write_bytes
+    from assets.exports.files import make_readable
 
     body = ET.tostring(tree.getroot(), encoding="unicode")
     atomic_write_bytes(Path(path), ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8"))
-    return Path(path)
+    return make_readable(Path(path))

@@ -24,6 +24,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from assets.common.parquet import read_labels
+from assets.exports.files import publish
 
 LAYERS = ("sdtm", "adam", "qa")
 CATALOG_NAME = "warehouse.duckdb"
@@ -48,7 +49,9 @@ def catalog_views(mode_root: Path) -> list[dict]:
         stems = set()
         for path in sorted(folder.glob("*.parquet")):
             stems.add(path.stem.lower())
-            views.append({"schema": layer, "name": path.stem.lower(), "glob": f"{layer}/{path.name}", "files": [path]})
+            views.append(
+                {"schema": layer, "name": path.stem.lower(), "glob": f"{layer}/{path.name}", "files": [path]}
+            )
         if layer != "qa":
             continue
         for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
@@ -56,29 +59,32 @@ def catalog_views(mode_root: Path) -> list[dict]:
             if not files:
                 continue
             name = sub.name.lower() if sub.name.lower() not in stems else f"{sub.name.lower()}_all"
-            views.append({"schema": layer, "name": name, "glob": f"{layer}/{sub.name}/*.parquet", "files": files})
+            views.append(
+                {"schema": layer, "name": name, "glob": f"{layer}/{sub.name}/*.parquet", "files": files}
+            )
     return views
 
 
-def _comments(con: duckdb.DuckDBPyConnection, view: dict) -> None:
-    labels, dataset_label = {}, None
-    for f in reversed(view["files"]):  # the first file's labels win
+def view_sql(view: dict) -> list[str]:
+    """CREATE VIEW and its COMMENT statements. Labels come from the Parquet metadata (for a folder
+    view, the first file holding a column's label wins); only columns the files have are named."""
+    qualified = f"{_ident(view['schema'])}.{_ident(view['name'])}"
+    union = ", union_by_name = true" if "*" in view["glob"] else ""
+    statements = [f"CREATE VIEW {qualified} AS SELECT * FROM read_parquet({_literal(view['glob'])}{union})"]
+    labels, dataset_label, columns = {}, None, set()
+    for f in reversed(view["files"]):
         file_labels, file_ds_label = read_labels(f)
         labels.update(file_labels)
         dataset_label = file_ds_label or dataset_label
-    qualified = f"{_ident(view['schema'])}.{_ident(view['name'])}"
+        columns.update(pq.read_schema(f).names)
     if dataset_label:
-        con.execute(f"COMMENT ON VIEW {qualified} IS {_literal(dataset_label)}")
-    columns = {
-        r[0]
-        for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
-            [view["schema"], view["name"]],
-        ).fetchall()
-    }
-    for col, label in sorted(labels.items()):
-        if col in columns:
-            con.execute(f"COMMENT ON COLUMN {qualified}.{_ident(col)} IS {_literal(label)}")
+        statements.append(f"COMMENT ON VIEW {qualified} IS {_literal(dataset_label)}")
+    statements += [
+        f"COMMENT ON COLUMN {qualified}.{_ident(col)} IS {_literal(label)}"
+        for col, label in sorted(labels.items())
+        if col in columns
+    ]
+    return statements
 
 
 def build_catalog(mode_root: Path, db_path: Path | None = None) -> tuple[Path, list[dict]]:
@@ -93,20 +99,14 @@ def build_catalog(mode_root: Path, db_path: Path | None = None) -> tuple[Path, l
     try:
         con = duckdb.connect(tmp, config={"file_search_path": str(root)})
         try:
-            for layer in LAYERS:
-                con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(layer)}")
-            for view in views:
-                union = ", union_by_name = true" if "*" in view["glob"] else ""
-                con.execute(
-                    f"CREATE VIEW {_ident(view['schema'])}.{_ident(view['name'])} AS "
-                    f"SELECT * FROM read_parquet({_literal(view['glob'])}{union})"
-                )
-                _comments(con, view)
-            con.execute("CHECKPOINT")
+            statements = [f"CREATE SCHEMA IF NOT EXISTS {_ident(layer)}" for layer in LAYERS]
+            statements += [sql for view in views for sql in view_sql(view)]
+            # one script: a statement per round trip costs seconds over a few hundred comments
+            con.execute(";\n".join(statements) + ";\nCHECKPOINT;")
         finally:
             con.close()
         Path(tmp + ".wal").unlink(missing_ok=True)
-        os.replace(tmp, db_path)
+        publish(tmp, db_path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         Path(tmp + ".wal").unlink(missing_ok=True)
@@ -128,7 +128,9 @@ def view_row_counts(db_path: Path) -> dict[str, tuple[int, int]]:
     try:
         for view in catalog_views(root):
             qualified = f"{view['schema']}.{view['name']}"
-            through_view = con.execute(f"SELECT count(*) FROM {_ident(view['schema'])}.{_ident(view['name'])}").fetchone()[0]
+            through_view = con.execute(
+                f"SELECT count(*) FROM {_ident(view['schema'])}.{_ident(view['name'])}"
+            ).fetchone()[0]
             in_files = sum(pq.read_metadata(f).num_rows for f in view["files"])
             out[qualified] = (int(through_view), int(in_files))
     finally:

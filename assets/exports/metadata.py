@@ -137,7 +137,9 @@ def normalize_adam_dates(table: pa.Table, standard: str) -> pa.Table:
         if is_adam_datetime(standard, fld.name) and (
             pa.types.is_string(fld.type) or pa.types.is_large_string(fld.type)
         ):
-            target = pc.strptime(_blank_to_null(col), format="%Y-%m-%dT%H:%M:%S", unit="s", error_is_null=False)
+            target = pc.strptime(
+                _blank_to_null(col), format="%Y-%m-%dT%H:%M:%S", unit="s", error_is_null=False
+            )
         elif is_adam_date(standard, fld.name):
             if pa.types.is_string(fld.type) or pa.types.is_large_string(fld.type):
                 target = pc.strptime(_blank_to_null(col), format="%Y-%m-%d", unit="s").cast(pa.date32())
@@ -214,7 +216,9 @@ def describe_table(
     keys = tuple(str(ds_row.get("KEYS", "")).split())
     spec_vars = spec_variables[spec_variables["DATASET"] == name]
     spec_by_name = {r["VARIABLE"]: r for r in spec_vars.to_dict("records")}
-    spec_order = [v for v in spec_vars.sort_values("ORDER", kind="stable")["VARIABLE"] if v in table.column_names]
+    spec_order = [
+        v for v in spec_vars.sort_values("ORDER", kind="stable")["VARIABLE"] if v in table.column_names
+    ]
     order = spec_order + [c for c in table.column_names if c not in spec_by_name]
     stats = _char_stats(table)
     variables = []
@@ -270,10 +274,10 @@ def describe_written(mode_root: Path) -> list[Dataset]:
         labels, ds_label = read_labels(path)
         spec_ds, spec_vars = specs[standard]
         out.append(describe_table(table, standard, path.stem, spec_ds, spec_vars, labels, ds_label, path))
-    rank = {
-        (std, n): i for std in STANDARDS for i, n in enumerate(specs[std][0]["DATASET"].tolist())
-    }
-    return sorted(out, key=lambda d: (STANDARDS.index(d.standard), rank.get((d.standard, d.name), 10**6), d.name))
+    rank = {(std, n): i for std in STANDARDS for i, n in enumerate(specs[std][0]["DATASET"].tolist())}
+    return sorted(
+        out, key=lambda d: (STANDARDS.index(d.standard), rank.get((d.standard, d.name), 10**6), d.name)
+    )
 
 
 def data_cut_timestamp(mode_root: Path) -> str | None:

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyreadstat
 
 from assets.common.findings import make_findings
+from assets.exports.files import publish
 from assets.exports.metadata import Dataset
 
 MAX_NAME = 8
@@ -69,11 +70,19 @@ def _name_and_label_problems(dataset: Dataset) -> list[dict]:
     for column, name, label, what in checks:
         if len(name) > MAX_NAME or not SAS_NAME.match(name):
             out.append(
-                _finding(dataset, column, "xpt_name", name, f"{what} name {name!r}: XPORT v5 needs <= 8 of A-Z 0-9 _")
+                _finding(
+                    dataset,
+                    column,
+                    "xpt_name",
+                    name,
+                    f"{what} name {name!r}: XPORT v5 needs <= 8 of A-Z 0-9 _",
+                )
             )
         if len(label) > MAX_LABEL:
             out.append(
-                _finding(dataset, column, "xpt_label_40", label, f"{what} label of {len(label)} characters (> 40)")
+                _finding(
+                    dataset, column, "xpt_label_40", label, f"{what} label of {len(label)} characters (> 40)"
+                )
             )
         if not label.isascii():
             out.append(_finding(dataset, column, "xpt_label_ascii", label, f"{what} label is not ASCII"))
@@ -174,7 +183,7 @@ def write_xpt(dataset: Dataset, table: pa.Table, path: Path) -> pd.DataFrame:
             column_labels={v.name: v.label for v in dataset.variables},
             variable_format=formats or None,
         )
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -6,6 +6,12 @@ site re-ingests that site alone. ``iwrs_ingest`` and everything downstream are u
 read every site's files.
 """
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from itertools import repeat
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
 
@@ -19,6 +25,7 @@ from pipelines.partitions import SITE_PARTITIONS
 from pipelines.resources import LandingZone, Warehouse
 
 GROUP = "ingest"
+ENV_INGEST_WORKERS = "TRIALPIPE_INGEST_WORKERS"
 IO_RETRIES = 3
 """Transient I/O errors (network share hiccup, file replaced while read) are retried this often."""
 
@@ -30,33 +37,61 @@ def _retry_transient_io(context, exc: OSError):
     raise dg.RetryRequested(max_retries=IO_RETRIES, seconds_to_wait=2**context.retry_number) from exc
 
 
+def ingest_one_source(source: str, landing_root: Path, ingest_dir: Path) -> dict:
+    """Verify, read, harmonize and validate one source's exports and write its per-source files.
+
+    A module-level function of paths so that worker processes can run it; returns counts only."""
+    checks = discover_exports(landing_root, sources=[source])
+    result = ingest_source(source, checks, landing_root)
+    forms = ("RAND",) if source == IWRS else study.FORMS
+    write_source(ingest_dir, result, forms)
+    write_parquet(
+        inventory_frame(checks),
+        ingest_dir / "qa" / "inventory" / f"{source}.parquet",
+        sort_by=["SOURCE", "EXPORT_ID"],
+    )
+    acc = result.accounting
+    return {
+        "source": source,
+        "export_id": result.export_id,
+        "rows_read": int(acc["ROWS_READ"].sum()),
+        "rows_passed": int(acc["ROWS_PASSED"].sum()),
+        "rows_quarantined": int(acc["ROWS_QUARANTINED"].sum()),
+        "exports_skipped": sum(1 for c in checks if not c.complete),
+    }
+
+
+def ingest_workers(n_sources: int) -> int:
+    """Worker processes for a run of several sources: ``TRIALPIPE_INGEST_WORKERS``, default the CPUs.
+
+    Sites are independent (one set of files each), so they are ingested side by side; one source
+    (the sensor's run of one site) stays in the run's own process."""
+    raw = os.environ.get(ENV_INGEST_WORKERS, "").strip()
+    wanted = int(raw) if raw else (os.cpu_count() or 1)
+    return max(1, min(wanted, n_sources))
+
+
 def _ingest_sources(context, landing: LandingZone, warehouse: Warehouse, sources: list[str]) -> dict:
     ingest_dir = warehouse.layer("ingest")
-    checks = discover_exports(landing.root, sources=sources)
-    totals = {"rows_read": 0, "rows_passed": 0, "rows_quarantined": 0, "exports_skipped": 0}
-    per_source = {}
-    for source in sources:
-        source_checks = [c for c in checks if c.source == source]
-        result = ingest_source(source, source_checks, landing.root)
-        forms = ("RAND",) if source == IWRS else study.FORMS
-        write_source(ingest_dir, result, forms)
-        write_parquet(
-            inventory_frame(source_checks),
-            ingest_dir / "qa" / "inventory" / f"{source}.parquet",
-            sort_by=["SOURCE", "EXPORT_ID"],
-        )
-        acc = result.accounting
-        skipped = sum(1 for c in source_checks if not c.complete)
-        totals["rows_read"] += int(acc["ROWS_READ"].sum())
-        totals["rows_passed"] += int(acc["ROWS_PASSED"].sum())
-        totals["rows_quarantined"] += int(acc["ROWS_QUARANTINED"].sum())
-        totals["exports_skipped"] += skipped
-        per_source[source] = (
-            f"export {result.export_id}, {int(acc['ROWS_READ'].sum())} rows, {skipped} skipped"
-        )
-        if result.export_id is None:
-            context.log.warning(f"{source}: no complete export in the landing zone")
-    return {**totals, "sources": dg.MetadataValue.json(per_source)}
+    workers = ingest_workers(len(sources))
+    if workers == 1:
+        results = [ingest_one_source(s, landing.root, ingest_dir) for s in sources]
+    else:
+        # spawn, not fork: the run process has Dagster's threads, and a forked lock can deadlock.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(ingest_one_source, sources, repeat(landing.root), repeat(ingest_dir)))
+    totals = {
+        key: sum(r[key] for r in results)
+        for key in ("rows_read", "rows_passed", "rows_quarantined", "exports_skipped")
+    }
+    per_source = {
+        r["source"]: f"export {r['export_id']}, {r['rows_read']} rows, {r['exports_skipped']} skipped"
+        for r in results
+    }
+    for r in results:
+        if r["export_id"] is None:
+            context.log.warning(f"{r['source']}: no complete export in the landing zone")
+    return {**totals, "workers": workers, "sources": dg.MetadataValue.json(per_source)}
 
 
 @dg.asset(

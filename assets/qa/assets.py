@@ -52,8 +52,8 @@ GROUP = "qa"
 ENV_FRESHNESS_DAYS = "TRIALPIPE_FRESHNESS_DAYS"  # same setting as the ingest freshness check
 DEFAULT_FRESHNESS_DAYS = 7
 ENV_CT = "TRIALPIPE_CT"
-FINDING_PRODUCER_KEYS = ["ingest_findings", "eligibility"]
-"""Assets that write ``qa/findings/*.parquet`` (SLEDAI findings come with ``eligibility``)."""
+FINDING_PRODUCER_KEYS = ["ingest_findings", "eligibility", "sledai_findings", "sdtm_sv"]
+"""Assets that write ``qa/findings/*.parquet`` (ingest, eligibility, sledai, visits)."""
 
 
 class QARunConfig(dg.Config):
@@ -371,8 +371,10 @@ def qa_gx_validation(context: dg.AssetExecutionContext, warehouse: Warehouse):
             "expectations": len(results),
             "failed": len(failed),
             "structural_failed": int(failed["STRUCTURAL"].sum()),
-            "seconds_reading_and_planning": round(planned - started, 2),
-            "seconds_gx": round(finished - planned, 2),
+            "seconds_reading_profiling_planning": round(planned - started, 2),
+            "seconds_gx_total": round(finished - planned, 2),
+            "seconds_gx_checkpoints": results.attrs.get("seconds_checkpoints"),
+            "seconds_gx_data_docs": results.attrs.get("seconds_data_docs"),
             "data_docs": dg.MetadataValue.path(str(qa_dir / "gx" / "index.html")),
             **info,
         }

@@ -6,7 +6,6 @@ package, write ``<mode root>/sdtm/<domain>.parquet`` with the spec's labels and 
 may open the restricted randomization list, and only in an unblinded run; EX takes the arm from DM.
 """
 
-
 from pathlib import Path
 
 import dagster as dg
@@ -172,7 +171,9 @@ EVENTS = [
 def _outs(*datasets: str) -> dict[str, dg.AssetOut]:
     return {
         f"sdtm_{d.lower()}": dg.AssetOut(
-            group_name=GROUP, kinds={"python", "parquet"}, description=f"SDTM {d} ({spec.dataset_label('sdtm', d)})."
+            group_name=GROUP,
+            kinds={"python", "parquet"},
+            description=f"SDTM {d} ({spec.dataset_label('sdtm', d)}).",
         )
         for d in datasets
     }
@@ -185,7 +186,9 @@ def sdtm_ex(warehouse: Warehouse):
     armcd = reference.set_index("USUBJID")["ARMCD"] if warehouse.unblinded else None
     built = interventions.build_ex(read_form(_ingest(warehouse), "EX"), reference, armcd)
     for dataset in ("EX", "SUPPEX"):
-        yield dg.MaterializeResult(asset_key=asset_key(dataset), metadata=write_dataset(warehouse, dataset, built[dataset]))
+        yield dg.MaterializeResult(
+            asset_key=asset_key(dataset), metadata=write_dataset(warehouse, dataset, built[dataset])
+        )
 
 
 @dg.multi_asset(outs=_outs("MH", "SUPPMH"), deps=[SITE])
@@ -193,7 +196,9 @@ def sdtm_mh(warehouse: Warehouse):
     """MH and SUPPMH (NYHA class)."""
     built = events.build_mh(read_form(_ingest(warehouse), "MH"))
     for dataset in ("MH", "SUPPMH"):
-        yield dg.MaterializeResult(asset_key=asset_key(dataset), metadata=write_dataset(warehouse, dataset, built[dataset]))
+        yield dg.MaterializeResult(
+            asset_key=asset_key(dataset), metadata=write_dataset(warehouse, dataset, built[dataset])
+        )
 
 
 @dg.multi_asset(outs=_outs("RS", "SUPPRS"), deps=[SITE, DM_KEY])
@@ -201,9 +206,13 @@ def sdtm_rs(warehouse: Warehouse):
     """RS: SLEDAI-2K items and recomputed total, PGA, BILAG-2004; SUPPRS: the site's SLEDAI-2K total."""
     forms = read_forms(_ingest(warehouse), ("SLEDAI", "PGA", "BILAG"))
     unscheduled = unscheduled_visitnums(_visit_rows(warehouse))
-    built = findings.build_rs(forms["SLEDAI"], forms["PGA"], forms["BILAG"], _reference(warehouse), unscheduled)
+    built = findings.build_rs(
+        forms["SLEDAI"], forms["PGA"], forms["BILAG"], _reference(warehouse), unscheduled
+    )
     for dataset in ("RS", "SUPPRS"):
-        yield dg.MaterializeResult(asset_key=asset_key(dataset), metadata=write_dataset(warehouse, dataset, built[dataset]))
+        yield dg.MaterializeResult(
+            asset_key=asset_key(dataset), metadata=write_dataset(warehouse, dataset, built[dataset])
+        )
 
 
 @dg.asset(

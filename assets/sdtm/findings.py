@@ -22,7 +22,9 @@ NORMAL_WORDS = ("NEGATIVE", "ABSENT")
 ABNORMAL_WORDS = ("POSITIVE", "PRESENT")
 
 
-def _visit_timing(df: pd.DataFrame, dtc: str, reference: pd.DataFrame, unscheduled: pd.DataFrame) -> pd.DataFrame:
+def _visit_timing(
+    df: pd.DataFrame, dtc: str, reference: pd.DataFrame, unscheduled: pd.DataFrame
+) -> pd.DataFrame:
     work = derive_var_visitnum(with_reference(df, reference), dtc, unscheduled)
     work["EPOCH"] = derive_var_epoch(work["VISIT"], work[dtc], work["RFSTDTC"], work["RFICDTC"])
     return work
@@ -114,7 +116,9 @@ def build_cp(facs: pd.DataFrame, reference: pd.DataFrame, unscheduled: pd.DataFr
     return map_to_spec(work, "CP", tiebreak=["RECID"]).reset_index(drop=True)
 
 
-def _rs_rows(df: pd.DataFrame, dtc: str, cat: str, testcd, test, orres, stresc, stresn, **extra) -> pd.DataFrame:
+def _rs_rows(
+    df: pd.DataFrame, dtc: str, cat: str, testcd, test, orres, stresc, stresn, **extra
+) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "USUBJID": df["USUBJID"],
@@ -135,14 +139,25 @@ def _rs_rows(df: pd.DataFrame, dtc: str, cat: str, testcd, test, orres, stresc, 
     return out
 
 
-def _melt_items(df: pd.DataFrame, items: list[str], codes: list[str], tests: list[str], dtc: str, cat: str) -> pd.DataFrame:
+def _melt_items(
+    df: pd.DataFrame, items: list[str], codes: list[str], tests: list[str], dtc: str, cat: str
+) -> pd.DataFrame:
     long = df[["USUBJID", "VISIT", "VISITNUM", dtc, "RECID", *items]].melt(
-        id_vars=["USUBJID", "VISIT", "VISITNUM", dtc, "RECID"], value_vars=items, var_name="ITEM", value_name="RESULT"
+        id_vars=["USUBJID", "VISIT", "VISITNUM", dtc, "RECID"],
+        value_vars=items,
+        var_name="ITEM",
+        value_name="RESULT",
     )
     long["RESULT"] = long["RESULT"].astype("string")
     return _rs_rows(
-        long, dtc, cat, long["ITEM"].map(dict(zip(items, codes))), long["ITEM"].map(dict(zip(items, tests))),
-        long["RESULT"], long["RESULT"], np.nan,
+        long,
+        dtc,
+        cat,
+        long["ITEM"].map(dict(zip(items, codes))),
+        long["ITEM"].map(dict(zip(items, tests))),
+        long["RESULT"],
+        long["RESULT"],
+        np.nan,
     )
 
 
@@ -160,8 +175,14 @@ def derive_rs_sledai(sledai: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     tot_code = metadata.test_codes("RS").set_index("SOURCE_TESTCD").loc["SLEDTOT"]
     missing_items = scored["SLEDAI_MISSING_ITEMS"].astype("string")
     total_rows = _rs_rows(
-        scored, "SLDTC", "SLEDAI-2K", tot_code["TESTCD"], tot_code["TEST"],
-        total.astype("string"), total.astype("string"), total.astype("float64"),
+        scored,
+        "SLDTC",
+        "SLEDAI-2K",
+        tot_code["TESTCD"],
+        tot_code["TEST"],
+        total.astype("string"),
+        total.astype("string"),
+        total.astype("float64"),
         RSDRVFL="Y",
         RSREASND=("Items not answered: " + missing_items).where(total.isna()),
         SLTOTSIT=scored["SLTOTAL"].astype("string"),
@@ -171,22 +192,38 @@ def derive_rs_sledai(sledai: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def derive_rs_pga(pga: pd.DataFrame) -> pd.DataFrame:
     """PGA as RS rows: RSORRES the score as sent, RSSTRESN the number (0-3)."""
-    require_columns(pga, ["USUBJID", "VISIT", "VISITNUM", "PGADTC", "RECID", "PGASCORE", "PGASCOREN"], "derive_rs_pga")
+    require_columns(
+        pga, ["USUBJID", "VISIT", "VISITNUM", "PGADTC", "RECID", "PGASCORE", "PGASCOREN"], "derive_rs_pga"
+    )
     code = metadata.test_codes("RS").set_index("SOURCE_TESTCD").loc["PGA"]
     value = pga["PGASCOREN"].astype("float64")
-    return _rs_rows(pga, "PGADTC", "PGA", code["TESTCD"], code["TEST"], pga["PGASCORE"].astype("string"),
-                    format_number(value).where(value.notna()), value)
+    return _rs_rows(
+        pga,
+        "PGADTC",
+        "PGA",
+        code["TESTCD"],
+        code["TEST"],
+        pga["PGASCORE"].astype("string"),
+        format_number(value).where(value.notna()),
+        value,
+    )
 
 
 def derive_rs_bilag(bilag: pd.DataFrame) -> pd.DataFrame:
     """BILAG-2004 as RS rows: RSTESTCD the domain column (CONSTIT ... HAEM), grade A-E."""
     domains = study.table("bilag_domains")
     tests = [f"BILAG-2004 {d}" for d in domains["DESCRIPTION"]]
-    return _melt_items(bilag, domains["DOMAIN"].tolist(), domains["DOMAIN"].tolist(), tests, "BLDTC", "BILAG-2004")
+    return _melt_items(
+        bilag, domains["DOMAIN"].tolist(), domains["DOMAIN"].tolist(), tests, "BLDTC", "BILAG-2004"
+    )
 
 
 def build_rs(
-    sledai: pd.DataFrame, pga: pd.DataFrame, bilag: pd.DataFrame, reference: pd.DataFrame, unscheduled: pd.DataFrame
+    sledai: pd.DataFrame,
+    pga: pd.DataFrame,
+    bilag: pd.DataFrame,
+    reference: pd.DataFrame,
+    unscheduled: pd.DataFrame,
 ) -> dict[str, pd.DataFrame]:
     """RS (SDTMIG 3.4 clinical classifications) from SLEDAI-2K, PGA and BILAG-2004, and SUPPRS
     holding the site's own SLEDAI-2K total (QNAM SLTOTSIT) on the SLEDTOT record. CDISC Q1-2025 CT
@@ -229,5 +266,9 @@ def build_ie(eligibility: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame
     work["IESTRESC"] = work["IEORRES"]
     work["IEDTC"] = work["ICDTC"]
     screening = study.visits().iloc[0]
-    work["VISIT"], work["VISITNUM"], work["EPOCH"] = screening["VISIT"], screening["VISITNUM"], screening["EPOCH"]
+    work["VISIT"], work["VISITNUM"], work["EPOCH"] = (
+        screening["VISIT"],
+        screening["VISITNUM"],
+        screening["EPOCH"],
+    )
     return map_to_spec(work, "IE").reset_index(drop=True)

@@ -32,7 +32,9 @@ def derive_vars_ex_treatment(ex: pd.DataFrame, armcd: pd.Series | None) -> pd.Da
     out["EXTRT"] = pd.Series(design["active_extrt"], index=out.index, dtype="string").mask(
         placebo, design["placebo_extrt"]
     )
-    out["EXDOSU"] = pd.Series(design["dose_unit"], index=out.index, dtype="string").where(out["EXDOSE"].notna())
+    out["EXDOSU"] = pd.Series(design["dose_unit"], index=out.index, dtype="string").where(
+        out["EXDOSE"].notna()
+    )
     return out
 
 
@@ -64,6 +66,8 @@ def build_cm(cm: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
     require_columns(cm, ["USUBJID", "CMSTDTC", "CMONGO", "RECID"], "build_cm")
     work = with_reference(cm, reference)
     work["CMROUTE"] = work["CMROUTE"].astype("string").str.upper()
-    work["CMENRF"] = pd.Series(ONGOING, index=work.index, dtype="string").where(work["CMONGO"].eq("Y").fillna(False))
+    work["CMENRF"] = pd.Series(ONGOING, index=work.index, dtype="string").where(
+        work["CMONGO"].eq("Y").fillna(False)
+    )
     work["EPOCH"] = derive_var_epoch_by_date(work["CMSTDTC"], work["RFSTDTC"], work["RFICDTC"])
     return map_to_spec(work, "CM", tiebreak=["RECID"]).reset_index(drop=True)

@@ -124,9 +124,9 @@ def map_to_spec(work: pd.DataFrame, dataset: str, tiebreak: Sequence[str] = ()) 
             out[var] = pd.NA  # filled below, once the source variables exist
         else:
             raise ValueError(f"{dataset}.{var}: unknown ALGORITHM {algorithm!r} in sdtm_variables.csv")
-    for var, source in variables.loc[variables["ALGORITHM"] == "study_day", ["VARIABLE", "SOURCE"]].itertuples(
-        index=False
-    ):
+    for var, source in variables.loc[
+        variables["ALGORITHM"] == "study_day", ["VARIABLE", "SOURCE"]
+    ].itertuples(index=False):
         out[var] = study_day(out[source].astype("string"), work["RFSTDTC"].astype("string"))
     out = cast_to_spec_types(out, dataset)
     extra = [c for c in tiebreak if c not in out.columns]

@@ -24,7 +24,11 @@ def derive_vars_death(dm: pd.DataFrame, ds: pd.DataFrame, ae: pd.DataFrame) -> p
     """DTHDTC: date of the DS record DEATH; DTHFL = Y when DS says DEATH or an AE outcome is FATAL."""
     require_columns(dm, ["USUBJID"], "derive_vars_death")
     out = dm.copy()
-    deaths = ds[ds["DSDECOD"].eq("DEATH").fillna(False)] if len(ds) else pd.DataFrame(columns=["USUBJID", "DSSTDTC"])
+    deaths = (
+        ds[ds["DSDECOD"].eq("DEATH").fillna(False)]
+        if len(ds)
+        else pd.DataFrame(columns=["USUBJID", "DSSTDTC"])
+    )
     first = deaths.groupby("USUBJID")["DSSTDTC"].min() if len(deaths) else pd.Series(dtype="string")
     fatal = set(ae.loc[ae["AEOUT"].eq("FATAL").fillna(False), "USUBJID"]) if len(ae) else set()
     out["DTHDTC"] = out["USUBJID"].map(first).astype("string")
@@ -59,7 +63,11 @@ def derive_vars_arm(
         armcd = armcd.astype("string").where(randomized)
         arm = armcd.map(dict(zip(study.arms()["ARMCD"], study.arms()["ARM"]))).astype("string")
     dosed = out["RFXSTDTC"].notna()
-    screen_failed = out["USUBJID"].isin(set(ds.loc[ds["DSDECOD"].eq("SCREEN FAILURE").fillna(False), "USUBJID"])) if len(ds) else False
+    screen_failed = (
+        out["USUBJID"].isin(set(ds.loc[ds["DSDECOD"].eq("SCREEN FAILURE").fillna(False), "USUBJID"]))
+        if len(ds)
+        else False
+    )
     out["ARMCD"], out["ARM"] = armcd, arm
     out["ACTARMCD"] = armcd.where(dosed)
     out["ACTARM"] = arm.where(dosed)

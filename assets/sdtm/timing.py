@@ -15,7 +15,14 @@ from assets.common.dates import iso_to_date, study_day
 from assets.common.findings import make_findings
 from assets.sdtm.mapping import require_columns
 
-VISIT_FORMS = {"VS": "VSDTC", "LB": "LBDTC", "SLEDAI": "SLDTC", "PGA": "PGADTC", "BILAG": "BLDTC", "FACS": "FCDTC"}
+VISIT_FORMS = {
+    "VS": "VSDTC",
+    "LB": "LBDTC",
+    "SLEDAI": "SLDTC",
+    "PGA": "PGADTC",
+    "BILAG": "BLDTC",
+    "FACS": "FCDTC",
+}
 """Visit-based forms and their harmonized date column (site-export.md, Forms)."""
 
 UNSCHEDULED = "UNSCHEDULED"
@@ -69,8 +76,12 @@ def derive_var_epoch_by_date(dtc: pd.Series, rfstdtc: pd.Series, rficdtc: pd.Ser
     dayv = day.fillna(0).to_numpy(dtype="int64")
     never_dosed = rfstdtc.isna().to_numpy() & after_consent & date.notna().to_numpy()
     epoch = np.select(
-        [dosed & (dayv < 0) & after_consent, dosed & (dayv > 0) & (dayv <= end_of_treatment_day()),
-         dosed & (dayv > end_of_treatment_day()), never_dosed],
+        [
+            dosed & (dayv < 0) & after_consent,
+            dosed & (dayv > 0) & (dayv <= end_of_treatment_day()),
+            dosed & (dayv > end_of_treatment_day()),
+            never_dosed,
+        ],
         ["SCREENING", "TREATMENT", "FOLLOW-UP", "SCREENING"],
         default="",
     )
@@ -93,7 +104,9 @@ def visit_dates(forms: dict[str, pd.DataFrame]) -> pd.DataFrame:
         df = forms.get(form)
         if df is None or df.empty:
             continue
-        part = df[["USUBJID", "SITEID", "SUBJID", "VISIT", "VISITNUM", dtc, *LINEAGE]].rename(columns={dtc: "DTC"})
+        part = df[["USUBJID", "SITEID", "SUBJID", "VISIT", "VISITNUM", dtc, *LINEAGE]].rename(
+            columns={dtc: "DTC"}
+        )
         part.insert(0, "FORM", form)
         parts.append(part)
     cols = ["FORM", "USUBJID", "SITEID", "SUBJID", "VISIT", "VISITNUM", "DTC", *LINEAGE]
@@ -122,7 +135,9 @@ def unscheduled_visitnums(visits: pd.DataFrame) -> pd.DataFrame:
 def derive_var_visitnum(df: pd.DataFrame, dtc: str, unscheduled: pd.DataFrame) -> pd.DataFrame:
     """VISITNUM (float) from the schedule; UNSCHEDULED rows get their dated number (99.01, ...)."""
     require_columns(df, ["USUBJID", "VISIT", "VISITNUM", dtc], "derive_var_visitnum")
-    key = pd.DataFrame({"USUBJID": df["USUBJID"].astype("string"), "VISITDATE": df[dtc].astype("string").str.slice(0, 10)})
+    key = pd.DataFrame(
+        {"USUBJID": df["USUBJID"].astype("string"), "VISITDATE": df[dtc].astype("string").str.slice(0, 10)}
+    )
     uns = unscheduled.astype({"USUBJID": "string", "VISITDATE": "string"})
     dated = key.merge(uns, on=["USUBJID", "VISITDATE"], how="left")["VISITNUM"].to_numpy()
     out = df.copy()
@@ -162,8 +177,14 @@ def find_visits_outside_window(visits: pd.DataFrame, reference: pd.DataFrame) ->
             "COLUMN": bad["FORM"].map({f: dtc[:-3] + "DAT" for f, dtc in VISIT_FORMS.items()}),
             "RULE": "visit_in_window",
             "VALUE": bad["DTC"],
-            "MESSAGE": bad["VISIT"] + " dated on study day " + bad["DY"].astype(str) + ", outside the window (day "
-            + lo + " to " + hi + ")",
+            "MESSAGE": bad["VISIT"]
+            + " dated on study day "
+            + bad["DY"].astype(str)
+            + ", outside the window (day "
+            + lo
+            + " to "
+            + hi
+            + ")",
             "SRC_EXPORT": bad["SRC_EXPORT"],
             "SRC_FILE": bad["SRC_FILE"],
             "SRC_LINE": bad["SRC_LINE"],

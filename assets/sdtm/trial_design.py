@@ -54,7 +54,9 @@ def _window_rule(row_day: pd.Series, window: pd.Series, visit: pd.Series) -> pd.
     day = row_day.astype("Int64").astype("string")
     win = window.fillna(0).astype(int).astype("string")
     rule = "Study day " + day + " +/- " + win + " days"
-    return rule.fillna("Day -28 to -1 before first dose").where(visit.ne("SCREENING"), "Day -28 to -1 before first dose")
+    return rule.fillna("Day -28 to -1 before first dose").where(
+        visit.ne("SCREENING"), "Day -28 to -1 before first dose"
+    )
 
 
 def build_tv() -> pd.DataFrame:

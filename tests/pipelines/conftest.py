@@ -53,6 +53,8 @@ def pipeline_env(landing: Path, tmp_path: Path, monkeypatch) -> Path:
     monkeypatch.setenv("TRIALPIPE_WAREHOUSE", str(warehouse))
     monkeypatch.delenv("TRIALPIPE_RESTRICTED", raising=False)
     monkeypatch.setenv("GX_ANALYTICS_ENABLED", "false")
+    # Worker processes cost a second of imports each; one test below runs the parallel path.
+    monkeypatch.setenv("TRIALPIPE_INGEST_WORKERS", "1")
     return warehouse
 
 

@@ -32,7 +32,10 @@ def dm_file(warehouse, site):
     return warehouse / "blinded" / "ingest" / "forms" / "DM" / f"{site}.parquet"
 
 
-def test_partition_keys_match_the_landing_sites_and_one_run_ingests_them_all(pipeline_env, instance):
+def test_partition_keys_match_the_landing_sites_and_one_run_ingests_them_all(
+    pipeline_env, instance, monkeypatch
+):
+    monkeypatch.setenv("TRIALPIPE_INGEST_WORKERS", "2")
     results = []
     outcome = run_ingest(instance, on_result=results.append)
     assert outcome.success, outcome.message
@@ -44,6 +47,13 @@ def test_partition_keys_match_the_landing_sites_and_one_run_ingests_them_all(pip
         "iwrs_ingest",
         "ingest_findings",
     }
+    site_events = [
+        e
+        for e in results[0].get_asset_materialization_events()
+        if e.asset_key.to_user_string() == "site_ingest"
+    ]
+    assert {e.partition for e in site_events} == set(SITES)
+    assert site_events[0].materialization.metadata["workers"].value == 2  # sites ingested side by side
     for site in SITES:
         assert pq.read_table(dm_file(pipeline_env, site)).column("SUBJID").to_pylist() == [f"{site}-0001"]
 

@@ -40,7 +40,12 @@ LB = pd.DataFrame(
         "USUBJID": ["LDIL2SLE-101-0001"] * 2 + ["LDIL2SLE-101-0002"] * 2,
         "LBSEQ": pd.array([1, 2, 1, 2], dtype="Int64"),
         "LBTESTCD": ["ALT", "HCG", "ALT", "HCG"],
-        "LBTEST": ["Alanine Aminotransferase", "Choriogonadotropin Beta", "Alanine Aminotransferase", "Choriogonadotropin Beta"],
+        "LBTEST": [
+            "Alanine Aminotransferase",
+            "Choriogonadotropin Beta",
+            "Alanine Aminotransferase",
+            "Choriogonadotropin Beta",
+        ],
         "LBORRES": ["31", "NEGATIVE", "12.5", "NEGATIVE"],
         "LBSTRESN": [31.0, None, 12.5, None],
         "LBSTRESU": ["U/L", None, "U/L", None],
@@ -60,7 +65,11 @@ ADSL = pd.DataFrame(
         "USUBJID": DM["USUBJID"],
         "SITEID": DM["SITEID"],
         "TRT01P": ["Placebo", "IL-2 1 MIU", ""],
+        "TRT01PN": [0.0, 1.0, None],
+        "RANDFL": ["Y", "Y", "N"],
+        "SAFFL": ["Y", "Y", "N"],
         "FASFL": ["Y", "Y", "N"],
+        "PPROTFL": ["Y", "N", "N"],
         "TRTSDT": [dt.date(2026, 1, 5), dt.date(1960, 1, 1), None],
         "SLEDAIBL": [12.0, 8.0, None],
     }
@@ -82,17 +91,37 @@ ADEFF = pd.DataFrame(
         "AVAL": [1.0, 0.0, 0.0, 0.0],
     }
 )
+QUERIES = pd.DataFrame(
+    {
+        "QUERY_ID": ["Q1", "Q2", "Q3"],
+        "STATUS": ["OPEN", "OPEN", "RESOLVED"],
+        "SITEID": ["101", "101", "102"],
+        "KIND": ["SCHEMA"] * 3,
+    }
+)
 FINDINGS = make_findings(
-    pd.DataFrame({"KIND": ["SCHEMA", "SCHEMA", "DUPLICATE"], "SITEID": ["101", "102", "101"], "SEVERITY": ["ERROR"] * 3})
+    pd.DataFrame(
+        {
+            "KIND": ["SCHEMA", "SCHEMA", "DUPLICATE"],
+            "SITEID": ["101", "102", "101"],
+            "SEVERITY": ["ERROR"] * 3,
+        }
+    )
 )
 
 
 def build_mode_root(root: Path) -> Path:
-    """``root`` as a blinded mode root with sdtm/{dm,lb}, adam/{adsl,adeff}, qa/findings/ingest."""
+    """``root`` as a blinded mode root: sdtm/{dm,lb}, adam/{adsl,adeff}, qa/queries, qa/findings/ingest."""
     root = Path(root)
     write_parquet(DM, root / "sdtm" / "dm.parquet", labels=DM_LABELS, dataset_label="Demographics")
     write_parquet(LB, root / "sdtm" / "lb.parquet", labels=LB_LABELS, dataset_label="Laboratory Test Results")
-    write_parquet(ADSL, root / "adam" / "adsl.parquet", labels=ADSL_LABELS, dataset_label="Subject-Level Analysis Dataset")
+    write_parquet(
+        ADSL,
+        root / "adam" / "adsl.parquet",
+        labels=ADSL_LABELS,
+        dataset_label="Subject-Level Analysis Dataset",
+    )
     write_parquet(ADEFF, root / "adam" / "adeff.parquet", dataset_label="Efficacy Analysis Dataset")
     write_parquet(FINDINGS, root / "qa" / "findings" / "ingest.parquet")
+    write_parquet(QUERIES, root / "qa" / "queries.parquet", dataset_label="Data queries")
     return root

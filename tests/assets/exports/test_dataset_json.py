@@ -9,7 +9,12 @@ import pytest
 
 from assets.common.parquet import read_parquet, write_parquet
 from assets.exports.build import build_dataset_json
-from assets.exports.dataset_json import parquet_batches, read_dataset_json, read_dataset_json_header, write_dataset_json
+from assets.exports.dataset_json import (
+    parquet_batches,
+    read_dataset_json,
+    read_dataset_json_header,
+    write_dataset_json,
+)
 from assets.exports.metadata import describe_written
 from tests.assets.exports.builders import build_mode_root
 
@@ -69,7 +74,11 @@ def test_metadata_columns_types_lengths_and_keys(mode_root):
     assert cols["RFSTDTC"]["dataType"] == "datetime"  # one value carries a time
     adsl = read_dataset_json_header(mode_root / "submission" / "adam" / "adsl.json")
     trtsdt = {c["name"]: c for c in adsl["columns"]}["TRTSDT"]
-    assert (trtsdt["dataType"], trtsdt["targetDataType"], trtsdt["displayFormat"]) == ("date", "integer", "DATE9.")
+    assert (trtsdt["dataType"], trtsdt["targetDataType"], trtsdt["displayFormat"]) == (
+        "date",
+        "integer",
+        "DATE9.",
+    )
 
 
 def test_round_trip_equals_the_parquet_values(mode_root):
@@ -82,13 +91,16 @@ def test_round_trip_equals_the_parquet_values(mode_root):
         for col in original.columns:
             expected, got = original[col], back[col]
             if expected.dtype.kind in "iuf" or str(expected.dtype) == "Int64":
-                pd.testing.assert_series_equal(got.astype("Float64"), expected.astype("Float64"), check_names=False)
+                pd.testing.assert_series_equal(
+                    got.astype("Float64"), expected.astype("Float64"), check_names=False
+                )
             elif expected.dtype.kind == "M":
                 pd.testing.assert_series_equal(got, expected, check_names=False)
             else:
-                assert got.astype(object).where(got.notna(), None).tolist() == expected.astype(object).where(
-                    expected.notna(), None
-                ).tolist(), f"{ds.name}.{col}"
+                assert (
+                    got.astype(object).where(got.notna(), None).tolist()
+                    == expected.astype(object).where(expected.notna(), None).tolist()
+                ), f"{ds.name}.{col}"
 
 
 def test_streaming_in_small_batches_writes_the_same_bytes(mode_root, tmp_path):

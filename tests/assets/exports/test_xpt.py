@@ -8,13 +8,20 @@ import pyarrow as pa
 import pyreadstat
 import pytest
 
-from assets.exports.metadata import SPEC_DATASET_COLUMNS, SPEC_VARIABLE_COLUMNS, describe_table, normalize_adam_dates
+from assets.exports.metadata import (
+    SPEC_DATASET_COLUMNS,
+    SPEC_VARIABLE_COLUMNS,
+    describe_table,
+    normalize_adam_dates,
+)
 from assets.exports.xpt import write_xpt
 
 NO_SPEC = pd.DataFrame(columns=SPEC_DATASET_COLUMNS), pd.DataFrame(columns=SPEC_VARIABLE_COLUMNS)
 
 
-def _dataset(table, standard="adam", name="adsl", labels=None, dataset_label="Subject-Level Analysis Dataset"):
+def _dataset(
+    table, standard="adam", name="adsl", labels=None, dataset_label="Subject-Level Analysis Dataset"
+):
     table = normalize_adam_dates(table, standard)
     return describe_table(table, standard, name, *NO_SPEC, labels or {}, dataset_label), table
 
@@ -32,7 +39,11 @@ def _adsl():
     )
 
 
-LABELS = {"USUBJID": "Unique Subject Identifier", "TRTSDT": "Date of First Exposure to Treatment", "CHG": "Change from Baseline"}
+LABELS = {
+    "USUBJID": "Unique Subject Identifier",
+    "TRTSDT": "Date of First Exposure to Treatment",
+    "CHG": "Change from Baseline",
+}
 
 
 def test_round_trip_pyreadstat_values_labels_lengths_and_dates(tmp_path):
@@ -70,13 +81,17 @@ def test_round_trip_pandas_reads_same_values(tmp_path):
     assert frame["USUBJID"].tolist() == ["LDIL2SLE-101-0001", "LDIL2SLE-101-0002", ""]
     # pandas does not apply SAS formats: the date is the number of days since 1960-01-01.
     # pandas 3.1 reads an IBM zero (all bytes 0) as 5.4e-79, hence the absolute tolerance.
-    np.testing.assert_allclose(frame["TRTSDT"].to_numpy(), [(dt.date(2026, 1, 5) - dt.date(1960, 1, 1)).days, 0, np.nan], atol=1e-70)
+    np.testing.assert_allclose(
+        frame["TRTSDT"].to_numpy(), [(dt.date(2026, 1, 5) - dt.date(1960, 1, 1)).days, 0, np.nan], atol=1e-70
+    )
     np.testing.assert_allclose(frame["CHG"].to_numpy(), [-4.5, 0.0, np.nan], atol=1e-70)
 
 
 def test_sdtm_dtc_text_stays_character_and_datetime_to_sas_seconds(tmp_path):
     table = pa.table({"USUBJID": ["A"], "AESTDTC": ["2026-03"], "ADTM": ["2026-01-01T00:00:10"]})
-    sdtm, sdtm_table = _dataset(table.select(["USUBJID", "AESTDTC"]), standard="sdtm", name="ae", dataset_label="Adverse Events")
+    sdtm, sdtm_table = _dataset(
+        table.select(["USUBJID", "AESTDTC"]), standard="sdtm", name="ae", dataset_label="Adverse Events"
+    )
     write_xpt(sdtm, sdtm_table, tmp_path / "ae.xpt")
     frame, _ = pyreadstat.read_xport(tmp_path / "ae.xpt")
     assert frame["AESTDTC"].tolist() == ["2026-03"]
@@ -133,6 +148,8 @@ def test_names_and_labels_v5_cannot_hold_are_findings(tmp_path, labels, name, da
 
 def test_label_of_exactly_40_and_name_of_8_fit(tmp_path):
     table = pa.table({"LONGNAME": ["A"]})
-    ds, table = _dataset(table, standard="sdtm", name="ae", labels={"LONGNAME": "L" * 40}, dataset_label="D" * 40)
+    ds, table = _dataset(
+        table, standard="sdtm", name="ae", labels={"LONGNAME": "L" * 40}, dataset_label="D" * 40
+    )
     assert write_xpt(ds, table, tmp_path / "ae.xpt").empty
     assert (tmp_path / "ae.xpt").exists()

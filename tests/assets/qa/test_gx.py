@@ -45,15 +45,23 @@ def validate(frame, tmp_path, full_rows_max=1000, sample_rows=1000):
 
 
 def failed(results):
+    """Failed expectations; on the variable profile, the variables that failed stand for the column."""
     bad = results[~results["SUCCESS"]]
-    return {(r.DATASET, r.RULE, r.COLUMN, bool(r.STRUCTURAL)) for r in bad.itertuples()}
+    return {
+        (
+            r.DATASET,
+            r.RULE,
+            r.UNEXPECTED_SAMPLE if r.DATASET.endswith("_PROFILE") else r.COLUMN,
+            bool(r.STRUCTURAL),
+        )
+        for r in bad.itertuples()
+    }
 
 
-def test_plan_from_spec_covers_keys_required_ct_iso_study_day_length_and_ranges():
+def test_plan_from_spec_covers_keys_ct_iso_study_day_and_ranges():
     plan = qa_gx.plan_expectations(lb(), SPEC, KEYS, CODELISTS, RANGES, {})
     rules = {(p.rule, p.kwargs.get("column", " ".join(p.kwargs.get("column_list", [])))) for p in plan}
     assert ("keys_unique", "STUDYID USUBJID LBSEQ") in rules
-    assert ("required_present", "LBTESTCD") in rules and ("required_present", "LBSTRESN") not in rules
     assert (
         ("ct_value_set", "SEX") in rules
         and ("iso8601", "LBDTC") in rules
@@ -61,8 +69,17 @@ def test_plan_from_spec_covers_keys_required_ct_iso_study_day_length_and_ranges(
     )
     ranges = [p.kwargs for p in plan if p.rule == "plausible_range"]
     assert {r["row_condition"] for r in ranges} == {'LBTESTCD=="ALT"', 'LBTESTCD=="HGB"'}
-    structural = {p.rule for p in plan if p.structural}
-    assert structural == {"columns_match_spec", "keys_unique", "required_present"}
+    assert {p.rule for p in plan if p.structural} == {"columns_match_spec", "keys_unique"}
+
+
+def test_variable_profile_counts_missing_and_lengths_and_marks_required_and_structural():
+    df = lb({("LBTESTCD", 1): None, ("SEX", 0): "FEMALE"})
+    profile = qa_gx.variable_profile(df, SPEC, KEYS).set_index("VARIABLE")
+    assert profile.loc["LBTESTCD", "N_MISSING"] == 1 and bool(profile.loc["LBTESTCD", "REQUIRED"])
+    assert not bool(profile.loc["LBTESTCD", "STRUCTURAL"]) and bool(profile.loc["USUBJID", "STRUCTURAL"])
+    assert not bool(profile.loc["LBSTRESN", "REQUIRED"])  # CORE Exp
+    assert profile.loc["SEX", "MAX_LENGTH"] == 6 and profile.loc["SEX", "LENGTH_LIMIT"] == 2
+    assert profile.loc["USUBJID", "LENGTH_LIMIT"] == 40 and profile.loc["LBSEQ", "MAX_LENGTH"] == 0
 
 
 def test_extensible_codelists_are_not_closed_sets():
@@ -83,10 +100,13 @@ def test_extensible_codelists_are_not_closed_sets():
         ({("LBSEQ", 1): 1}, {("LB", "keys_unique", "STUDYID USUBJID LBSEQ", True)}),
         (
             {("USUBJID", 2): None},
-            # GX compound uniqueness skips rows with a missing key part; the not-null expectation catches it
-            {("LB", "required_present", "USUBJID", True)},
+            # GX compound uniqueness skips rows with a missing key part; the profile's missing count catches it
+            {("LB_PROFILE", "required_present", "USUBJID", True)},
         ),
-        ({("SEX", 0): "FEMALE"}, {("LB", "ct_value_set", "SEX", False), ("LB", "text_length", "SEX", False)}),
+        (
+            {("SEX", 0): "FEMALE"},
+            {("LB", "ct_value_set", "SEX", False), ("LB_PROFILE", "text_length", "SEX", False)},
+        ),
         ({("LBDTC", 2): "07-MAR-2026"}, {("LB", "iso8601", "LBDTC", False)}),
         ({("LBDTC", 2): "2026-13-01"}, {("LB", "iso8601", "LBDTC", False)}),
         ({("LBDY", 3): 0}, {("LB", "study_day_not_zero", "LBDY", False)}),
@@ -100,7 +120,7 @@ def test_gx_suite_fails_on_each_seeded_violation_and_only_on_it(tmp_path, change
 
 def test_clean_table_passes_and_data_docs_are_built(tmp_path):
     results = validate(lb(), tmp_path)
-    assert results["SUCCESS"].all() and len(results) > 10
+    assert results["SUCCESS"].all() and len(results) == 10  # 7 row-level, 3 on the profile
     assert (tmp_path / "gx" / "index.html").is_file()
     assert list((tmp_path / "gx" / "validations").rglob("*.html"))
 
@@ -129,6 +149,6 @@ def test_big_table_is_sampled_but_a_duplicate_key_outside_the_sample_still_fails
     sample = qa_gx.deterministic_sample(big, 4)
     assert sample.index.tolist() == [0, 13, 26, 39]
     results = validate(big, tmp_path, full_rows_max=10, sample_rows=4)
-    assert failed(results) == {("LB_SUMMARY", "keys_unique", "DUPLICATE_KEYS", True)}
+    assert failed(results) == {("LB_PROFILE", "keys_unique", "2", True)}  # 2 rows share a key
     assert results.loc[results["DATASET"] == "LB", "SAMPLED"].all()
     assert (results["ROWS_IN_TABLE"] == n).all()

@@ -27,5 +27,8 @@ def run_sdtm_layer(landing: Path, warehouse: Path, unblinded: bool = False, rest
     for site in sites:
         dg.materialize([site_ingest], partition_key=site, instance=instance, resources=resources)
     return dg.materialize(
-        [iwrs_ingest, *SDTM_ASSETS, *SDTM_CHECKS], instance=instance, resources=resources, raise_on_error=False
+        [iwrs_ingest, *SDTM_ASSETS, *SDTM_CHECKS],
+        instance=instance,
+        resources=resources,
+        raise_on_error=False,
     )

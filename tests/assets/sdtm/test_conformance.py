@@ -16,9 +16,9 @@ def _one_row(dataset: str) -> pd.DataFrame:
     """A minimal valid row: Req variables filled with a value their checks accept."""
     df = empty_dataset(dataset)
     row = {}
-    for var, typ, core, codelist in spec.variables("sdtm", dataset)[["VARIABLE", "TYPE", "CORE", "CODELIST"]].itertuples(
-        index=False
-    ):
+    for var, typ, core, codelist in spec.variables("sdtm", dataset)[
+        ["VARIABLE", "TYPE", "CORE", "CODELIST"]
+    ].itertuples(index=False):
         if var == "DOMAIN":
             row[var] = dataset
         elif var == "RDOMAIN":
@@ -56,8 +56,11 @@ def test_schema_fails_on_each_seeded_violation(dataset):
     # duplicate key: structural
     assert conformance_report(pd.concat([good, good], ignore_index=True), dataset)["structural"] >= 1
     # over-long text: content
-    char = variables[(variables["TYPE"] == "Char") & (variables["CODELIST"] == "") & ~variables["VARIABLE"].isin(
-        ["DOMAIN", "RDOMAIN"] + unique_keys(dataset))]["VARIABLE"].iloc[-1]
+    char = variables[
+        (variables["TYPE"] == "Char")
+        & (variables["CODELIST"] == "")
+        & ~variables["VARIABLE"].isin(["DOMAIN", "RDOMAIN"] + unique_keys(dataset))
+    ]["VARIABLE"].iloc[-1]
     long = good.copy()
     long[char] = long[char].astype("string")
     long.loc[0, char] = "é" * 101  # 202 bytes, 101 characters
@@ -65,7 +68,9 @@ def test_schema_fails_on_each_seeded_violation(dataset):
     assert report["content"] >= 1 and not report["passed"]
 
 
-@pytest.mark.parametrize("dataset", [d for d in DATASETS if spec.variables("sdtm", d)["CODELIST"].ne("").any()])
+@pytest.mark.parametrize(
+    "dataset", [d for d in DATASETS if spec.variables("sdtm", d)["CODELIST"].ne("").any()]
+)
 def test_schema_flags_a_value_off_its_codelist(dataset):
     good = _one_row(dataset)
     variables = spec.variables("sdtm", dataset)
@@ -76,7 +81,9 @@ def test_schema_flags_a_value_off_its_codelist(dataset):
     assert report["content"] == 1 and report["structural"] == 0
 
 
-@pytest.mark.parametrize("dataset", [d for d in DATASETS if spec.variables("sdtm", d)["VARIABLE"].str.endswith("DTC").any()])
+@pytest.mark.parametrize(
+    "dataset", [d for d in DATASETS if spec.variables("sdtm", d)["VARIABLE"].str.endswith("DTC").any()]
+)
 def test_schema_flags_a_non_iso_date(dataset):
     good = _one_row(dataset)
     var = [v for v in good.columns if v.endswith("DTC")][0]

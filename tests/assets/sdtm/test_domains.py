@@ -13,7 +13,9 @@ RAND = pd.DataFrame({"USUBJID": [S1, S2], "RANDNO": ["R001", "R002"]}, dtype="st
 
 
 def _dm(forms, randlist=None):
-    return special.build_dm(forms["DM"], forms["EX"], forms["DS"], forms["AE"], RAND, randlist).set_index("USUBJID")
+    return special.build_dm(forms["DM"], forms["EX"], forms["DS"], forms["AE"], RAND, randlist).set_index(
+        "USUBJID"
+    )
 
 
 def _ref(forms):
@@ -35,7 +37,11 @@ def test_trial_design_domains():
 
 def test_dm_blinded(forms):
     dm = _dm(forms)
-    assert dm.loc[S1, ["RFSTDTC", "RFXENDTC", "RFICDTC"]].tolist() == ["2026-03-01T10:00", "2026-03-07", "2026-02-01"]
+    assert dm.loc[S1, ["RFSTDTC", "RFXENDTC", "RFICDTC"]].tolist() == [
+        "2026-03-01T10:00",
+        "2026-03-07",
+        "2026-02-01",
+    ]
     assert dm.loc[S1, "AGE"] == 45  # born UN-JUN-1980 -> 15-JUN-1980; consent 01-FEB-2026
     assert dm.loc[S2, "AGE"] == 35  # born 1990 -> 01-JUL-1990; consent 02-FEB-2026
     assert dm.loc[S1, ["ARMCD", "ARM", "ACTARMCD", "ACTARM"]].tolist() == ["BLINDED"] * 4
@@ -68,7 +74,12 @@ def test_lb_units_ranges_indicator_and_unscheduled_visit(forms):
     unscheduled = unscheduled_visitnums(visit_dates(forms))
     lb = findings.build_lb(forms["LB"], _ref(forms), unscheduled).set_index(["USUBJID", "LBTESTCD", "LBSPEC"])
     alt = lb.loc[(S1, "ALT", "SERUM")]
-    assert (alt["LBORRES"], alt["LBORRESU"], alt["LBSTRESN"], alt["LBSTRESU"]) == ("0.9", "ukat/L", 54.0, "U/L")
+    assert (alt["LBORRES"], alt["LBORRESU"], alt["LBSTRESN"], alt["LBSTRESU"]) == (
+        "0.9",
+        "ukat/L",
+        54.0,
+        "U/L",
+    )
     assert alt["LBSTNRHI"] == 36.0 and alt["LBNRIND"] == "HIGH" and alt["LBDY"] == -24
     prot = lb.loc[(S1, "PROT", "URINE")]
     assert prot["LBSTRESC"] == "<0.05" and pd.isna(prot["LBSTRESN"])
@@ -82,7 +93,9 @@ def test_lb_units_ranges_indicator_and_unscheduled_visit(forms):
 def test_vs_and_cp(forms):
     unscheduled = unscheduled_visitnums(visit_dates(forms))
     vs = findings.build_vs(forms["VS"], _ref(forms), unscheduled).set_index(["USUBJID", "VSTESTCD"])
-    assert round(vs.loc[(S1, "WEIGHT"), "VSSTRESN"], 4) == 59.8742 and vs.loc[(S1, "WEIGHT"), "VSSTRESU"] == "kg"
+    assert (
+        round(vs.loc[(S1, "WEIGHT"), "VSSTRESN"], 4) == 59.8742 and vs.loc[(S1, "WEIGHT"), "VSSTRESU"] == "kg"
+    )
     assert vs.loc[(S1, "TEMP"), "VSSTRESC"] == "37"
     cp = findings.build_cp(forms["FACS"], _ref(forms), unscheduled).set_index("CPTESTCD")
     assert cp.loc["TLHRTLH", "CPSTRESN"] == 4.2 and cp.loc["TLHRTLH", "CPMRKSTR"] == "CD4+CD25+FOXP3+"
@@ -130,20 +143,34 @@ def test_sv_and_visit_window_findings(forms):
     late = find_visits_outside_window(visits, ref)
     # WEEK 4 on day 32 is inside 29 +- 3; WEEK 8 on day 62 is outside 57 +- 3
     assert late[["SUBJID", "VISIT", "FORM", "KIND", "SEVERITY"]].values.tolist() == [
-        ["101-0001", "WEEK 8", "LB", "VISIT_WINDOW", "WARNING"]]
+        ["101-0001", "WEEK 8", "LB", "VISIT_WINDOW", "WARNING"]
+    ]
     assert late["SRC_FILE"].iloc[0].endswith("LB.csv") and late["RECID"].iloc[0] == "LB5"
 
 
 def test_ie_only_criteria_counting_against():
     eligibility = pd.DataFrame(
-        {"USUBJID": [S1, S1, S1, S3], "SUBJID": ["101-0001"] * 3 + ["101-0003"], "SITEID": "101",
-         "IETESTCD": ["IN02", "EX03", "IN01", "EX07"], "IECAT": ["INCLUSION", "EXCLUSION", "INCLUSION", "EXCLUSION"],
-         "RESULT": ["NOT MET", "PRESENT", "MET", "NOT EVALUABLE"], "COUNTS_AGAINST": [True, True, False, True],
-         "ICDTC": ["2026-02-01"] * 3 + ["2026-02-03"]}
+        {
+            "USUBJID": [S1, S1, S1, S3],
+            "SUBJID": ["101-0001"] * 3 + ["101-0003"],
+            "SITEID": "101",
+            "IETESTCD": ["IN02", "EX03", "IN01", "EX07"],
+            "IECAT": ["INCLUSION", "EXCLUSION", "INCLUSION", "EXCLUSION"],
+            "RESULT": ["NOT MET", "PRESENT", "MET", "NOT EVALUABLE"],
+            "COUNTS_AGAINST": [True, True, False, True],
+            "ICDTC": ["2026-02-01"] * 3 + ["2026-02-03"],
+        }
     )
-    ref = pd.DataFrame({"USUBJID": [S1, S3], "RFSTDTC": ["2026-03-01", pd.NA], "RFICDTC": ["2026-02-01", "2026-02-03"]})
+    ref = pd.DataFrame(
+        {"USUBJID": [S1, S3], "RFSTDTC": ["2026-03-01", pd.NA], "RFICDTC": ["2026-02-01", "2026-02-03"]}
+    )
     ie = findings.build_ie(eligibility, ref)
     assert ie[["USUBJID", "IETESTCD", "IEORRES", "IESEQ"]].values.tolist() == [
-        [S1, "EX03", "Y", 1], [S1, "IN02", "N", 2], [S3, "EX07", "Y", 1]]
-    assert ie["IETEST"].iloc[1].startswith("SLE disease activity index") and (ie["VISIT"] == "SCREENING").all()
+        [S1, "EX03", "Y", 1],
+        [S1, "IN02", "N", 2],
+        [S3, "EX07", "Y", 1],
+    ]
+    assert (
+        ie["IETEST"].iloc[1].startswith("SLE disease activity index") and (ie["VISIT"] == "SCREENING").all()
+    )
     assert ie["IEDY"].tolist()[0] == -28

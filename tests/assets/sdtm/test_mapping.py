@@ -20,9 +20,18 @@ def _ae(dates: list[str]) -> pd.DataFrame:
     n = len(dates)
     return pd.DataFrame(
         {
-            "STUDYID": "LDIL2SLE", "USUBJID": "S1", "RECID": [f"AE{i}" for i in range(n)],
-            "AETERM": [f"Event {i}" for i in range(n)], "AESTDTC": dates, "AEENDTC": pd.NA, "AEONGO": "Y",
-            "AESEV": "MILD", "AESER": "N", "AEREL": "RELATED", "AEACN": "dose not changed", "AEOUT": "UNKNOWN",
+            "STUDYID": "LDIL2SLE",
+            "USUBJID": "S1",
+            "RECID": [f"AE{i}" for i in range(n)],
+            "AETERM": [f"Event {i}" for i in range(n)],
+            "AESTDTC": dates,
+            "AEENDTC": pd.NA,
+            "AEONGO": "Y",
+            "AESEV": "MILD",
+            "AESER": "N",
+            "AEREL": "RELATED",
+            "AEACN": "dose not changed",
+            "AEOUT": "UNKNOWN",
         }
     ).astype("string")
 
@@ -59,11 +68,22 @@ def test_seq_is_stable_whatever_the_input_order():
 
 
 def test_seq_restarts_per_subject():
-    df = pd.DataFrame({"STUDYID": "X", "USUBJID": ["B", "A", "B", "A"], "AESTDTC": ["2", "2", "1", "1"],
-                       "AETERM": "T", "AESEQ": pd.NA})
+    df = pd.DataFrame(
+        {
+            "STUDYID": "X",
+            "USUBJID": ["B", "A", "B", "A"],
+            "AESTDTC": ["2", "2", "1", "1"],
+            "AETERM": "T",
+            "AESEQ": pd.NA,
+        }
+    )
     out = derive_var_seq(df, "AE")
     assert out[["USUBJID", "AESTDTC", "AESEQ"]].values.tolist() == [
-        ["A", "1", 1], ["A", "2", 2], ["B", "1", 1], ["B", "2", 2]]
+        ["A", "1", 1],
+        ["A", "2", 2],
+        ["B", "1", 1],
+        ["B", "2", 2],
+    ]
 
 
 def test_map_to_spec_names_missing_derived_variables():
@@ -74,9 +94,11 @@ def test_map_to_spec_names_missing_derived_variables():
 def test_reference_dates_use_given_complete_injections_only():
     dm = pd.DataFrame({"USUBJID": ["S1", "S2"], "ICDTC": ["2026-02-01", "2026-02-02"]}, dtype="string")
     ex = pd.DataFrame(
-        {"USUBJID": ["S1", "S1", "S1", "S1", "S2"],
-         "EXADMIN": ["N", "Y", "Y", "Y", "N"],
-         "EXSTDTC": ["2026-02-27", "2026-03-03", "2026-03-01T10:00", "2026-03", "2026-03-01"]},
+        {
+            "USUBJID": ["S1", "S1", "S1", "S1", "S2"],
+            "EXADMIN": ["N", "Y", "Y", "Y", "N"],
+            "EXSTDTC": ["2026-02-27", "2026-03-03", "2026-03-01T10:00", "2026-03", "2026-03-01"],
+        },
         dtype="string",
     )
     ds = pd.DataFrame({"USUBJID": ["S1", "S1"], "DSSTDTC": ["2026-02-01", "2026-08-01"]}, dtype="string")
@@ -88,7 +110,9 @@ def test_reference_dates_use_given_complete_injections_only():
 
 
 def test_epoch_by_date_boundaries():
-    dates = pd.Series(["2026-01-31", "2026-02-28", "2026-03-01", "2026-05-27", "2026-05-28", "2026-03"], dtype="string")
+    dates = pd.Series(
+        ["2026-01-31", "2026-02-28", "2026-03-01", "2026-05-27", "2026-05-28", "2026-03"], dtype="string"
+    )
     ref = pd.Series(["2026-03-01"] * 6, dtype="string")
     consent = pd.Series(["2026-02-01"] * 6, dtype="string")
     epoch = derive_var_epoch_by_date(dates, ref, consent)
@@ -99,10 +123,16 @@ def test_epoch_by_date_boundaries():
 
 def test_unscheduled_visits_are_numbered_by_date_per_subject_across_forms():
     visits = pd.DataFrame(
-        {"USUBJID": ["S1", "S1", "S1", "S2", "S1"],
-         "VISIT": ["UNSCHEDULED", "UNSCHEDULED", "UNSCHEDULED", "UNSCHEDULED", "WEEK 2"],
-         "DTC": ["2026-04-01", "2026-03-20", "2026-04-01T09:00", "2026-03-01", "2026-03-15"]},
+        {
+            "USUBJID": ["S1", "S1", "S1", "S2", "S1"],
+            "VISIT": ["UNSCHEDULED", "UNSCHEDULED", "UNSCHEDULED", "UNSCHEDULED", "WEEK 2"],
+            "DTC": ["2026-04-01", "2026-03-20", "2026-04-01T09:00", "2026-03-01", "2026-03-15"],
+        },
         dtype="string",
     )
     got = unscheduled_visitnums(visits)
-    assert got.values.tolist() == [["S1", "2026-03-20", 99.01], ["S1", "2026-04-01", 99.02], ["S2", "2026-03-01", 99.01]]
+    assert got.values.tolist() == [
+        ["S1", "2026-03-20", 99.01],
+        ["S1", "2026-04-01", 99.02],
+        ["S2", "2026-03-01", 99.01],
+    ]

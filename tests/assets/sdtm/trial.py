@@ -32,81 +32,286 @@ def _sledai(subj, recid, visit, date, yes=(), missing=(), total=""):
 def site_forms() -> dict[str, list[dict]]:
     s1, s2, s3 = "101-0001", "101-0002", "101-0003"
     dm = [
-        {"SUBJID": s1, "RECID": "DM1", "BRTHDAT": "UN-JUN-1980", "SEX": "F", "RACE": "ASIAN",
-         "ETHNIC": "NOT HISPANIC OR LATINO", "ICDAT": "01-FEB-2026"},
-        {"SUBJID": s2, "RECID": "DM2", "BRTHDAT": "UN-UNK-1990", "SEX": "M", "RACE": "ASIAN",
-         "ETHNIC": "NOT HISPANIC OR LATINO", "ICDAT": "02-FEB-2026"},
-        {"SUBJID": s3, "RECID": "DM3", "BRTHDAT": "10-MAR-1970", "SEX": "F", "RACE": "WHITE",
-         "ETHNIC": "NOT REPORTED", "ICDAT": "03-FEB-2026"},
+        {
+            "SUBJID": s1,
+            "RECID": "DM1",
+            "BRTHDAT": "UN-JUN-1980",
+            "SEX": "F",
+            "RACE": "ASIAN",
+            "ETHNIC": "NOT HISPANIC OR LATINO",
+            "ICDAT": "01-FEB-2026",
+        },
+        {
+            "SUBJID": s2,
+            "RECID": "DM2",
+            "BRTHDAT": "UN-UNK-1990",
+            "SEX": "M",
+            "RACE": "ASIAN",
+            "ETHNIC": "NOT HISPANIC OR LATINO",
+            "ICDAT": "02-FEB-2026",
+        },
+        {
+            "SUBJID": s3,
+            "RECID": "DM3",
+            "BRTHDAT": "10-MAR-1970",
+            "SEX": "F",
+            "RACE": "WHITE",
+            "ETHNIC": "NOT REPORTED",
+            "ICDAT": "03-FEB-2026",
+        },
     ]
     ex = [
-        {"SUBJID": s1, "RECID": "EX1", "EXSTDAT": "01-MAR-2026", "EXSTTIM": "10:00", "KITNO": "K1", "EXADMIN": "Y"},
+        {
+            "SUBJID": s1,
+            "RECID": "EX1",
+            "EXSTDAT": "01-MAR-2026",
+            "EXSTTIM": "10:00",
+            "KITNO": "K1",
+            "EXADMIN": "Y",
+        },
         {"SUBJID": s1, "RECID": "EX2", "EXSTDAT": "03-MAR-2026", "KITNO": "K1", "EXADMIN": "Y"},
-        {"SUBJID": s1, "RECID": "EX3", "EXSTDAT": "05-MAR-2026", "KITNO": "K1", "EXADMIN": "N", "EXREASND": "AE"},
+        {
+            "SUBJID": s1,
+            "RECID": "EX3",
+            "EXSTDAT": "05-MAR-2026",
+            "KITNO": "K1",
+            "EXADMIN": "N",
+            "EXREASND": "AE",
+        },
         {"SUBJID": s1, "RECID": "EX4", "EXSTDAT": "07-MAR-2026", "KITNO": "K2", "EXADMIN": "Y"},
-        {"SUBJID": s2, "RECID": "EX5", "EXSTDAT": "02-MAR-2026", "KITNO": "K3", "EXADMIN": "N", "EXREASND": "WITHDREW"},
+        {
+            "SUBJID": s2,
+            "RECID": "EX5",
+            "EXSTDAT": "02-MAR-2026",
+            "KITNO": "K3",
+            "EXADMIN": "N",
+            "EXREASND": "WITHDREW",
+        },
     ]
     vs = [
-        {"SUBJID": s1, "RECID": "VS1", "VISIT": "SCREENING", "VSDAT": "05-FEB-2026", "VSTESTCD": "WEIGHT",
-         "VSORRES": "132", "VSORRESU": "LB"},
-        {"SUBJID": s1, "RECID": "VS2", "VISIT": "DAY 1", "VSDAT": "01-MAR-2026", "VSTESTCD": "TEMP",
-         "VSORRES": "98.6", "VSORRESU": "F"},
-        {"SUBJID": s3, "RECID": "VS3", "VISIT": "SCREENING", "VSDAT": "06-FEB-2026", "VSTESTCD": "WEIGHT",
-         "VSORRES": "60", "VSORRESU": "kg"},
+        {
+            "SUBJID": s1,
+            "RECID": "VS1",
+            "VISIT": "SCREENING",
+            "VSDAT": "05-FEB-2026",
+            "VSTESTCD": "WEIGHT",
+            "VSORRES": "132",
+            "VSORRESU": "LB",
+        },
+        {
+            "SUBJID": s1,
+            "RECID": "VS2",
+            "VISIT": "DAY 1",
+            "VSDAT": "01-MAR-2026",
+            "VSTESTCD": "TEMP",
+            "VSORRES": "98.6",
+            "VSORRESU": "F",
+        },
+        {
+            "SUBJID": s3,
+            "RECID": "VS3",
+            "VISIT": "SCREENING",
+            "VSDAT": "06-FEB-2026",
+            "VSTESTCD": "WEIGHT",
+            "VSORRES": "60",
+            "VSORRESU": "kg",
+        },
     ]
     lb = [
-        {"SUBJID": s1, "RECID": "LB1", "VISIT": "SCREENING", "LBDAT": "05-FEB-2026", "LBTESTCD": "ALT",
-         "LBORRES": "0.9", "LBORRESU": "ukat/L", "LBORNRLO": "0.1", "LBORNRHI": "0.6", "LBNAM": "LAB A"},
-        {"SUBJID": s1, "RECID": "LB2", "VISIT": "SCREENING", "LBDAT": "05-FEB-2026", "LBTESTCD": "HCG",
-         "LBORRES": "NEGATIVE", "LBNAM": "LAB A"},
-        {"SUBJID": s1, "RECID": "LB3", "VISIT": "WEEK 4", "LBDAT": "01-APR-2026", "LBTESTCD": "PROT24",
-         "LBORRES": "<50", "LBORRESU": "mg/24h", "LBORNRLO": "0", "LBORNRHI": "150", "LBNAM": "LAB A"},
-        {"SUBJID": s1, "RECID": "LB4", "VISIT": "UNSCHEDULED", "LBDAT": "20-MAR-2026", "LBTESTCD": "PLAT",
-         "LBORRES": "90", "LBORRESU": "10^9/L", "LBORNRLO": "100", "LBORNRHI": "300", "LBNAM": "LAB A"},
-        {"SUBJID": s1, "RECID": "LB5", "VISIT": "WEEK 8", "LBDAT": "01-MAY-2026", "LBTESTCD": "WBC",
-         "LBORRES": "5", "LBORRESU": "10^9/L", "LBORNRLO": "4", "LBORNRHI": "10", "LBNAM": "LAB A"},
-        {"SUBJID": s3, "RECID": "LB6", "VISIT": "SCREENING", "LBDAT": "06-FEB-2026", "LBTESTCD": "UWBC",
-         "LBORRES": "3", "LBORRESU": "/HPF", "LBNAM": "LAB B"},
+        {
+            "SUBJID": s1,
+            "RECID": "LB1",
+            "VISIT": "SCREENING",
+            "LBDAT": "05-FEB-2026",
+            "LBTESTCD": "ALT",
+            "LBORRES": "0.9",
+            "LBORRESU": "ukat/L",
+            "LBORNRLO": "0.1",
+            "LBORNRHI": "0.6",
+            "LBNAM": "LAB A",
+        },
+        {
+            "SUBJID": s1,
+            "RECID": "LB2",
+            "VISIT": "SCREENING",
+            "LBDAT": "05-FEB-2026",
+            "LBTESTCD": "HCG",
+            "LBORRES": "NEGATIVE",
+            "LBNAM": "LAB A",
+        },
+        {
+            "SUBJID": s1,
+            "RECID": "LB3",
+            "VISIT": "WEEK 4",
+            "LBDAT": "01-APR-2026",
+            "LBTESTCD": "PROT24",
+            "LBORRES": "<50",
+            "LBORRESU": "mg/24h",
+            "LBORNRLO": "0",
+            "LBORNRHI": "150",
+            "LBNAM": "LAB A",
+        },
+        {
+            "SUBJID": s1,
+            "RECID": "LB4",
+            "VISIT": "UNSCHEDULED",
+            "LBDAT": "20-MAR-2026",
+            "LBTESTCD": "PLAT",
+            "LBORRES": "90",
+            "LBORRESU": "10^9/L",
+            "LBORNRLO": "100",
+            "LBORNRHI": "300",
+            "LBNAM": "LAB A",
+        },
+        {
+            "SUBJID": s1,
+            "RECID": "LB5",
+            "VISIT": "WEEK 8",
+            "LBDAT": "01-MAY-2026",
+            "LBTESTCD": "WBC",
+            "LBORRES": "5",
+            "LBORRESU": "10^9/L",
+            "LBORNRLO": "4",
+            "LBORNRHI": "10",
+            "LBNAM": "LAB A",
+        },
+        {
+            "SUBJID": s3,
+            "RECID": "LB6",
+            "VISIT": "SCREENING",
+            "LBDAT": "06-FEB-2026",
+            "LBTESTCD": "UWBC",
+            "LBORRES": "3",
+            "LBORRESU": "/HPF",
+            "LBNAM": "LAB B",
+        },
     ]
     sledai = [
-        _sledai(s1, "SL1", "SCREENING", "05-FEB-2026", yes=("ARTHRITIS", "RASH", "LOWCOMP", "DNABIND"), total="10"),
+        _sledai(
+            s1, "SL1", "SCREENING", "05-FEB-2026", yes=("ARTHRITIS", "RASH", "LOWCOMP", "DNABIND"), total="10"
+        ),
         _sledai(s1, "SL2", "DAY 1", "01-MAR-2026", yes=("ARTHRITIS",), missing=("FEVER",), total="4"),
     ]
     pga = [{"SUBJID": s1, "RECID": "PG1", "VISIT": "DAY 1", "PGADAT": "01-MAR-2026", "PGASCORE": "1.5"}]
-    bilag = [{"SUBJID": s1, "RECID": "BL1", "VISIT": "DAY 1", "BLDAT": "01-MAR-2026",
-              **dict.fromkeys(BILAG, "D"), "MUCOCUT": "B"}]
-    facs = [
-        {"SUBJID": s1, "RECID": "FC1", "VISIT": "DAY 1", "FCDAT": "01-MAR-2026", "FCTESTCD": "TREG",
-         "FCORRES": "4.2", "FCORRESU": "%"},
-        {"SUBJID": s1, "RECID": "FC2", "VISIT": "DAY 1", "FCDAT": "01-MAR-2026", "FCTESTCD": "TFH",
-         "FCORRES": "11", "FCORRESU": "%"},
+    bilag = [
+        {
+            "SUBJID": s1,
+            "RECID": "BL1",
+            "VISIT": "DAY 1",
+            "BLDAT": "01-MAR-2026",
+            **dict.fromkeys(BILAG, "D"),
+            "MUCOCUT": "B",
+        }
     ]
-    cm = [{"SUBJID": s1, "RECID": "CM1", "CMTRT": "Prednisone", "CMDECOD": "PREDNISONE", "CMDOSE": "10",
-           "CMDOSU": "mg", "CMDOSFRQ": "QW", "CMROUTE": "oral", "CMSTDAT": "UN-JAN-2025", "CMONGO": "Y",
-           "CMINDC": "SLE"}]
+    facs = [
+        {
+            "SUBJID": s1,
+            "RECID": "FC1",
+            "VISIT": "DAY 1",
+            "FCDAT": "01-MAR-2026",
+            "FCTESTCD": "TREG",
+            "FCORRES": "4.2",
+            "FCORRESU": "%",
+        },
+        {
+            "SUBJID": s1,
+            "RECID": "FC2",
+            "VISIT": "DAY 1",
+            "FCDAT": "01-MAR-2026",
+            "FCTESTCD": "TFH",
+            "FCORRES": "11",
+            "FCORRESU": "%",
+        },
+    ]
+    cm = [
+        {
+            "SUBJID": s1,
+            "RECID": "CM1",
+            "CMTRT": "Prednisone",
+            "CMDECOD": "PREDNISONE",
+            "CMDOSE": "10",
+            "CMDOSU": "mg",
+            "CMDOSFRQ": "QW",
+            "CMROUTE": "oral",
+            "CMSTDAT": "UN-JAN-2025",
+            "CMONGO": "Y",
+            "CMINDC": "SLE",
+        }
+    ]
     mh = [
-        {"SUBJID": s1, "RECID": "MH1", "MHTERM": "Lupus", "MHCAT": "SLE", "MHSTDAT": "UN-UNK-2018", "MHONGO": "Y"},
-        {"SUBJID": s1, "RECID": "MH2", "MHTERM": "Heart failure", "MHCAT": "HEART_FAILURE",
-         "MHSTDAT": "01-JAN-2020", "MHENDAT": "01-JAN-2021", "MHONGO": "N", "MHNYHA": "II"},
+        {
+            "SUBJID": s1,
+            "RECID": "MH1",
+            "MHTERM": "Lupus",
+            "MHCAT": "SLE",
+            "MHSTDAT": "UN-UNK-2018",
+            "MHONGO": "Y",
+        },
+        {
+            "SUBJID": s1,
+            "RECID": "MH2",
+            "MHTERM": "Heart failure",
+            "MHCAT": "HEART_FAILURE",
+            "MHSTDAT": "01-JAN-2020",
+            "MHENDAT": "01-JAN-2021",
+            "MHONGO": "N",
+            "MHNYHA": "II",
+        },
     ]
     ae = [
-        {"SUBJID": s1, "RECID": "AE1", "AETERM": "Headache", "AESTDAT": "28-FEB-2026", "AEENDAT": "01-MAR-2026",
-         "AEONGO": "N", "AESEV": "MILD", "AESER": "N", "AEREL": "NOT RELATED", "AEACN": "DOSE NOT CHANGED",
-         "AEOUT": "RECOVERED/RESOLVED"},
-        {"SUBJID": s1, "RECID": "AE2", "AETERM": "Injection site reaction", "AESTDAT": "UN-MAR-2026",
-         "AEONGO": "Y", "AESEV": "MILD", "AESER": "N", "AEREL": "RELATED", "AEACN": "DOSE NOT CHANGED",
-         "AEOUT": "NOT RECOVERED/NOT RESOLVED"},
+        {
+            "SUBJID": s1,
+            "RECID": "AE1",
+            "AETERM": "Headache",
+            "AESTDAT": "28-FEB-2026",
+            "AEENDAT": "01-MAR-2026",
+            "AEONGO": "N",
+            "AESEV": "MILD",
+            "AESER": "N",
+            "AEREL": "NOT RELATED",
+            "AEACN": "DOSE NOT CHANGED",
+            "AEOUT": "RECOVERED/RESOLVED",
+        },
+        {
+            "SUBJID": s1,
+            "RECID": "AE2",
+            "AETERM": "Injection site reaction",
+            "AESTDAT": "UN-MAR-2026",
+            "AEONGO": "Y",
+            "AESEV": "MILD",
+            "AESER": "N",
+            "AEREL": "RELATED",
+            "AEACN": "DOSE NOT CHANGED",
+            "AEOUT": "NOT RECOVERED/NOT RESOLVED",
+        },
     ]
     ds = [
         {"SUBJID": s1, "RECID": "DS1", "DSDECOD": "INFORMED CONSENT OBTAINED", "DSSTDAT": "01-FEB-2026"},
         {"SUBJID": s1, "RECID": "DS2", "DSDECOD": "RANDOMIZED", "DSSTDAT": "27-FEB-2026"},
         {"SUBJID": s2, "RECID": "DS3", "DSDECOD": "RANDOMIZED", "DSSTDAT": "28-FEB-2026"},
-        {"SUBJID": s2, "RECID": "DS4", "DSDECOD": "WITHDRAWAL BY SUBJECT", "DSSTDAT": "03-MAR-2026",
-         "DSTERM": "Withdrew consent"},
+        {
+            "SUBJID": s2,
+            "RECID": "DS4",
+            "DSDECOD": "WITHDRAWAL BY SUBJECT",
+            "DSSTDAT": "03-MAR-2026",
+            "DSTERM": "Withdrew consent",
+        },
         {"SUBJID": s3, "RECID": "DS5", "DSDECOD": "SCREEN FAILURE", "DSSTDAT": "10-FEB-2026"},
     ]
-    return {"DM": dm, "EX": ex, "VS": vs, "LB": lb, "SLEDAI": sledai, "PGA": pga, "BILAG": bilag,
-            "FACS": facs, "CM": cm, "MH": mh, "AE": ae, "DS": ds}
+    return {
+        "DM": dm,
+        "EX": ex,
+        "VS": vs,
+        "LB": lb,
+        "SLEDAI": sledai,
+        "PGA": pga,
+        "BILAG": bilag,
+        "FACS": facs,
+        "CM": cm,
+        "MH": mh,
+        "AE": ae,
+        "DS": ds,
+    }
 
 
 def write_trial(root: Path) -> tuple[Path, Path]:
@@ -117,7 +322,9 @@ def write_trial(root: Path) -> tuple[Path, Path]:
         {"SUBJID": "101-0001", "RANDNO": "R001", "RANDDAT": "27-FEB-2026", "STRATUM": "SLEDAI>=10"},
         {"SUBJID": "101-0002", "RANDNO": "R002", "RANDDAT": "28-FEB-2026", "STRATUM": "SLEDAI<10"},
     ]
-    write_export(landing, "IWRS", EXPORT_ID, {"RAND": [{**r, "SITEID": "101"} for r in rand]}, all_forms=False)
+    write_export(
+        landing, "IWRS", EXPORT_ID, {"RAND": [{**r, "SITEID": "101"} for r in rand]}, all_forms=False
+    )
     restricted.mkdir(parents=True, exist_ok=True)
     (restricted / "RANDLIST.csv").write_text("RANDNO,ARMCD\nR001,IL2M\nR002,PBO\nR003,IL2H\n")
     return landing, restricted

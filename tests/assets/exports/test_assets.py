@@ -1,0 +1,60 @@
+"""The exports assets and checks, materialized on a hand-built warehouse."""
+
+import dagster as dg
+
+from assets.exports.assets import EXPORTS_ASSETS, EXPORTS_CHECKS, TABLE_DEPS
+from pipelines.resources import LandingZone, RestrictedRandomization, Warehouse
+from tests.assets.exports.builders import build_mode_root
+
+
+def test_assets_materialize_and_checks_pass(tmp_path):
+    root = build_mode_root(tmp_path / "wh" / "blinded")
+    result = dg.materialize(
+        [*EXPORTS_ASSETS, *EXPORTS_CHECKS],
+        resources={
+            "warehouse": Warehouse(path=str(tmp_path / "wh")),
+            "landing": LandingZone(path=str(tmp_path)),
+            "restricted": RestrictedRandomization(),
+        },
+    )
+    assert result.success
+    evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert evaluations == {
+        "xpt_values_fit_v5": True,
+        "dataset_json_records_match_parquet": True,
+        "define_xml_references_resolve": True,
+        "duckdb_views_match_parquet_rows": True,
+    }
+    assert (root / "submission" / "define.xml").is_file()
+    assert {a.key.to_user_string() for a in EXPORTS_ASSETS} == {
+        "export_xpt",
+        "export_dataset_json",
+        "export_define_xml",
+        "export_duckdb",
+    }
+    assert all(a.group_names_by_key[a.key] == "exports" for a in EXPORTS_ASSETS)
+    assert isinstance(TABLE_DEPS, list)
+
+
+def test_xpt_check_fails_blocking_on_a_non_ascii_value(tmp_path):
+    from assets.common.parquet import write_parquet
+    from tests.assets.exports.builders import ADSL, ADSL_LABELS
+
+    root = build_mode_root(tmp_path / "wh" / "blinded")
+    adsl = ADSL.copy()
+    adsl.loc[2, "TRT01P"] = "IL-2 1 MIU – high"
+    write_parquet(
+        adsl,
+        root / "adam" / "adsl.parquet",
+        labels=ADSL_LABELS,
+        dataset_label="Subject-Level Analysis Dataset",
+    )
+    result = dg.materialize(
+        [EXPORTS_ASSETS[0], EXPORTS_CHECKS[0]],
+        resources={"warehouse": Warehouse(path=str(tmp_path / "wh"))},
+        raise_on_error=False,
+    )
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    assert evaluation.metadata["problems"].value == 1
+    assert evaluation.metadata["first_problems"].value == ["ADSL.TRT01P row 3: xpt_ascii IL-2 1 MIU – high"]

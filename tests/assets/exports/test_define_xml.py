@@ -1,0 +1,186 @@
+"""define.xml 2.1: structure, references, value-level metadata, codelists, methods; HTML rendering."""
+
+import xml.etree.ElementTree as ET
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from assets.exports.build import build_define
+from assets.exports.define_html import render_define_html
+from assets.exports.define_xml import build_define as build_tree
+from assets.exports.define_xml import collect_value_levels, d, define_problems, load_ct, o
+from assets.exports.metadata import describe_table
+from tests.assets.exports.builders import build_mode_root
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = build_mode_root(tmp_path_factory.mktemp("wh") / "blinded")
+    define_path, html_path, problems = build_define(root)
+    return root, ET.parse(define_path), html_path, problems
+
+
+def _by_oid(tree, tag):
+    return {e.get("OID"): e for e in tree.getroot().iter(tag)}
+
+
+def test_well_formed_and_every_reference_resolves(built):
+    root, tree, _, problems = built
+    assert problems == []
+    assert tree.getroot().tag == o("ODM")
+    mdv = tree.getroot().find(f"{o('Study')}/{o('MetaDataVersion')}")
+    assert mdv.get(d("DefineVersion")) == "2.1.0"
+    assert {s.get("Name") for s in mdv.iter(d("Standard"))} == {"SDTMIG", "ADaMIG", "CDISC/NCI"}
+    assert set(_by_oid(tree, o("ItemGroupDef"))) == {"IG.DM", "IG.LB", "IG.ADSL", "IG.ADEFF"}
+
+
+def test_checker_reports_broken_references():
+    root = ET.fromstring(
+        f'<ODM xmlns="{o("x")[1:-2]}" xmlns:def="{d("x")[1:-2]}"><Study><MetaDataVersion>'
+        '<ItemGroupDef OID="IG.DM" Name="DM"><ItemRef ItemOID="IT.DM.X" MethodOID="MT.NONE"/></ItemGroupDef>'
+        '<ItemDef OID="IT.DM.Y" Name="Y"><CodeListRef CodeListOID="CL.NONE"/></ItemDef>'
+        "</MetaDataVersion></Study></ODM>"
+    )
+    problems = define_problems(ET.ElementTree(root), ["DM", "AE"])
+    assert len(problems) == 4
+    assert "dataset AE has no ItemGroupDef" in problems
+    assert any("IT.DM.X" in p for p in problems) and any("CL.NONE" in p for p in problems)
+    assert any("MT.NONE" in p for p in problems)
+
+
+def test_item_refs_carry_order_mandatory_keys_and_methods(built):
+    _, tree, _, _ = built
+    dm = _by_oid(tree, o("ItemGroupDef"))["IG.DM"]
+    assert dm.get("Purpose") == "Tabulation" and dm.find(d("Class")).get("Name") == "SPECIAL-PURPOSE"
+    refs = {r.get("ItemOID"): r for r in dm.findall(o("ItemRef"))}
+    assert [r.get("OrderNumber") for r in dm.findall(o("ItemRef"))] == [str(i) for i in range(1, 9)]
+    assert refs["IT.DM.USUBJID"].get("KeySequence") == "2"
+    assert refs["IT.DM.SEX"].get("Mandatory") == "Yes"  # CORE Req
+    assert refs["IT.DM.AGE"].get("Mandatory") == "No"  # CORE Exp
+    method = _by_oid(tree, o("MethodDef"))[refs["IT.DM.AGE"].get("MethodOID")]
+    assert method.get("Type") == "Computation"
+    assert method.find(f"{o('Description')}/{o('TranslatedText')}").text  # the spec's METHOD text
+
+
+def test_item_defs_types_lengths_origins_and_codelists(built):
+    _, tree, _, _ = built
+    items = _by_oid(tree, o("ItemDef"))
+    assert (items["IT.DM.USUBJID"].get("DataType"), items["IT.DM.USUBJID"].get("Length")) == ("text", "17")
+    assert items["IT.DM.SUBJID"].find(d("Origin")).get("Type") == "Collected"  # ORIGIN CRF
+    assert items["IT.ADSL.TRTSDT"].get(d("DisplayFormat")) == "DATE9."
+    sex = _by_oid(tree, o("CodeList"))[items["IT.DM.SEX"].find(o("CodeListRef")).get("CodeListOID")]
+    terms = {e.get("CodedValue"): e.find(o("Alias")).get("Name") for e in sex.iter(o("EnumeratedItem"))}
+    assert terms == {"F": "C16576", "M": "C20197"}  # only the terms the data uses, NCI codes from CT
+    assert sex.find(o("Alias")).get("Name") == "C66731"
+
+
+def test_value_level_metadata_per_test_code(built):
+    _, tree, _, _ = built
+    items = _by_oid(tree, o("ItemDef"))
+    lborres = items["IT.LB.LBORRES"]
+    vl = _by_oid(tree, d("ValueListDef"))[lborres.find(d("ValueListRef")).get("ValueListOID")]
+    assert [r.get("ItemOID") for r in vl.findall(o("ItemRef"))] == ["IT.LB.LBORRES.ALT", "IT.LB.LBORRES.HCG"]
+    assert items["IT.LB.LBORRES.ALT"].get("DataType") == "float"  # 31, 12.5
+    assert items["IT.LB.LBORRES.HCG"].get("DataType") == "text"  # NEGATIVE
+    wc = _by_oid(tree, d("WhereClauseDef"))["WC.LB.HCG"]
+    check = wc.find(o("RangeCheck"))
+    assert (check.get("Comparator"), check.get(d("ItemOID")), check.find(o("CheckValue")).text) == (
+        "EQ",
+        "IT.LB.LBTESTCD",
+        "HCG",
+    )
+    assert "IT.LB.LBSTRESN.ALT" in items
+
+
+def test_collect_value_levels_known_answer():
+    table = pa.table(
+        {"VSTESTCD": ["WEIGHT", "WEIGHT", "HEIGHT", None], "VSORRES": ["70.5", "71", "1680", "x"]}
+    )
+    spec_ds = pd.DataFrame(
+        {"DATASET": ["VS"], "LABEL": ["Vital Signs"], "CLASS": ["Findings"], "STRUCTURE": [""], "KEYS": [""]}
+    )
+    spec_vars = pd.DataFrame(columns=["DATASET", "ORDER", "VARIABLE"])
+    ds = describe_table(table, "sdtm", "vs", spec_ds, spec_vars)
+    rows = [(v.testcd, v.define_type, v.length) for v in collect_value_levels(ds, table)]
+    assert rows == [("HEIGHT", "float", 4), ("WEIGHT", "float", 4)]
+
+
+def test_extended_term_flagged_and_unknown_codelist_listed_from_data():
+    table = pa.table({"LBTESTCD": ["ALT", "DSDNA"], "XX": ["A", "B"]})
+    spec_ds = pd.DataFrame(
+        {"DATASET": ["LB"], "LABEL": ["Lab"], "CLASS": ["Findings"], "STRUCTURE": [""], "KEYS": [""]}
+    )
+    spec_vars = pd.DataFrame(
+        {
+            "DATASET": ["LB", "LB"],
+            "ORDER": [1, 2],
+            "VARIABLE": ["LBTESTCD", "XX"],
+            "LABEL": ["Test", "X"],
+            "CODELIST": ["C65047", "SPONSOR1"],
+        }
+    )
+    ds = describe_table(table, "sdtm", "lb", spec_ds, spec_vars)
+    used = {("LB", "LBTESTCD"): ["ALT", "DSDNA"], ("LB", "XX"): ["A", "B"]}
+    tree = build_tree([ds], [], used, load_ct(codelists={"C65047"}), {"studyid": "S"}, "2026-01-01T00:00:00Z")
+    lists = _by_oid(tree, o("CodeList"))
+    items = {
+        e.get("CodedValue"): e.get(d("ExtendedValue")) for e in lists["CL.C65047"].iter(o("EnumeratedItem"))
+    }
+    assert items == {"ALT": None, "DSDNA": "Yes"}
+    assert [e.get("CodedValue") for e in lists["CL.SPONSOR1"].iter(o("EnumeratedItem"))] == ["A", "B"]
+    assert define_problems(tree, ["LB"]) == []
+
+
+def test_html_rendering_lists_datasets_codelists_methods_and_escapes(built, tmp_path):
+    root, tree, html_path, _ = built
+    html = html_path.read_text()
+    assert html_path == root / "qa" / "define.html"
+    for text in (
+        "Demographics",
+        "Laboratory Test Results",
+        "LBORRES",
+        "C66731",
+        "Computation",
+        "LBTESTCD EQ HCG",
+    ):
+        assert text in html
+    # a label holding markup is shown as text
+    label = tree.getroot().find(
+        f".//{o('ItemDef')}[@OID='IT.DM.SEX']/{o('Description')}/{o('TranslatedText')}"
+    )
+    label.text = "Sex <b>bold</b>"
+    tree.write(tmp_path / "define.xml", encoding="utf-8", xml_declaration=True)
+    rendered = render_define_html(tmp_path / "define.xml")
+    assert "Sex &lt;b&gt;bold&lt;/b&gt;" in rendered and "<b>bold</b>" not in rendered
+
+
+def test_variable_on_two_codelists_gets_one_combined_codelist():
+    table = pa.table({"DSDECOD": ["COMPLETED", "RANDOMIZED"]})
+    spec_ds = pd.DataFrame(
+        {"DATASET": ["DS"], "LABEL": ["Disposition"], "CLASS": ["Events"], "STRUCTURE": [""], "KEYS": [""]}
+    )
+    spec_vars = pd.DataFrame(
+        {
+            "DATASET": ["DS"],
+            "ORDER": [1],
+            "VARIABLE": ["DSDECOD"],
+            "LABEL": ["Standardized Disposition Term"],
+            "CODELIST": ["C66727 C114118"],
+        }
+    )
+    ds = describe_table(table, "sdtm", "ds", spec_ds, spec_vars)
+    ct = load_ct(codelists={"C66727", "C114118"})
+    tree = build_tree(
+        [ds],
+        [],
+        {("DS", "DSDECOD"): ["COMPLETED", "RANDOMIZED"]},
+        ct,
+        {"studyid": "S"},
+        "2026-01-01T00:00:00Z",
+    )
+    (cl,) = tree.getroot().iter(o("CodeList"))
+    assert cl.get("OID") == "CL.C66727_C114118"
+    assert [a.get("Name") for a in cl.findall(o("Alias"))] == ["C66727", "C114118"]
+    assert all(e.find(o("Alias")) is not None for e in cl.iter(o("EnumeratedItem")))  # both terms found in CT
+    assert define_problems(tree, ["DS"]) == []
