@@ -31,6 +31,7 @@ test: venv
 dev: venv
 	@mkdir -p $(DAGSTER_HOME)
 	@test -d $(LANDING)/sites || $(BIN)/trialpipe generate --out $(LANDING) --restricted-out $(RESTRICTED) --seed 2026 --defects 0.01
+	TRIALPIPE_LANDING=$(abspath $(LANDING)) $(BIN)/python -m pipelines.partitions
 	TRIALPIPE_LANDING=$(abspath $(LANDING)) TRIALPIPE_WAREHOUSE=$(abspath $(WAREHOUSE)) \
 	  $(BIN)/dagster dev -w workspace.yaml
 

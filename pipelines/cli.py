@@ -99,5 +99,13 @@ def run(landing: str, warehouse: str, restricted: str | None, unblinded: bool) -
     click.echo(summarize(Path(warehouse).resolve() / os.environ[ENV_MODE]))
 
 
+def _register_export() -> None:
+    from assets.exports.cli import export_command
+
+    main.add_command(export_command, name="export")
+
+
+_register_export()
+
 if __name__ == "__main__":
     main()

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from assets.adam.assets import ADAM_ASSETS, ADAM_CHECKS
+from assets.exports.assets import EXPORTS_ASSETS, EXPORTS_CHECKS
 from assets.ingest.assets import INGEST_ASSETS, INGEST_CHECKS
 from assets.qa.assets import QA_ASSETS, QA_CHECKS
 from assets.sdtm.assets import SDTM_ASSETS, SDTM_CHECKS
@@ -14,7 +15,7 @@ from pipelines.schedules import nightly_refresh_schedule
 from pipelines.sensors import landing_zone_sensor
 
 defs = dg.Definitions(
-    assets=[*INGEST_ASSETS, *ELIGIBILITY_ASSETS, *SDTM_ASSETS, *ADAM_ASSETS, *QA_ASSETS],
+    assets=[*INGEST_ASSETS, *ELIGIBILITY_ASSETS, *SDTM_ASSETS, *ADAM_ASSETS, *QA_ASSETS, *EXPORTS_ASSETS],
     asset_checks=[
         *INGEST_CHECKS,
         *FRESHNESS_CHECKS,
@@ -22,6 +23,7 @@ defs = dg.Definitions(
         *SDTM_CHECKS,
         *ADAM_CHECKS,
         *QA_CHECKS,
+        *EXPORTS_CHECKS,
     ],
     jobs=ALL_JOBS,
     sensors=[landing_zone_sensor],

@@ -167,28 +167,38 @@ def pga_tenths(items: np.ndarray, responder: np.ndarray, seed: int) -> np.ndarra
     return np.clip(pga, 0, 30).astype(np.int64)
 
 
-def bilag_grades(items: np.ndarray, seed: int) -> np.ndarray:
-    """BILAG grade letters (subjects x visits x domains) derived from the active SLEDAI items."""
+def bilag_grades(items: np.ndarray, responder: np.ndarray, seed: int) -> np.ndarray:
+    """BILAG grade letters (subjects x visits x domains) derived from the active SLEDAI items.
+
+    An active domain has a severity per subject (A, B or C); from a random post-baseline visit on
+    it may be graded one step milder (more often in responders). An inactive domain is C right
+    after it resolved, D if it was ever involved, else E.
+    """
     rng = stream(seed, "bilag")
     p = params()
     names = item_names()
     domains = study.bilag_domains()
+    letters = np.asarray(["A", "B", "C"], dtype=object)
     n, n_vis, _ = items.shape
     sledai = sledai_visit_mask()
+    post = np.flatnonzero(sledai & (np.arange(n_vis) >= 2))
+    soft_p = np.where(responder, p["bilag_softening"]["responder"], p["bilag_softening"]["non_responder"])
     out = np.empty((n, n_vis, len(domains)), dtype=object)
     for d, dom in enumerate(domains):
         cols = [names.index(k) for k in p["bilag_items"][dom]]
         active = items[:, :, cols].any(axis=2) if cols else np.zeros((n, n_vis), dtype=bool)
-        if dom in p["bilag_mild"]:
-            sev = np.where(rng.random(n) < 0.3, "B", "C")
-        else:
-            sev = np.where(rng.random(n) < float(p["bilag_grade_a"][dom]), "A", "B")
+        pa, pb = p["bilag_grade"][dom]
+        u = rng.random(n)
+        level = np.where(u < pa, 0, np.where(u < pa + pb, 1, 2))
+        softens = rng.random(n) < soft_p
+        soft_at = np.where(softens, post[rng.integers(len(post), size=n)], n_vis)
         history = rng.random(n) < float(p["bilag_history"])
         ever = history.copy()
         prev_active = np.zeros(n, dtype=bool)
         for k in range(n_vis):
+            grade = letters[np.minimum(level + (k >= soft_at), 2)]
             inactive = np.where(prev_active, "C", np.where(ever, "D", "E"))
-            out[:, k, d] = np.where(active[:, k], sev, inactive)
+            out[:, k, d] = np.where(active[:, k], grade, inactive)
             if sledai[k]:
                 ever |= active[:, k]
                 prev_active = active[:, k]

@@ -68,13 +68,23 @@ def generate_trial(
     ``defects`` = 0 gives clean data (still with screen failures and values on protocol limits);
     > 0 plants every fault kind of the contract's "Bad input" table, listed in GROUND_TRUTH.csv.
 
+    Every site has two or three complete cumulative exports (data cuts 56/28 days before the
+    newest, then study/synth.yaml ``data_cut``); with defects some sites also get a newer,
+    incomplete export. ``GROUND_TRUTH.csv`` has the columns ``kind,outcome,site,export_id,file,
+    recid,column,detail``: one line per planted fault (two for a duplicated RECID, one per copy),
+    ``export_id`` the export concerned (for queries, deviations and row faults: the site's newest
+    complete export, the one in force), ``detail`` as ``key=value`` pairs starting with
+    ``subjid=`` where a subject is concerned. Visit-window queries and deviations name no file.
+
     Summary keys: sites, subjects, screen_failures, randomized, data_cut, exports_written,
     in_force_exports (site -> export id), incomplete_exports, rows_per_form (in-force exports),
     rows_written (all exports), defects (ground-truth lines by kind).
     """
-    if subjects < 1 or sites < 1 or not 0.0 <= defects < 1.0:
-        raise ValueError("need sites >= 1, subjects >= 1 and 0 <= defects < 1")
+    if not 1 <= sites <= subjects or not 0.0 <= defects < 1.0:
+        raise ValueError("need 1 <= sites <= subjects and 0 <= defects < 1")
     out, restricted_out = Path(out), Path(restricted_out)
+    if restricted_out.resolve() == out.resolve() or out.resolve() in restricted_out.resolve().parents:
+        raise ValueError("restricted_out must be a separate location, not the landing zone or inside it")
     _prepare(out)
     _prepare(restricted_out)
     trial = build_trial(sites, subjects, seed, defects)
@@ -127,7 +137,7 @@ def build_trial(n_sites: int, n_subjects: int, seed: int, defects: float) -> Tri
         visits=visits,
         items=items,
         pga=efficacy.pga_tenths(items, subj["responder"], seed),
-        bilag=efficacy.bilag_grades(items, seed),
+        bilag=efficacy.bilag_grades(items, subj["responder"], seed),
         randlist=randlist,
         moved_visits=moved,
     )

@@ -175,7 +175,9 @@ def _conformance_check(dataset: str):
         "; in blinded mode no arm or dose value).",
     )
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
-        failures = conformance_failures(_adam(warehouse, dataset, as_written=True), dataset, blinded=not warehouse.unblinded)
+        failures = conformance_failures(
+            _adam(warehouse, dataset, as_written=True), dataset, blinded=not warehouse.unblinded
+        )
         by_check = (
             failures.groupby(["column", "check"]).size().astype(int).reset_index(name="n")
             if len(failures)

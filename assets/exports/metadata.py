@@ -137,9 +137,12 @@ def normalize_adam_dates(table: pa.Table, standard: str) -> pa.Table:
         if is_adam_datetime(standard, fld.name) and (
             pa.types.is_string(fld.type) or pa.types.is_large_string(fld.type)
         ):
-            target = pc.strptime(
-                _blank_to_null(col), format="%Y-%m-%dT%H:%M:%S", unit="s", error_is_null=False
+            text = _blank_to_null(col)
+            # ISO 8601 to the minute (YYYY-MM-DDTHH:MM) gets ":00", so one format reads both precisions
+            text = pc.if_else(
+                pc.equal(pc.utf8_length(text), 16), pc.binary_join_element_wise(text, ":00", ""), text
             )
+            target = pc.strptime(text, format="%Y-%m-%dT%H:%M:%S", unit="s")
         elif is_adam_date(standard, fld.name):
             if pa.types.is_string(fld.type) or pa.types.is_large_string(fld.type):
                 target = pc.strptime(_blank_to_null(col), format="%Y-%m-%d", unit="s").cast(pa.date32())

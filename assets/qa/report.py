@@ -70,7 +70,7 @@ def svg_stacked_bars(
     """Horizontal stacked bar chart as inline SVG: one bar per category, one colour per series."""
     bar_h, gap, left, right, top = 22, 8, 120, 40, 34
     width = 900
-    legend_h = 22 * ((len(series) + 4) // 5)
+    legend_h = 22 * ((len(series) + 3) // 4)
     height = top + len(categories) * (bar_h + gap) + legend_h + 20
     totals = [sum(vals[i] for vals in series.values()) for i in range(len(categories))]
     scale_max = max_value if max_value is not None else max(totals + [1])
@@ -96,8 +96,8 @@ def svg_stacked_bars(
         parts.append(f'<text x="{x + 4:.1f}" y="{y + bar_h * 0.7:.1f}">{escape(label)}</text>')
     ly = top + len(categories) * (bar_h + gap) + 10
     for j, name in enumerate(series):
-        lx = left + (j % 5) * 150
-        yy = ly + (j // 5) * 22
+        lx = left + (j % 4) * 190
+        yy = ly + (j // 4) * 22
         parts.append(f'<rect x="{lx}" y="{yy}" width="12" height="12" fill="{PALETTE[j % len(PALETTE)]}"/>')
         parts.append(f'<text x="{lx + 16}" y="{yy + 11}">{escape(name)}</text>')
     parts.append("</svg>")

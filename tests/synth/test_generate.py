@@ -737,3 +737,43 @@ def test_queries_match_data(dirty):
     )
     assert set(map(tuple, out[["SUBJID", "VISIT"]].to_numpy())) == set(map(tuple, listed.to_numpy()))
     assert len(gt[gt["kind"] == "sledai_lab_inconsistent"]) >= 1
+
+
+def test_sledai_lab_queries_match_data(dirty):
+    root, _ = dirty
+    landing = root / "landing"
+    items = {
+        "THROMBO": ("PLAT", lambda v: v < 100),
+        "LEUKOPENIA": ("WBC", lambda v: v < 3.0),
+        "PROTEINURIA": ("PROT24", lambda v: v > 0.5),
+    }
+    sl = load(landing, "SLEDAI")
+    sl = sl[sl["VISIT"].isin(study.valueset("VISIT")) & ~sl.duplicated(["SITEID", "RECID"], keep=False)]
+    lb = load(landing, "LB")
+    lb = lb[lb["LBTESTCD"].isin([t for t, _ in items.values()]) & lb["LBORRES"].str.fullmatch(NUMBER)]
+    lb = lb[~lb.duplicated(["SITEID", "RECID"], keep=False)].copy()
+    lb["STD"] = lb["LBORRES"].astype(float) * factor("LB", lb["LBTESTCD"], lb["LBORRESU"])
+    wide = lb.pivot_table(index=["SUBJID", "VISIT"], columns="LBTESTCD", values="STD", aggfunc="first")
+    m = sl.set_index(["SUBJID", "VISIT"]).join(wide, how="inner")
+    found = set()
+    for item, (test, low) in items.items():
+        ok = m[item].isin(["Y", "N"]) & m[test].notna()
+        bad = ok & ((m[item] == "Y") != low(m[test]))
+        found |= {(s, r, item) for s, r in zip(m.loc[bad, "SITEID"], m.loc[bad, "RECID"])}
+    gt = ground_truth(root)
+    listed = gt[gt["kind"] == "sledai_lab_inconsistent"]
+    assert set(zip(listed["site"], listed["recid"], listed["column"])) == found
+
+
+def test_earlier_exports_stop_at_their_cut(clean):
+    """A cumulative snapshot holds no date after the day before its export, and no later-known end dates."""
+    root, _ = clean
+    for exports in complete_exports(root / "landing").values():
+        for e in exports:
+            cut = pd.Timestamp(e.name[:8]) - pd.Timedelta(days=1)
+            for form in study.FORMS:
+                t = read(e / f"{form}.csv")
+                for col in [c for c in t.columns if c.endswith("DAT") and c not in ("BRTHDAT",)]:
+                    assert (day(t[col]).dropna() <= cut).all(), (e, form, col)
+            ae = read(e / "AE.csv")
+            assert ((ae["AEONGO"] == "Y") == (ae["AEENDAT"] == "")).all()

@@ -37,17 +37,27 @@ def ex(subject: int, first: str, n: int, every_days: int = 2) -> pd.DataFrame:
 
 def rand(*subjects: int, date: str = "2026-01-01") -> pd.DataFrame:
     return pd.DataFrame(
-        {"USUBJID": [usubjid(n) for n in subjects], "RANDNO": [f"R{n:04d}" for n in subjects], "RANDDTC": date}
+        {
+            "USUBJID": [usubjid(n) for n in subjects],
+            "RANDNO": [f"R{n:04d}" for n in subjects],
+            "RANDDTC": date,
+        }
     )
 
 
 def eligibility(*subjects: int, ineligible: tuple[int, ...] = ()) -> pd.DataFrame:
-    return pd.DataFrame({"USUBJID": [usubjid(n) for n in subjects], "COUNTS_AGAINST": [n in ineligible for n in subjects]})
+    return pd.DataFrame(
+        {"USUBJID": [usubjid(n) for n in subjects], "COUNTS_AGAINST": [n in ineligible for n in subjects]}
+    )
 
 
 def ds(rows: list[tuple[int, str, str]]) -> pd.DataFrame:
     return pd.DataFrame(
-        {"USUBJID": [usubjid(s) for s, _, _ in rows], "DSDECOD": [d for _, d, _ in rows], "DSSTDTC": [t for _, _, t in rows]}
+        {
+            "USUBJID": [usubjid(s) for s, _, _ in rows],
+            "DSDECOD": [d for _, d, _ in rows],
+            "DSSTDTC": [t for _, _, t in rows],
+        }
     )
 
 
@@ -63,19 +73,29 @@ def vs_weight(rows: list[tuple[int, str, str, float]]) -> pd.DataFrame:
     )
 
 
-def rs(subject: int, visit: str, date: str, sledai, pga: float | None, bilag: dict | str | None) -> pd.DataFrame:
+def rs(
+    subject: int, visit: str, date: str, sledai, pga: float | None, bilag: dict | str | None
+) -> pd.DataFrame:
     """One assessment visit: SLEDAI-2K total (None: total missing, ``"absent"``: no assessment), PGA
     (None: not done) and the nine BILAG grades (one letter for all, or a dict over grade D, or None)."""
     rows = []
     base = {"USUBJID": usubjid(subject), "VISIT": visit, "VISITNUM": VISITNUM[visit], "RSDTC": date}
     if sledai != "absent":
-        rows.append({**base, "RSCAT": "SLEDAI-2K", "RSTESTCD": "SLEDTOT", "RSSTRESN": sledai, "RSSTRESC": None})  # noqa: E501
+        rows.append(
+            {**base, "RSCAT": "SLEDAI-2K", "RSTESTCD": "SLEDTOT", "RSSTRESN": sledai, "RSSTRESC": None}
+        )  # noqa: E501
     if pga is not None:
         rows.append({**base, "RSCAT": "PGA", "RSTESTCD": "PGA", "RSSTRESN": pga, "RSSTRESC": str(pga)})
     if bilag is not None:
-        grades = {d: bilag for d in study.bilag_domains()} if isinstance(bilag, str) else {**{d: "D" for d in study.bilag_domains()}, **bilag}
+        grades = (
+            {d: bilag for d in study.bilag_domains()}
+            if isinstance(bilag, str)
+            else {**{d: "D" for d in study.bilag_domains()}, **bilag}
+        )
         for domain, grade in grades.items():
-            rows.append({**base, "RSCAT": "BILAG-2004", "RSTESTCD": domain, "RSSTRESN": None, "RSSTRESC": grade})
+            rows.append(
+                {**base, "RSCAT": "BILAG-2004", "RSTESTCD": domain, "RSSTRESN": None, "RSSTRESC": grade}
+            )
     return pd.DataFrame(rows)
 
 

@@ -16,7 +16,9 @@ from tests.assets.adam import literal as L
 FIRST_DOSE = "2026-01-10"
 
 
-def run(week24: pd.DataFrame | None, ds_rows=(), day1_bilag="D", extra: list[pd.DataFrame] | None = None) -> pd.DataFrame:
+def run(
+    week24: pd.DataFrame | None, ds_rows=(), day1_bilag="D", extra: list[pd.DataFrame] | None = None
+) -> pd.DataFrame:
     parts = [
         L.rs(1, "SCREENING", "2026-01-02", 12, 1.6, "D"),
         L.rs(1, "DAY 1", FIRST_DOSE, 10, 1.5, day1_bilag),
@@ -26,8 +28,14 @@ def run(week24: pd.DataFrame | None, ds_rows=(), day1_bilag="D", extra: list[pd.
         parts.append(week24)
     rs = L.rs_all(*parts)
     adsl = derive_adsl(
-        L.dm(1), L.ex(1, FIRST_DOSE, 21), L.ds(list(ds_rows)), L.vs_weight([(1, "SCREENING", "2026-01-02", 60.0)]),
-        rs, L.rand(1), L.eligibility(1), None,
+        L.dm(1),
+        L.ex(1, FIRST_DOSE, 21),
+        L.ds(list(ds_rows)),
+        L.vs_weight([(1, "SCREENING", "2026-01-02", 60.0)]),
+        rs,
+        L.rand(1),
+        L.eligibility(1),
+        None,
     )
     return derive_adeff(adsl, rs)
 
@@ -99,8 +107,11 @@ def test_missing_bilag_domain_is_non_response():
 
 
 def test_discontinued_before_week_24():
-    out = run(None, ds_rows=[(1, "WITHDRAWAL BY SUBJECT", "2026-04-01")],
-              extra=[L.rs(1, "WEEK 4", "2026-02-07", 5, 1.0, "D")])
+    out = run(
+        None,
+        ds_rows=[(1, "WITHDRAWAL BY SUBJECT", "2026-04-01")],
+        extra=[L.rs(1, "WEEK 4", "2026-02-07", 5, 1.0, "D")],
+    )
     r = sri4(out)
     assert r["AVALC"] == "N" and r["NRREAS"] == "DISCONTINUED BEFORE VISIT" and r["DTYPE"] == "PHANTOM"
     assert sri4(out, "WEEK 4")["AVALC"] == "Y"  # before the discontinuation: evaluated normally
@@ -124,14 +135,24 @@ def test_baseline_is_day_1_on_first_dose_day_and_change_on_post_baseline_records
     s = out[out["PARAMCD"] == "SLEDAI"].set_index("AVISIT")
     assert s.loc["DAY 1", "ABLFL"] == "Y" and pd.isna(s.loc["SCREENING", "ABLFL"])
     assert (s["BASE"] == 10).all()
-    assert s.loc["WEEK 24", "CHG"] == -4 and pd.isna(s.loc["DAY 1", "CHG"]) and pd.isna(s.loc["SCREENING", "CHG"])
+    assert (
+        s.loc["WEEK 24", "CHG"] == -4
+        and pd.isna(s.loc["DAY 1", "CHG"])
+        and pd.isna(s.loc["SCREENING", "CHG"])
+    )
     assert s.loc["WEEK 24", "ADY"] == 169 and s.loc["SCREENING", "ADY"] == -8
     assert s.loc["DAY 1", "ANL01FL"] == "Y" and pd.isna(s.loc["SCREENING", "ANL01FL"])
 
 
 def test_screening_is_baseline_only_when_nothing_later_qualifies():
-    rs = L.rs_all(L.rs(1, "SCREENING", "2026-01-02", 12, 1.6, "D"), L.rs(1, "DAY 1", FIRST_DOSE, None, 1.5, "D"), week24(sledai=8))
-    adsl = derive_adsl(L.dm(1), L.ex(1, FIRST_DOSE, 21), L.ds([]), L.vs_weight([]), rs, L.rand(1), L.eligibility(1), None)
+    rs = L.rs_all(
+        L.rs(1, "SCREENING", "2026-01-02", 12, 1.6, "D"),
+        L.rs(1, "DAY 1", FIRST_DOSE, None, 1.5, "D"),
+        week24(sledai=8),
+    )
+    adsl = derive_adsl(
+        L.dm(1), L.ex(1, FIRST_DOSE, 21), L.ds([]), L.vs_weight([]), rs, L.rand(1), L.eligibility(1), None
+    )
     out = derive_adeff(adsl, rs)
     s = out[out["PARAMCD"] == "SLEDAI"].set_index("AVISIT")
     assert s.loc["SCREENING", "ABLFL"] == "Y" and s.loc["WEEK 24", "CHG"] == -4
@@ -141,6 +162,10 @@ def test_screening_is_baseline_only_when_nothing_later_qualifies():
 
 
 def test_day_1_dated_after_first_dose_is_not_baseline():
-    rs = L.rs_all(L.rs(1, "SCREENING", "2026-01-02", 12, 1.6, "D"), L.rs(1, "DAY 1", "2026-01-11", 10, 1.5, "D"))
-    adsl = derive_adsl(L.dm(1), L.ex(1, FIRST_DOSE, 21), L.ds([]), L.vs_weight([]), rs, L.rand(1), L.eligibility(1), None)
+    rs = L.rs_all(
+        L.rs(1, "SCREENING", "2026-01-02", 12, 1.6, "D"), L.rs(1, "DAY 1", "2026-01-11", 10, 1.5, "D")
+    )
+    adsl = derive_adsl(
+        L.dm(1), L.ex(1, FIRST_DOSE, 21), L.ds([]), L.vs_weight([]), rs, L.rand(1), L.eligibility(1), None
+    )
     assert adsl["SLEDAIBL"].tolist() == [12]

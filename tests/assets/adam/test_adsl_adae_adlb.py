@@ -24,10 +24,25 @@ def adsl(randlist=None, injections=(21, 17, 16, 0), ineligible=(), weights=None)
     subjects = (1, 2, 3, 4, 5)
     ex = pd.concat([L.ex(s, FIRST, n) for s, n in zip(subjects, injections) if n], ignore_index=True)
     rs = L.rs_all(*(L.rs(s, "DAY 1", FIRST, 10, 1.5, "D") for s in (1, 2, 3, 4)))
-    vs = L.vs_weight(weights or [(1, "SCREENING", "2026-01-02", 60.0), (1, "DAY 1", FIRST, 61.0),
-                                 (1, "WEEK 12", "2026-04-04", 62.0), (5, "SCREENING", "2026-01-02", 82.0)])
-    return derive_adsl(L.dm(*subjects), ex, L.ds([(5, "SCREEN FAILURE", "2026-01-05")]), vs, rs,
-                       L.rand(1, 2, 3, 4), L.eligibility(*subjects, ineligible=(5, *ineligible)), randlist)
+    vs = L.vs_weight(
+        weights
+        or [
+            (1, "SCREENING", "2026-01-02", 60.0),
+            (1, "DAY 1", FIRST, 61.0),
+            (1, "WEEK 12", "2026-04-04", 62.0),
+            (5, "SCREENING", "2026-01-02", 82.0),
+        ]
+    )
+    return derive_adsl(
+        L.dm(*subjects),
+        ex,
+        L.ds([(5, "SCREEN FAILURE", "2026-01-05")]),
+        vs,
+        rs,
+        L.rand(1, 2, 3, 4),
+        L.eligibility(*subjects, ineligible=(5, *ineligible)),
+        randlist,
+    )
 
 
 def test_populations_and_17_of_21_injections_for_per_protocol():
@@ -54,14 +69,18 @@ def test_weightbl_last_on_or_before_first_dose_or_screening_when_never_dosed():
 
 def test_blinded_treatment_variables():
     a = adsl().set_index("SUBJID")
-    assert set(a.loc[["101-0001", "101-0002"], ["ARMCD", "ARM", "ACTARM", "TRT01P", "TRT01A"]].stack()) == {"BLINDED"}
+    assert set(a.loc[["101-0001", "101-0002"], ["ARMCD", "ARM", "ACTARM", "TRT01P", "TRT01A"]].stack()) == {
+        "BLINDED"
+    }
     assert a["TRT01PN"].isna().all() and a["TRT01AN"].isna().all()
     assert a.loc["101-0004", "ACTARMCD"] == "NOTTRT" and pd.isna(a.loc["101-0004", "TRT01A"])
     assert a.loc["101-0005", ["ARMCD", "TRT01P"]].isna().all()
 
 
 def test_unblinded_treatment_from_the_randomization_list():
-    randlist = pd.DataFrame({"RANDNO": ["R0001", "R0002", "R0003", "R0004"], "ARMCD": ["PBO", "IL2L", "IL2M", "IL2H"]})
+    randlist = pd.DataFrame(
+        {"RANDNO": ["R0001", "R0002", "R0003", "R0004"], "ARMCD": ["PBO", "IL2L", "IL2M", "IL2H"]}
+    )
     a = adsl(randlist=randlist).set_index("SUBJID")
     assert a["TRT01P"].tolist()[:4] == ["Placebo", "IL-2 0.2 MIU", "IL-2 0.5 MIU", "IL-2 1 MIU"]
     assert a["TRT01PN"].tolist()[:4] == [0, 0.2, 0.5, 1]
@@ -72,7 +91,9 @@ def test_unblinded_treatment_from_the_randomization_list():
 def test_adsl_conforms_with_dates_as_date32():
     out = finalize(adsl(), "ADSL")
     assert str(out["TRTSDT"].dtype) == "date32[day][pyarrow]"
-    assert out.loc[0, "TRTSDT"] == datetime.date(2026, 1, 10) and out.loc[0, "TRTEDT"] == datetime.date(2026, 2, 19)
+    assert out.loc[0, "TRTSDT"] == datetime.date(2026, 1, 10) and out.loc[0, "TRTEDT"] == datetime.date(
+        2026, 2, 19
+    )
     assert conformance_failures(out, "ADSL", blinded=True).empty
     unblinded_labels = out.assign(TRT01P="Placebo")
     assert not conformance_failures(unblinded_labels, "ADSL", blinded=True).empty
@@ -90,8 +111,19 @@ def test_adsl_conforms_with_dates_as_date32():
     ],
 )
 def test_trtemfl_first_dose_to_last_dose_plus_28_days(start, emergent):
-    ae = pd.DataFrame({"USUBJID": [L.usubjid(1)], "AESEQ": [1], "AETERM": ["Headache"], "AEDECOD": ["HEADACHE"],
-                       "AESTDTC": [start], "AEENDTC": [None], "AESEV": ["MILD"], "AESER": ["N"], "AEREL": ["POSSIBLE"]})
+    ae = pd.DataFrame(
+        {
+            "USUBJID": [L.usubjid(1)],
+            "AESEQ": [1],
+            "AETERM": ["Headache"],
+            "AEDECOD": ["HEADACHE"],
+            "AESTDTC": [start],
+            "AEENDTC": [None],
+            "AESEV": ["MILD"],
+            "AESER": ["N"],
+            "AEREL": ["POSSIBLE"],
+        }
+    )
     out = derive_adae(ae, adsl())
     assert (out["TRTEMFL"].fillna("").iloc[0] == "Y") == emergent
     if len(start) == 7:
@@ -99,18 +131,31 @@ def test_trtemfl_first_dose_to_last_dose_plus_28_days(start, emergent):
 
 
 def test_adlb_range_indicator_ratio_baseline_and_shift():
-    lb = pd.DataFrame({
-        "USUBJID": L.usubjid(1), "LBSEQ": [1, 2, 3, 4], "LBTESTCD": ["ALT", "ALT", "ALT", "HCG"],
-        "LBSTRESN": [40.0, 84.0, 4.0, None], "LBSTRESC": ["40", "84", "4", "NEGATIVE"], "LBSTRESU": "U/L",
-        "LBSTNRLO": [5.0, 5.0, 5.0, None], "LBSTNRHI": [42.0, 42.0, 42.0, None],
-        "LBDTC": [FIRST, "2026-02-07", "2026-03-07", "2026-01-02"], "VISIT": ["DAY 1", "WEEK 4", "WEEK 8", "SCREENING"],
-    })
+    lb = pd.DataFrame(
+        {
+            "USUBJID": L.usubjid(1),
+            "LBSEQ": [1, 2, 3, 4],
+            "LBTESTCD": ["ALT", "ALT", "ALT", "HCG"],
+            "LBSTRESN": [40.0, 84.0, 4.0, None],
+            "LBSTRESC": ["40", "84", "4", "NEGATIVE"],
+            "LBSTRESU": "U/L",
+            "LBSTNRLO": [5.0, 5.0, 5.0, None],
+            "LBSTNRHI": [42.0, 42.0, 42.0, None],
+            "LBDTC": [FIRST, "2026-02-07", "2026-03-07", "2026-01-02"],
+            "VISIT": ["DAY 1", "WEEK 4", "WEEK 8", "SCREENING"],
+        }
+    )
     out = derive_adlb(lb, adsl()).sort_values("LBSEQ").set_index("AVISIT")
     assert list(out.index) == ["DAY 1", "WEEK 4", "WEEK 8"]  # qualitative HCG stays in SDTM LB
     assert out["ANRIND"].tolist() == ["NORMAL", "HIGH", "LOW"]
     assert out.loc["WEEK 4", "R2A1HI"] == 2.0
-    assert out.loc["DAY 1", "ABLFL"] == "Y" and (out["BASE"] == 40).all() and (out["BNRIND"] == "NORMAL").all()
-    assert out.loc["WEEK 4", "CHG"] == 44 and out["SHIFT1"].tolist()[1:] == ["NORMAL to HIGH", "NORMAL to LOW"]
+    assert (
+        out.loc["DAY 1", "ABLFL"] == "Y" and (out["BASE"] == 40).all() and (out["BNRIND"] == "NORMAL").all()
+    )
+    assert out.loc["WEEK 4", "CHG"] == 44 and out["SHIFT1"].tolist()[1:] == [
+        "NORMAL to HIGH",
+        "NORMAL to LOW",
+    ]
 
 
 def test_confidence_intervals_known_values():
@@ -127,7 +172,15 @@ def test_confidence_intervals_known_values():
 
 
 def test_sri4_table_pooled_when_blinded():
-    adeff = pd.DataFrame({"PARAMCD": "SRI4", "AVISIT": "WEEK 24", "FASFL": "Y", "AVALC": ["Y", "N", "N", "Y"],
-                          "TRTP": ["BLINDED"] * 4, "TRTPN": [None] * 4})
+    adeff = pd.DataFrame(
+        {
+            "PARAMCD": "SRI4",
+            "AVISIT": "WEEK 24",
+            "FASFL": "Y",
+            "AVALC": ["Y", "N", "N", "Y"],
+            "TRTP": ["BLINDED"] * 4,
+            "TRTPN": [None] * 4,
+        }
+    )
     t = sri4_response_table(adeff, blinded=True)
     assert t[["GROUP", "N", "RESPONDERS", "PCT"]].values.tolist() == [["ALL SUBJECTS", 4, 2, 50.0]]

@@ -88,18 +88,24 @@ def test_round_trip_pandas_reads_same_values(tmp_path):
 
 
 def test_sdtm_dtc_text_stays_character_and_datetime_to_sas_seconds(tmp_path):
-    table = pa.table({"USUBJID": ["A"], "AESTDTC": ["2026-03"], "ADTM": ["2026-01-01T00:00:10"]})
+    table = pa.table(
+        {
+            "USUBJID": ["A", "B"],
+            "AESTDTC": ["2026-03", ""],
+            "ADTM": ["2026-01-01T00:00:10", "2026-01-01T00:01"],
+        }
+    )
     sdtm, sdtm_table = _dataset(
         table.select(["USUBJID", "AESTDTC"]), standard="sdtm", name="ae", dataset_label="Adverse Events"
     )
     write_xpt(sdtm, sdtm_table, tmp_path / "ae.xpt")
     frame, _ = pyreadstat.read_xport(tmp_path / "ae.xpt")
-    assert frame["AESTDTC"].tolist() == ["2026-03"]
+    assert frame["AESTDTC"].tolist() == ["2026-03", ""]
     adam, adam_table = _dataset(table.select(["USUBJID", "ADTM"]), name="adae", dataset_label="AE Analysis")
     write_xpt(adam, adam_table, tmp_path / "adae.xpt")
     raw = pd.read_sas(tmp_path / "adae.xpt", format="xport")
     seconds = (dt.datetime(2026, 1, 1, 0, 0, 10) - dt.datetime(1960, 1, 1)).total_seconds()
-    assert raw["ADTM"].tolist() == [seconds]
+    assert raw["ADTM"].tolist() == [seconds, seconds + 50]  # to the minute: seconds 00
 
 
 def test_non_ascii_value_is_a_finding_with_dataset_variable_row_and_nothing_written(tmp_path):
