@@ -163,6 +163,9 @@ def main() -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
     profiler = cProfile.Profile() if args.profile else None
+    if profiler:
+        # cProfile sees only this process: ingest the sites here, not in worker processes.
+        os.environ["TRIALPIPE_INGEST_WORKERS"] = "1"
     t_import = time.perf_counter()
     if profiler:
         profiler.enable()

@@ -64,9 +64,10 @@ def add_incremental_export(landing: Path, site: str) -> str:
     from assets.ingest.reading import count_csv_rows
 
     source = newest_complete_export(landing, site)
-    new_id = (datetime.strptime(source.name, EXPORT_ID_FORMAT) + timedelta(days=1)).strftime(EXPORT_ID_FORMAT)
+    # one day after the site's newest folder, complete or not, so no existing export is touched
+    newest = max(p.name for p in source.parent.iterdir() if p.is_dir())
+    new_id = (datetime.strptime(newest, EXPORT_ID_FORMAT) + timedelta(days=1)).strftime(EXPORT_ID_FORMAT)
     target = source.parent / new_id
-    shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target)
     for form, column in FREE_TEXT:
         path = target / f"{form}.csv"
@@ -119,10 +120,6 @@ def bench_size(subjects: int, regenerate: bool, strategies: bool, profile: bool)
     if regenerate or not (landing / "sites").is_dir():
         print(f"[{subjects}] generating {sites} sites ...", flush=True)
         entry["generate_s"] = round(generate(landing, restricted, subjects, sites), 2)
-    else:
-        # a previous bench's incremental export would make the next full run differ
-        for extra in landing.glob("sites/*/*.bench"):
-            shutil.rmtree(extra)
     marker = base / "incremental_export.json"
     if marker.exists():
         info = json.loads(marker.read_text())
