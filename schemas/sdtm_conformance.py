@@ -18,7 +18,6 @@ malformed date, an over-long value) are data queries. :func:`conformance_report`
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 
@@ -28,19 +27,18 @@ from pandera.errors import SchemaErrors
 
 import study
 from study import spec
+from study.ct import ct_path as study_ct_path
 
 STANDARD = "sdtm"
 CT_ENV = "TRIALPIPE_SDTM_CT"
-CT_DEFAULT = (
-    Path(__file__).resolve().parents[2] / "shared" / "reference" / "cdisc_ct" / "sdtm_ct_2025-03-28.parquet"
-)
 ISO8601 = r"^\d{4}(-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?)?)?$"
 CONTENT_CHECKS = ("iso8601", "max_200_bytes")
 CONTENT_PREFIX = "ct_"
 
 
 def ct_path() -> Path:
-    return Path(os.environ.get(CT_ENV, CT_DEFAULT))
+    """The CT in force (vendored subset unless TRIALPIPE_CT is set): see study/ct.py."""
+    return study_ct_path()
 
 
 @cache

@@ -22,7 +22,6 @@ Element order follows the Define-XML 2.1 schema. OIDs: ``IG.<DS>``, ``IT.<DS>.<V
 
 from __future__ import annotations
 
-import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from assets.exports.metadata import Dataset, Variable
+from study.ct import ct_path
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
@@ -41,8 +41,8 @@ ET.register_namespace("", ODM_NS)
 ET.register_namespace("def", DEF_NS)
 ET.register_namespace("xlink", XLINK_NS)
 
-CT_PATH = Path(os.environ.get("TRIALPIPE_CT", "/work/shared/reference/cdisc_ct/sdtm_ct_2025-03-28.parquet"))
-"""NCI EVS SDTM terminology as Parquet (see ../shared/reference/README.md); TRIALPIPE_CT overrides."""
+CT_PATH = ct_path()
+"""NCI EVS SDTM terminology as Parquet: the vendored subset of study/ct.py; TRIALPIPE_CT overrides."""
 CT_VERSION = "2025-03-28"
 STANDARDS = {
     "sdtm": {"OID": "STD.SDTMIG.3.4", "Name": "SDTMIG", "Version": "3.4", "Purpose": "Tabulation"},

@@ -129,12 +129,11 @@ def read_findings(qa_dir: Path) -> dict[str, pd.DataFrame]:
 
 
 def ct_path() -> Path | None:
-    """The CDISC CT parquet: ``TRIALPIPE_CT`` or the newest under ``../shared/reference/cdisc_ct``."""
-    if os.environ.get(ENV_CT):
-        return Path(os.environ[ENV_CT])
-    folder = study.STUDY_DIR.parent.parent / "shared" / "reference" / "cdisc_ct"
-    files = sorted(folder.glob("sdtm_ct_*.parquet")) if folder.is_dir() else []
-    return files[-1] if files else None
+    """The CDISC CT parquet in force (vendored subset unless ``TRIALPIPE_CT`` is set): study/ct.py."""
+    from study.ct import ct_path as study_ct_path
+
+    path = study_ct_path()
+    return path if path.exists() else None
 
 
 def spec_for(standard: str) -> tuple[pd.DataFrame, pd.DataFrame]:
