@@ -24,6 +24,7 @@ from pathlib import Path
 T0 = time.perf_counter()
 
 INGEST_KEYS = ("site_ingest", "iwrs_ingest", "ingest_findings")
+PHASES: dict[str, float] = {}  # job name -> seconds, for the incremental kind
 
 
 def cpu_seconds() -> float:
@@ -138,9 +139,11 @@ def run(kind: str, landing: Path, warehouse: Path) -> tuple[bool, str, list]:
         site = kind.split(":", 1)[1]
         instance = _instance()
         for job_name, kwargs in (("site_ingest_job", {"partition_key": site}), ("nightly_refresh", {})):
+            t = time.perf_counter()
             result = defs.resolve_job_def(job_name).execute_in_process(
                 instance=instance, raise_on_error=False, **kwargs
             )
+            PHASES[job_name] = round(time.perf_counter() - t, 3)
             results.append(result)
             if not result.success:
                 return False, _failure_message(result), results
@@ -201,6 +204,7 @@ def main() -> None:
         "cpu_s": round(cpu_seconds(), 3),
         "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
         "peak_rss_mib": round(peak_rss_mib(), 1),
+        "phase_s": PHASES,
         "step_s": {k: round(v, 3) for k, v in sorted(steps.items())},
         "layer_s": {k: round(v, 3) for k, v in sorted(by_layer.items())},
         "layer_rows": layer_rows(mode_root) if ok else {},

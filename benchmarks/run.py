@@ -168,19 +168,27 @@ def _fmt(value, spec=".1f") -> str:
 def verdicts(entry: dict) -> dict:
     full, inc = entry["full"], entry["incremental"]
     floor = full.get("io_floor", {}).get("floor_s")
-    ratio = full["process_wall_s"] / floor if floor else None
-    share = inc["process_wall_s"] / full["process_wall_s"] if full["process_wall_s"] else None
+    ratio = full["wall_s"] / floor if floor else None
+    share = inc["wall_s"] / full["wall_s"] if full["wall_s"] else None
+    site_run = inc.get("phase_s", {}).get("site_ingest_job")
     rss = max(full["peak_rss_mib"], inc["peak_rss_mib"])
     return {
-        "full_s": full["process_wall_s"],
+        "full_s": full["wall_s"],
+        "full_cpu_s": full.get("cpu_s"),
         "floor_ratio": ratio,
         "peak_rss_mib": rss,
         "incremental_share": share,
-        "full_ok": full["process_wall_s"] < TARGET_FULL_S,
+        "site_run_s": site_run,
+        "site_run_share": site_run / full["wall_s"] if site_run else None,
+        "full_ok": full["wall_s"] < TARGET_FULL_S,
         "floor_ok": ratio is not None and ratio <= TARGET_FLOOR_RATIO,
         "rss_ok": rss < TARGET_RSS_MIB,
         "incremental_ok": share is not None and share < TARGET_INCREMENTAL_SHARE,
     }
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None else f"{100 * x:.0f}%"
 
 
 def markdown(results: dict) -> str:
@@ -189,19 +197,28 @@ def markdown(results: dict) -> str:
         "",
         f"`make bench` on {results['machine']['cpus']} CPU(s), {results['machine']['python']}, "
         f"{results['created_utc']}. Generated trials (seed {SEED}, defects {DEFECTS}); every run in a fresh "
-        "process with its own SQLite DAGSTER_HOME; wall time includes interpreter start-up and imports.",
+        "process with its own SQLite DAGSTER_HOME; wall time runs from interpreter start-up to the end of the run (imports included, the I/O floor measurement after it excluded). "
+        "CPU s is user+system time of the run process and its ingest workers (insensitive to other load "
+        "on the machine; load = 1-minute load average when the run ended).",
         "",
-        "| subjects | sites | input MB | full run s | I/O floor s | full / floor | incremental s | incr. / full "
-        "| peak RSS MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "Incremental: one site gets a new export (its newest export copied to a later export id, one "
+        "value changed, manifest rewritten). *site run* = the run the sensor requests (that site's "
+        "`site_ingest` partition); *site + refresh* = that run plus the `nightly_refresh` of everything "
+        "downstream, i.e. until SDTM, ADaM and QA show the change.",
+        "",
+        "| subjects | sites | input MB | full run s | CPU s | load | I/O floor s | full / floor "
+        "| site run s | site + refresh s | (site + refresh) / full | peak RSS MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for e in results["sizes"]:
         v = verdicts(e)
-        floor = e["full"].get("io_floor", {}).get("floor_s")
+        full = e["full"]
+        floor = full.get("io_floor", {}).get("floor_s")
         lines.append(
             f"| {e['subjects']:,} | {e['sites']} | {e['landing_bytes'] / 1e6:.1f} | {v['full_s']:.1f} | "
-            f"{_fmt(floor, '.2f')} | {_fmt(v['floor_ratio'])}x | {e['incremental']['process_wall_s']:.1f} | "
-            f"{_fmt(None if v['incremental_share'] is None else 100 * v['incremental_share'], '.0f')}% | "
+            f"{_fmt(full.get('cpu_s'))} | {_fmt(full.get('loadavg_1m_at_end'))} | {_fmt(floor, '.2f')} | "
+            f"{_fmt(v['floor_ratio'])}x | {_fmt(v['site_run_s'])} | "
+            f"{e['incremental']['wall_s']:.1f} | {_pct(v['incremental_share'])} | "
             f"{v['peak_rss_mib']:,.0f} |"
         )
     lines += [
@@ -222,12 +239,13 @@ def markdown(results: dict) -> str:
             rows = full["layer_rows"].get(layer)
             rate = rows / secs if secs and rows else None
             cells += [_fmt(secs, ".2f"), _fmt(rate, ",.0f")]
-        other = full["process_wall_s"] - sum(full["layer_s"].values())
+        other = full["wall_s"] - sum(full["layer_s"].values())
         lines.append(f"| {e['subjects']:,} | " + " | ".join(cells) + f" | {other:.1f} |")
     lines += [
         "",
-        "`other s` = process wall time outside asset steps: interpreter start-up, imports, Dagster run "
-        "set-up and event storage, asset checks, and writing nothing-yet-measured.",
+        "`other s` = process wall time outside asset and check steps: interpreter start-up, imports, "
+        "Dagster run set-up and event storage. Layer seconds "
+        "include the asset checks of the layer's assets.",
         "",
         "## Targets",
         "",
@@ -239,9 +257,9 @@ def markdown(results: dict) -> str:
         f"- {top['subjects']:,}-subject full run under {TARGET_FULL_S:.0f} s: {v['full_s']:.1f} s, {mark[v['full_ok']]}",
         f"- within {TARGET_FLOOR_RATIO:.0f}x the I/O floor: {_fmt(v['floor_ratio'])}x, {mark[v['floor_ok']]}",
         f"- peak RSS under {TARGET_RSS_MIB / 1024:.0f} GiB: {v['peak_rss_mib']:,.0f} MiB, {mark[v['rss_ok']]}",
-        f"- one-site incremental run under {TARGET_INCREMENTAL_SHARE:.0%} of the full run: "
-        f"{_fmt(None if v['incremental_share'] is None else 100 * v['incremental_share'], '.0f')}%, "
-        f"{mark[v['incremental_ok']]}",
+        f"- one-site incremental run under {TARGET_INCREMENTAL_SHARE:.0%} of the full run: site + refresh "
+        f"{_pct(v['incremental_share'])}, {mark[v['incremental_ok']]} (the site run alone: "
+        f"{_pct(v['site_run_share'])})",
     ]
     strat = [e for e in results["sizes"] if "ingest_single" in e]
     if strat:
@@ -255,8 +273,8 @@ def markdown(results: dict) -> str:
         for e in strat:
             a, b = e["ingest_single"], e["ingest_per_site"]
             lines.append(
-                f"| {e['subjects']:,} | {e['sites']} | {a['process_wall_s']:.1f} | {a['runs']} | "
-                f"{b['process_wall_s']:.1f} | {b['runs']} |"
+                f"| {e['subjects']:,} | {e['sites']} | {a['wall_s']:.1f} | {a['runs']} | "
+                f"{b['wall_s']:.1f} | {b['runs']} |"
             )
     return "\n".join(lines) + "\n"
 

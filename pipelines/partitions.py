@@ -48,7 +48,9 @@ def main() -> None:
     landing = Path(os.environ["TRIALPIPE_LANDING"])
     with dg.DagsterInstance.get() as instance:
         added = register_sites(instance, list_sites(landing))
-        print(f"site partitions: {len(registered_sites(instance))} ({len(added)} new) from {landing / 'sites'}")
+        print(
+            f"site partitions: {len(registered_sites(instance))} ({len(added)} new) from {landing / 'sites'}"
+        )
 
 
 if __name__ == "__main__":

@@ -33,14 +33,21 @@ class Warehouse(dg.ConfigurableResource):
 
     path: str = Field(description="Root folder of the warehouse")
     mode: str = Field(
-        default=BLINDED, description="blinded (default) or unblinded (needs the restricted list)"
+        default="",
+        description="blinded or unblinded; empty = TRIALPIPE_MODE at run time, else blinded (the default)",
     )
 
     @property
+    def resolved_mode(self) -> str:
+        """The mode of this run: configured, else ``TRIALPIPE_MODE`` read now (not at import), else blinded."""
+        mode = self.mode or os.environ.get("TRIALPIPE_MODE") or BLINDED
+        if mode not in (BLINDED, UNBLINDED):
+            raise ValueError(f"warehouse mode must be {BLINDED!r} or {UNBLINDED!r}, not {mode!r}")
+        return mode
+
+    @property
     def unblinded(self) -> bool:
-        if self.mode not in (BLINDED, UNBLINDED):
-            raise ValueError(f"warehouse mode must be {BLINDED!r} or {UNBLINDED!r}, not {self.mode!r}")
-        return self.mode == UNBLINDED
+        return self.resolved_mode == UNBLINDED
 
     @property
     def root(self) -> Path:
@@ -61,32 +68,32 @@ class RestrictedRandomization(dg.ConfigurableResource):
     warehouse is blinded.
     """
 
-    path: str = Field(default="", description="Folder holding RANDLIST.csv; empty in blinded runs")
+    path: str = Field(
+        default="", description="Folder holding RANDLIST.csv; empty = TRIALPIPE_RESTRICTED at run time"
+    )
 
     def read_randlist(self, warehouse: Warehouse) -> pd.DataFrame:
         if not warehouse.unblinded:
             raise PermissionError("blinded run: the restricted randomization list must not be opened")
-        if not self.path:
+        folder = self.path or os.environ.get("TRIALPIPE_RESTRICTED", "")
+        if not folder:
             raise FileNotFoundError(
                 "unblinded run needs the restricted location (--restricted / TRIALPIPE_RESTRICTED)"
             )
         from assets.ingest.reading import read_form
 
-        read = read_form(Path(self.path) / "RANDLIST.csv", "RANDLIST", "RESTRICTED")
+        read = read_form(Path(folder) / "RANDLIST.csv", "RANDLIST", "RESTRICTED")
         if read.frame is None:
             raise ValueError(f"RANDLIST.csv rejected: {read.rejection}")
         return read.frame
 
 
 def resources_from_env() -> dict:
-    """The resources of the code location. Landing and warehouse must be set; mode defaults to
-    blinded and the restricted location to none, so a blinded setup never names it."""
-    optional = {
-        name: dg.EnvVar(name) if os.environ.get(name) else default
-        for name, default in (("TRIALPIPE_MODE", BLINDED), ("TRIALPIPE_RESTRICTED", ""))
-    }
+    """The resources of the code location. Landing and warehouse must be set (EnvVar, resolved when
+    a run starts); the mode and the restricted location are read from the environment when used,
+    so each run sees its own settings and a blinded setup never names the restricted location."""
     return {
         "landing": LandingZone(path=dg.EnvVar("TRIALPIPE_LANDING")),
-        "warehouse": Warehouse(path=dg.EnvVar("TRIALPIPE_WAREHOUSE"), mode=optional["TRIALPIPE_MODE"]),
-        "restricted": RestrictedRandomization(path=optional["TRIALPIPE_RESTRICTED"]),
+        "warehouse": Warehouse(path=dg.EnvVar("TRIALPIPE_WAREHOUSE")),
+        "restricted": RestrictedRandomization(),
     }

@@ -204,7 +204,7 @@ def qa_queries(context: dg.AssetExecutionContext, config: QARunConfig, warehouse
         labels=QUERY_LABELS,
         dataset_label="Data queries",
     )
-    write_json(qa_dir / "run.json", {"as_of": now, "run_id": context.run_id, "mode": warehouse.mode})
+    write_json(qa_dir / "run.json", {"as_of": now, "run_id": context.run_id, "mode": warehouse.resolved_mode})
     is_open = queries["STATUS"].eq(OPEN)
     new = is_open & queries["FIRST_SEEN"].eq(now)
     return dg.MaterializeResult(
@@ -352,7 +352,7 @@ def qa_gx_validation(context: dg.AssetExecutionContext, warehouse: Warehouse):
     run = _read_run(qa_dir)
     now = pd.Timestamp(run.get("as_of") or pd.Timestamp.now(tz="UTC"))
     results = qa_gx.run_validations(
-        tables, qa_dir / "gx", run_name=f"trialpipe-{warehouse.mode}", run_time=now
+        tables, qa_dir / "gx", run_name=f"trialpipe-{warehouse.resolved_mode}", run_time=now
     )
     finished = time.perf_counter()
     write_parquet(
@@ -407,7 +407,7 @@ def qa_report(context: dg.AssetExecutionContext, warehouse: Warehouse):
     open_by_site_kind = summarize_open_queries(queries)
     run = _read_run(qa_dir)
     run.update(
-        mode=warehouse.mode,
+        mode=warehouse.resolved_mode,
         steps="ingest, eligibility, SDTM, ADaM, QA (queries, listings, export status, GX)",
         title="LDIL2SLE data-quality report",
     )

@@ -72,7 +72,8 @@ def _trial_design_asset(dataset: str, builder):
         description=f"SDTM {dataset} ({spec.dataset_label('sdtm', dataset)}) from study metadata.",
     )
     def _asset(warehouse: Warehouse) -> dg.MaterializeResult:
-        return dg.MaterializeResult(metadata=write_dataset(warehouse, dataset, builder()))
+        table = builder(blinded=not warehouse.unblinded) if dataset in ("TA", "TE") else builder()
+        return dg.MaterializeResult(metadata=write_dataset(warehouse, dataset, table))
 
     return _asset
 

@@ -694,7 +694,8 @@ def derive_ex04_pregnancy_data(subjects: pd.DataFrame, lb: pd.DataFrame) -> pd.D
         ],
         f"{NOT_EVALUABLE}: sex missing",
     )
-    return _outcome(flag, reason)
+    # Pregnancy and lactation concern women only: for a man the data decide, no answer is needed.
+    return _outcome(flag, reason).assign(DATA_DECIDES=male.to_numpy())
 
 
 def derive_ex05_malignancy(subjects: pd.DataFrame, mh: pd.DataFrame) -> pd.DataFrame:
@@ -865,7 +866,10 @@ def _combine_with_investigator(data: pd.DataFrame, answer: pd.Series, source: st
         reason = inv_txt.mask(inv.isna(), f"{NOT_EVALUABLE}: investigator answer missing on the IE form")
         return _outcome(inv, reason)
     if source == "BOTH":
-        flag = data["FLAG"] | inv
+        decides = (
+            data["DATA_DECIDES"] if "DATA_DECIDES" in data.columns else pd.Series(False, index=data.index)
+        )
+        flag = (data["FLAG"] | inv).mask(decides.astype(bool), data["FLAG"])
         reason = data["REASON"] + "; " + inv_txt
         return _outcome(
             flag,

@@ -20,24 +20,51 @@ def build_ts() -> pd.DataFrame:
     return map_to_spec(ts, "TS").reset_index(drop=True)
 
 
-def build_te() -> pd.DataFrame:
-    """TE: the elements of ``study/trial_design.yaml``."""
-    te = pd.DataFrame(metadata.trial_design()["elements"])
-    return map_to_spec(te, "TE").reset_index(drop=True)
-
-
-def build_ta() -> pd.DataFrame:
-    """TA: every arm of study/arms.csv through the element pattern of trial_design.yaml
-    (SCRN -> the arm's own element -> FU); ``{ARM}``/``{ARMCD}`` are filled per arm."""
+def _elements(blinded: bool) -> pd.DataFrame:
+    """TE rows: in a blinded run the arm elements collapse into the one blinded treatment element
+    of trial_design.yaml, so no arm code, arm label or dose level reaches a blinded output
+    (derivations.md, Populations: blinding is a security boundary)."""
     design = metadata.trial_design()
-    elements = pd.DataFrame(design["elements"]).set_index("ETCD")["ELEMENT"]
+    te = pd.DataFrame(design["elements"])
+    if not blinded:
+        return te
+    arm_codes = set(study.arms()["ARMCD"])
+    return pd.concat(
+        [te[~te["ETCD"].isin(arm_codes)], pd.DataFrame([design["blinded_element"]])], ignore_index=True
+    )
+
+
+def _arms(blinded: bool) -> list[dict]:
+    if blinded:
+        label = metadata.trial_design()["blinded_arm"]
+        return [
+            {"ARMCD": label, "ARM": label, "ELEMENT_CODE": metadata.trial_design()["blinded_element"]["ETCD"]}
+        ]
+    return [
+        {**arm, "ELEMENT_CODE": arm["ARMCD"]} for arm in study.arms()[["ARMCD", "ARM"]].to_dict("records")
+    ]
+
+
+def build_te(blinded: bool = True) -> pd.DataFrame:
+    """TE: the elements of ``study/trial_design.yaml`` (arm elements only in an unblinded run)."""
+    return map_to_spec(_elements(blinded), "TE").reset_index(drop=True)
+
+
+def build_ta(blinded: bool = True) -> pd.DataFrame:
+    """TA: every arm of study/arms.csv through the element pattern of trial_design.yaml
+    (SCRN -> the arm's own element -> FU); ``{ARM}``/``{ARMCD}`` are filled per arm. A blinded run
+    has one arm, ``BLINDED``, through the blinded treatment element."""
+    design = metadata.trial_design()
+    elements = _elements(blinded).set_index("ETCD")["ELEMENT"]
     rows = []
-    for arm in study.arms()[["ARMCD", "ARM"]].to_dict("records"):
+    for arm in _arms(blinded):
+        arm = {**arm, "ARMCD_ELEMENT": arm.pop("ELEMENT_CODE")}
         for step in design["arm_elements"]:
-            etcd = step["ETCD"].format(**arm)
+            etcd = step["ETCD"].replace("{ARMCD}", arm["ARMCD_ELEMENT"]).format(**arm)
             rows.append(
                 {
-                    **arm,
+                    "ARMCD": arm["ARMCD"],
+                    "ARM": arm["ARM"],
                     "TAETORD": step["TAETORD"],
                     "ETCD": etcd,
                     "ELEMENT": elements[etcd],

@@ -1,6 +1,6 @@
 """Blinding is a boundary (derivations.md, Populations; site-export.md, landing zone layout).
 
-A small generated trial is run through ``trialpipe run`` (click's CliRunner, in-process):
+A small generated trial is run through the ``trialpipe run`` command (a fresh interpreter per run):
 
 1. blinded, with the restricted list moved away (absent) and ``TRIALPIPE_RESTRICTED`` pointing at
    it as a lure: a Python audit hook records every ``open``/``listdir``/``stat``-like event on that
@@ -12,9 +12,11 @@ A small generated trial is run through ``trialpipe run`` (click's CliRunner, in-
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,10 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner
 
 import study
-from pipelines.cli import main
 
 pytestmark = pytest.mark.e2e
 
@@ -44,21 +44,32 @@ LONG_PATTERN = re.compile(
 )
 MY_GROUPS = ("eligibility", "sledai_findings", "adam_")
 
-_watched: list[str] = []
-_touched: list[tuple[str, str]] = []
-
-
-def _audit(event: str, args: tuple) -> None:
-    if not _watched or event not in ("open", "os.listdir", "os.scandir", "os.stat", "os.chdir"):
-        return
-    target = args[0] if args else None
-    if isinstance(target, bytes):
-        target = target.decode(errors="replace")
-    if isinstance(target, (str, os.PathLike)) and any(str(target).startswith(w) for w in _watched):
-        _touched.append((event, str(target)))
-
-
-sys.addaudithook(_audit)
+# The run goes in a fresh interpreter (pipelines.definitions binds its resources at import time, so
+# two modes in one process would share them); this prologue installs an audit hook there that logs
+# every open/listdir/scandir/stat of the watched paths, then runs the CLI.
+HOOKED_CLI = """
+import json, os, sys
+watched, log, args = sys.argv[1].split(os.pathsep), sys.argv[2], sys.argv[3:]
+touched = []
+def hook(event, hook_args):
+    if event in ("open", "os.listdir", "os.scandir", "os.stat", "os.chdir") and hook_args:
+        target = hook_args[0]
+        if isinstance(target, bytes):
+            target = target.decode(errors="replace")
+        if isinstance(target, (str, os.PathLike)) and any(str(target).startswith(w) for w in watched):
+            touched.append([event, str(target)])
+sys.addaudithook(hook)
+from pipelines.cli import main
+code = 0
+try:
+    main(args, standalone_mode=False)
+except SystemExit as exc:
+    code = exc.code or 0
+finally:
+    with open(log, "w") as fh:
+        json.dump(touched, fh)
+sys.exit(code)
+"""
 
 
 def leaks(root: Path) -> list[tuple[str, str]]:
@@ -90,9 +101,16 @@ def leaks(root: Path) -> list[tuple[str, str]]:
     return found
 
 
-def _run(args: list[str]) -> tuple[int, str]:
-    result = CliRunner().invoke(main, args, catch_exceptions=False)
-    return result.exit_code, result.output
+def _run(args: list[str], watched: list[str], log: Path, env: dict | None = None) -> tuple[int, str, list]:
+    proc = subprocess.run(
+        [sys.executable, "-c", HOOKED_CLI, os.pathsep.join(watched), str(log), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GX_ANALYTICS_ENABLED": "false", **(env or {})},
+        timeout=600,
+    )
+    touched = json.loads(log.read_text()) if log.exists() else None
+    return proc.returncode, proc.stdout + proc.stderr, touched
 
 
 def _failed_steps(output: str) -> list[str]:
@@ -113,24 +131,22 @@ def blinded(trial):
     hidden = trial / "restricted_hidden"
     shutil.move(trial / "restricted", hidden)  # absent during the blinded run
     lure = str((trial / "restricted").resolve())
-    old = os.environ.get("TRIALPIPE_RESTRICTED")
-    os.environ["TRIALPIPE_RESTRICTED"] = lure  # the CLI must drop it in blinded mode
-    _watched[:] = [lure, str(hidden.resolve())]
     try:
-        code, output = _run(["run", "--landing", str(trial / "landing"), "--warehouse", str(trial / "wh")])
+        # TRIALPIPE_RESTRICTED points at the (absent) location as a lure: the blinded CLI must drop it
+        code, output, touched = _run(
+            ["run", "--landing", str(trial / "landing"), "--warehouse", str(trial / "wh")],
+            watched=[lure, str(hidden.resolve())],
+            log=trial / "blinded_touched.json",
+            env={"TRIALPIPE_RESTRICTED": lure},
+        )
     finally:
-        _watched.clear()
         shutil.move(hidden, trial / "restricted")
-        if old is None:
-            os.environ.pop("TRIALPIPE_RESTRICTED", None)
-        else:
-            os.environ["TRIALPIPE_RESTRICTED"] = old
-    return code, output, trial / "wh" / "blinded"
+    return code, output, trial / "wh" / "blinded", touched
 
 
 def test_blinded_run_never_opens_the_restricted_location(blinded):
-    code, output, root = blinded
-    assert _touched == [], f"blinded run touched the restricted location: {_touched[:5]}"
+    code, output, root, touched = blinded
+    assert touched == [], f"blinded run touched the restricted location: {touched and touched[:5]}"
     mine = [s for s in _failed_steps(output) if s.startswith(MY_GROUPS)]
     assert code == 0 or (not mine and _failed_steps(output)), output[-2000:]
     for rel in (
@@ -152,12 +168,12 @@ def test_blinded_run_never_opens_the_restricted_location(blinded):
 
 
 def test_no_blinded_file_holds_an_arm_code_label_or_dose_level(blinded):
-    _, _, root = blinded
+    _, _, root, _ = blinded
     assert leaks(root) == []
 
 
 def test_unblinded_run_reads_the_list_and_the_scan_finds_the_arms(trial, blinded):
-    code, output = _run(
+    code, output, _ = _run(
         [
             "run",
             "--landing",
@@ -167,11 +183,14 @@ def test_unblinded_run_reads_the_list_and_the_scan_finds_the_arms(trial, blinded
             "--unblinded",
             "--restricted",
             str(trial / "restricted"),
-        ]
+        ],
+        watched=[],
+        log=trial / "unblinded_touched.json",
     )
     mine = [s for s in _failed_steps(output) if s.startswith(MY_GROUPS)]
     assert code == 0 or not mine, output[-2000:]
     root = trial / "wh" / "unblinded"
+    assert (root / "adam" / "adsl.parquet").is_file(), f"exit {code}: {output[-1500:]}"
     adsl = pq.read_table(root / "adam" / "adsl.parquet").to_pandas()
     assert set(adsl.loc[adsl["RANDFL"] == "Y", "TRT01P"]) <= ARM_LABELS
     assert any(rel == "adam/adsl.parquet" for rel, _ in leaks(root))  # positive control of the scanner

@@ -28,8 +28,18 @@ def test_trial_design_domains():
     tv = trial_design.build_tv()
     assert tv["VISIT"].tolist()[0] == "SCREENING" and "UNSCHEDULED" not in tv["VISIT"].tolist()
     assert tv.set_index("VISIT").loc["WEEK 24", "VISITDY"] == 169
-    ta = trial_design.build_ta()
+    ta = trial_design.build_ta(blinded=False)
     assert len(ta) == 4 * 3 and set(ta["EPOCH"]) == {"SCREENING", "TREATMENT", "FOLLOW-UP"}
+    assert set(trial_design.build_te(blinded=False)["ETCD"]) == {"SCRN", "PBO", "IL2L", "IL2M", "IL2H", "FU"}
+
+
+def test_blinded_trial_design_names_no_arm_and_no_dose():
+    ta, te = trial_design.build_ta(blinded=True), trial_design.build_te(blinded=True)
+    assert ta["ARMCD"].unique().tolist() == ["BLINDED"] and ta["ETCD"].tolist() == ["SCRN", "TRT", "FU"]
+    assert set(te["ETCD"]) == {"SCRN", "TRT", "FU"}
+    text = ta.to_csv() + te.to_csv()
+    for forbidden in ("PBO", "IL2L", "IL2M", "IL2H", "Placebo", "MIU"):
+        assert forbidden not in text
     ts = trial_design.build_ts().set_index("TSPARMCD")
     assert ts.loc["TBLIND", "TSVAL"] == "DOUBLE BLIND" and ts.loc["PLANSUB", "TSVAL"] == "500"
     assert {"TITLE", "TPHASE", "INDIC", "SPONSOR", "SSTDTC", "SENDTC", "NARMS"} <= set(ts.index)

@@ -316,6 +316,14 @@ def test_in05_male_met_female_without_test_not_evaluable():
     assert crit(res, "EX04")["RESULT"] == "ABSENT"
 
 
+def test_ex04_man_without_investigator_answer_is_absent():
+    raw = eligible_subject()
+    raw["DM"][0]["SEX"] = "M"
+    raw["IE"] = [a for a in raw["IE"] if a["IETESTCD"] != "EX04"]
+    row = crit(evaluate(raw), "EX04")
+    assert row["RESULT"] == "ABSENT" and not row["COUNTS_AGAINST"]
+
+
 def test_ex04_lactation_from_the_investigator():
     raw = eligible_subject()
     raw["IE"] = [a if a["IETESTCD"] != "EX04" else {"IETESTCD": "EX04", "IEORRES": "Y"} for a in raw["IE"]]
