@@ -23,7 +23,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 import study
-from assets.common.dates import CDASH_DATE_PATTERN, TIME_PATTERN, parse_cdash_dates
+from assets.common.dates import TIME_PATTERN
 from assets.common.units import NUMBER_PATTERN, RESULT_PATTERN
 
 SUBJID_PATTERN = r"^\d{3}-\d{4}$"
@@ -60,9 +60,14 @@ def _isin(values: tuple[str, ...]) -> Callable[[pd.Series], pd.Series]:
     return lambda s: s.isna() | s.isin(allowed)
 
 
-def _date_exists(s: pd.Series) -> pd.Series:
-    parsed = parse_cdash_dates(s)
-    return parsed["valid"] | ~parsed["form_ok"]  # a wrong form is reported once, by cdash_date_form
+def _date_flag_columns(column: str) -> dict[str, pa.Column]:
+    """Date rules on the per-row flags of :func:`assets.ingest.harmonize.derive_vars_dtc`; a failure
+    is reported against ``column`` (the flag suffix is stripped) with the raw value."""
+    return {
+        f"{column}__FORM_OK": pa.Column(bool, checks=pa.Check(lambda s: s, name="cdash_date_form")),
+        # a wrong form is reported once, by cdash_date_form
+        f"{column}__EXISTS": pa.Column(bool, checks=pa.Check(lambda s: s, name="date_exists")),
+    }
 
 
 def _column_checks(col_type: str, valueset: str) -> list[pa.Check]:
@@ -70,8 +75,7 @@ def _column_checks(col_type: str, valueset: str) -> list[pa.Check]:
     if valueset:
         checks.append(pa.Check(_isin(study.valueset(valueset)), name="value_set"))
     if col_type == "DATE":
-        checks.append(pa.Check(_matches(CDASH_DATE_PATTERN), name="cdash_date_form"))
-        checks.append(pa.Check(_date_exists, name="date_exists"))
+        pass  # checked through the flags harmonize adds (see _date_flag_columns)
     elif col_type == "NUMBER":
         checks.append(pa.Check(_matches(NUMBER_PATTERN), name="number_form"))
     elif col_type == "INTEGER":
@@ -175,7 +179,7 @@ def _common_columns(form: str) -> dict[str, pa.Column]:
         ),
     }
     if form not in ("RAND",):
-        cols["RECID"] = pa.Column(nullable=False, unique=True, report_duplicates="all")
+        cols["RECID"] = pa.Column(nullable=False)
     return cols
 
 
@@ -184,13 +188,15 @@ def raw_form_schema(form: str) -> pa.DataFrameSchema:
     """The structure-and-plausibility schema of one form (``DM`` ... ``FACS``, ``RAND``)."""
     columns = _common_columns(form)
     if form == "RAND":
-        columns["RANDNO"] = pa.Column(nullable=False, unique=True, report_duplicates="all")
+        columns["RANDNO"] = pa.Column(nullable=False)
     for row in study.form_columns(form).itertuples():
         if row.COLUMN in columns:
             continue
         columns[row.COLUMN] = pa.Column(
             nullable=row.REQUIRED != "Y", checks=_column_checks(row.TYPE, row.VALUESET), required=True
         )
+        if row.TYPE == "DATE":
+            columns.update(_date_flag_columns(row.COLUMN))
     frame_checks = [
         pa.Check(lambda d: d["SITEID"] == d["SRC_SITE"], name="SITEID:site_matches_folder"),
         pa.Check(
@@ -201,6 +207,14 @@ def raw_form_schema(form: str) -> pa.DataFrameSchema:
             name="SUBJID:subject_id_form",
         ),
     ]
+    # Unique within a file (several sites' files are validated together): every copy fails.
+    record_key = "RANDNO" if form == "RAND" else "RECID"
+    frame_checks.append(
+        pa.Check(
+            lambda d, key=record_key: d[key].isna() | ~d.duplicated(["SRC_FILE", key], keep=False),
+            name=f"{record_key}:unique_recid",
+        )
+    )
     for column, rule, fn in CROSS_RULES.get(form, []):
         frame_checks.append(pa.Check(fn, name=f"{column}:{rule}"))
     return pa.DataFrameSchema(columns, checks=frame_checks, strict=False, name=f"raw_{form.lower()}")

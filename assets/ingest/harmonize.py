@@ -21,13 +21,21 @@ from assets.common.dates import iso_with_time, parse_cdash_dates
 from assets.common.units import convert_to_standard, format_number, parse_number, parse_result
 
 HELPER_COLUMNS = ("VS_UNIT_KNOWN", "LB_UNIT_KNOWN", "FC_UNIT_KNOWN")
+FLAG_SEPARATOR = "__"  # <COLUMN>__<FLAG>: per-row verdicts the raw-form schemas check, then dropped
 
 
 def derive_vars_dtc(df: pd.DataFrame, form: str) -> pd.DataFrame:
-    """``<X>DAT`` -> ``<X>DTC`` for every DATE column of the form (``RANDDAT`` -> ``RANDDTC``)."""
+    """``<X>DAT`` -> ``<X>DTC`` for every DATE column of the form (``RANDDAT`` -> ``RANDDTC``).
+
+    Also ``<X>DAT__FORM_OK`` (empty or CDASH form) and ``<X>DAT__EXISTS`` (the date is in the
+    calendar, or its form is already wrong): the schemas check these flags instead of parsing the
+    dates a second time."""
     cols = study.form_columns(form)
     for col in cols.loc[cols["TYPE"] == "DATE", "COLUMN"]:
-        df[col[:-3] + "DTC"] = parse_cdash_dates(df[col])["iso"]
+        parsed = parse_cdash_dates(df[col])
+        df[col[:-3] + "DTC"] = parsed["iso"]
+        df[f"{col}{FLAG_SEPARATOR}FORM_OK"] = parsed["form_ok"].astype(bool)
+        df[f"{col}{FLAG_SEPARATOR}EXISTS"] = (parsed["valid"] | ~parsed["form_ok"]).astype(bool)
     if form == "EX":
         df["EXSTDTC"] = iso_with_time(df["EXSTDTC"], df["EXSTTIM"])
     return df
@@ -101,4 +109,4 @@ def harmonize_form(df: pd.DataFrame, form: str) -> pd.DataFrame:
 
 
 def drop_helper_columns(df: pd.DataFrame) -> pd.DataFrame:
-    return df.drop(columns=[c for c in HELPER_COLUMNS if c in df.columns])
+    return df.drop(columns=[c for c in df.columns if c in HELPER_COLUMNS or FLAG_SEPARATOR in c])

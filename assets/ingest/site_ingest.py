@@ -49,53 +49,70 @@ def forms_of(source: str) -> tuple[str, ...]:
     return ("RAND",) if source == IWRS else study.FORMS
 
 
-def ingest_form(check: ExportCheck, form: str, landing: Path):
-    """Read, harmonize and validate one form of one export. Returns (FormRead, valid, quarantine)."""
-    read = read_form(check.path / f"{form}.csv", form, check.export_id, relative_to=landing)
-    if read.frame is None:
-        return read, None, None
-    frame = read.frame
-    frame.insert(0, "SRC_SITE", check.source if check.source != IWRS else frame.get("SITEID"))
+def select_form(exports: list[ExportCheck], form: str, landing: Path):
+    """The newest complete export whose ``form`` file is usable, read as text.
+
+    Returns (FormRead or None, export used or None, rejections of the newer exports skipped)."""
+    rejected = []
+    for check in exports:
+        if f"{form}.csv" not in check.files:
+            rejected.append((check, f"{form}.csv", None, f"{form}.csv not in the export"))
+            continue
+        read = read_form(check.path / f"{form}.csv", form, check.export_id, relative_to=landing)
+        if read.frame is None:
+            rejected.append((check, str(read.path.relative_to(landing)), read.line, read.rejection))
+            continue
+        return read, check, rejected
+    return None, None, rejected
+
+
+def validate_form(frames: list[pd.DataFrame], form: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Harmonize and validate one form of several sources in one pass (one pandera run per form,
+    not per site: the per-call cost of pandera dominates small frames). Frames carry SRC_SOURCE."""
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
     harmonized = harmonize_form(frame, form)
-    valid, quarantine = split_valid_and_quarantine(harmonized, form, check.source)
-    return read, drop_helper_columns(valid).drop(columns="SRC_SITE"), quarantine
+    valid, quarantine = split_valid_and_quarantine(harmonized, form, harmonized["SRC_SOURCE"])
+    return drop_helper_columns(valid).drop(columns="SRC_SITE"), quarantine
 
 
-def ingest_source(source: str, checks: list[ExportCheck], landing: Path) -> SourceIngest:
-    """Ingest every form of ``source`` from its complete exports (newest usable per form)."""
-    exports = complete_exports_newest_first(checks, source)
-    result = SourceIngest(source, exports[0].export_id if exports else None)
-    quarantines, accounting, rejections, unexpected = [], [], [], []
-    for form in forms_of(source):
-        pending_rejections = []
-        for check in exports:
-            if f"{form}.csv" not in check.files:
-                pending_rejections.append((check, f"{form}.csv", None, f"{form}.csv not in the export"))
-                continue
-            read, valid, quarantine = ingest_form(check, form, landing)
-            if valid is None:
-                pending_rejections.append(
-                    (check, str(read.path.relative_to(landing)), read.line, read.rejection)
+def _split(df: pd.DataFrame, sources: list[str]) -> dict[str, pd.DataFrame]:
+    groups = dict(tuple(df.groupby("SRC_SOURCE", sort=False))) if len(df) else {}
+    return {s: groups.get(s, df.iloc[0:0]).drop(columns="SRC_SOURCE").reset_index(drop=True) for s in sources}
+
+
+def ingest_sources(sources: list[str], checks: list[ExportCheck], landing: Path) -> dict[str, SourceIngest]:
+    """Ingest every form of every source (sites, or the IWRS) from its complete exports.
+
+    Per source and form the newest usable file is read; then each form is harmonized and validated
+    for all sources at once and split back, so the result is the same as source by source."""
+    results: dict[str, SourceIngest] = {}
+    picked: dict[str, dict[str, tuple]] = {}
+    rows: dict[str, dict[str, list]] = {}
+    for source in sources:
+        exports = complete_exports_newest_first(checks, source)
+        results[source] = SourceIngest(source, exports[0].export_id if exports else None)
+        rows[source] = {"accounting": [], "rejections": [], "unexpected": []}
+        for form in forms_of(source):
+            read, check, rejected = select_form(exports, form, landing)
+            fallback = check.export_id if check is not None else ""
+            for bad, file, line, reason in rejected:
+                rows[source]["rejections"].append(
+                    {
+                        "SOURCE": source,
+                        "FORM": form,
+                        "SRC_EXPORT": bad.export_id,
+                        "SRC_FILE": file,
+                        "SRC_LINE": line,
+                        "REASON": reason,
+                        "FALLBACK_EXPORT": fallback,
+                    }
                 )
+            if read is None:
                 continue
-            result.forms[form] = valid
-            quarantines.append(quarantine)
-            n_read = len(read.frame)
-            n_bad = quarantine[["SRC_LINE"]].drop_duplicates().shape[0]
-            accounting.append(
-                {
-                    "SOURCE": source,
-                    "FORM": form,
-                    "SRC_EXPORT": check.export_id,
-                    "ROWS_READ": n_read,
-                    "ROWS_PASSED": len(valid),
-                    "ROWS_QUARANTINED": n_bad,
-                    "BALANCED": n_read == len(valid) + n_bad,
-                }
-            )
+            picked.setdefault(form, {})[source] = (read, check)
             extra = read.frame.attrs.get("unexpected")
             for col in read.unexpected_columns:
-                unexpected.append(
+                rows[source]["unexpected"].append(
                     {
                         "SOURCE": source,
                         "FORM": form,
@@ -105,26 +122,47 @@ def ingest_source(source: str, checks: list[ExportCheck], landing: Path) -> Sour
                         "VALUES_PRESENT": int(extra[col].notna().sum()) if extra is not None else 0,
                     }
                 )
-            break
-        used = result.forms.get(form) is not None
-        fallback = (
-            accounting[-1]["SRC_EXPORT"] if used and accounting and accounting[-1]["FORM"] == form else ""
-        )
-        for check, file, line, reason in pending_rejections:
-            rejections.append(
+    quarantines: dict[str, list[pd.DataFrame]] = {s: [] for s in sources}
+    for form, by_source in picked.items():
+        frames = []
+        for source, (read, _check) in by_source.items():
+            frame = read.frame
+            frame.insert(0, "SRC_SITE", source if source != IWRS else frame["SITEID"])
+            frame.insert(0, "SRC_SOURCE", source)
+            frames.append(frame)
+        valid, quarantine = validate_form(frames, form)
+        valid_by_source = _split(valid, list(by_source))
+        bad_by_source = dict(tuple(quarantine.groupby("SOURCE", sort=False))) if len(quarantine) else {}
+        for source, (read, check) in by_source.items():
+            ok = valid_by_source[source]
+            bad = bad_by_source.get(source, quarantine.iloc[0:0]).reset_index(drop=True)
+            results[source].forms[form] = ok
+            quarantines[source].append(bad)
+            n_read, n_bad = len(read.frame), bad[["SRC_LINE"]].drop_duplicates().shape[0]
+            rows[source]["accounting"].append(
                 {
                     "SOURCE": source,
                     "FORM": form,
                     "SRC_EXPORT": check.export_id,
-                    "SRC_FILE": file,
-                    "SRC_LINE": line,
-                    "REASON": reason,
-                    "FALLBACK_EXPORT": fallback,
+                    "ROWS_READ": n_read,
+                    "ROWS_PASSED": len(ok),
+                    "ROWS_QUARANTINED": n_bad,
+                    "BALANCED": n_read == len(ok) + n_bad,
                 }
             )
-    if quarantines:
-        result.quarantine = pd.concat(quarantines, ignore_index=True)
-    result.accounting = pd.DataFrame(accounting, columns=ACCOUNTING_COLUMNS)
-    result.rejections = pd.DataFrame(rejections, columns=REJECTION_COLUMNS).astype({"SRC_LINE": "Int64"})
-    result.unexpected = pd.DataFrame(unexpected, columns=UNEXPECTED_COLUMNS)
-    return result
+    for source, result in results.items():
+        if quarantines[source]:
+            result.quarantine = pd.concat(quarantines[source], ignore_index=True)
+        acc = pd.DataFrame(rows[source]["accounting"], columns=ACCOUNTING_COLUMNS)
+        order = {f: i for i, f in enumerate(forms_of(source))}
+        result.accounting = acc.sort_values("FORM", key=lambda c: c.map(order)).reset_index(drop=True)
+        result.rejections = pd.DataFrame(rows[source]["rejections"], columns=REJECTION_COLUMNS).astype(
+            {"SRC_LINE": "Int64"}
+        )
+        result.unexpected = pd.DataFrame(rows[source]["unexpected"], columns=UNEXPECTED_COLUMNS)
+    return results
+
+
+def ingest_source(source: str, checks: list[ExportCheck], landing: Path) -> SourceIngest:
+    """Ingest every form of one source (see :func:`ingest_sources`)."""
+    return ingest_sources([source], checks, landing)[source]

@@ -50,6 +50,7 @@ def failures_of(df: pd.DataFrame, form: str) -> pd.DataFrame:
     # the row and the column named in the rule are what counts.
     cross = check.str.contains(":", regex=False)
     column = fc["column"].astype(str).where(~cross, check.str.split(":", n=1).str[0])
+    column = column.str.split("__", n=1).str[0]  # date flags (<COLUMN>__FORM_OK) report on <COLUMN>
     rule = check.str.split(":", n=1).str[-1].map(lambda r: _PANDERA_RULES.get(r, r))
     out = pd.DataFrame({"index": fc["index"].astype("int64"), "COLUMN": column, "RULE": rule})
     if form == "RAND":
@@ -57,8 +58,12 @@ def failures_of(df: pd.DataFrame, form: str) -> pd.DataFrame:
     return out.drop_duplicates().sort_values(["index", "COLUMN", "RULE"]).reset_index(drop=True)
 
 
-def split_valid_and_quarantine(df: pd.DataFrame, form: str, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(rows passing every rule, one quarantine row per failed rule of the other rows)."""
+def split_valid_and_quarantine(
+    df: pd.DataFrame, form: str, source: str | pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rows passing every rule, one quarantine row per failed rule of the other rows).
+
+    ``source`` names the site (or IWRS) of every row: one value, or a Series aligned with ``df``."""
     df = df.reset_index(drop=True)
     failures = failures_of(df, form)
     if failures.empty:
@@ -71,7 +76,7 @@ def split_valid_and_quarantine(df: pd.DataFrame, form: str, source: str) -> tupl
     ]
     quarantine = pd.DataFrame(
         {
-            "SOURCE": source,
+            "SOURCE": source.loc[bad_idx].to_numpy() if isinstance(source, pd.Series) else source,
             "SRC_EXPORT": rows["SRC_EXPORT"].to_numpy(),
             "SRC_FILE": rows["SRC_FILE"].to_numpy(),
             "SRC_LINE": rows["SRC_LINE"].to_numpy(),

@@ -280,3 +280,17 @@ def test_iwrs_export_is_ingested_with_its_own_schema(tmp_path):
     assert result.forms["RAND"]["RANDDTC"].tolist() == ["2026-03-09"]
     assert quarantined(result) == {("R002", "STRATUM", "value_set")}
     assert isinstance(result.quarantine, pd.DataFrame)
+
+
+def test_sites_validated_together_keep_recid_uniqueness_per_file(tmp_path):
+    from assets.ingest.site_ingest import ingest_sources
+
+    write_export(tmp_path, "101", OLD, {"VS": [vs_row("VS1"), vs_row("VS2")]})
+    other = [vs_row("VS1", SUBJID="102-0001"), vs_row("VS1", SUBJID="102-0001", VSORRES="71")]
+    write_export(tmp_path, "102", OLD, {"VS": other})
+    results = ingest_sources(["101", "102"], discover_exports(tmp_path), tmp_path)
+    assert results["101"].quarantine.empty
+    assert results["101"].forms["VS"]["RECID"].tolist() == ["VS1", "VS2"]
+    q = results["102"].quarantine
+    assert q["RULE"].tolist() == ["unique_recid"] * 2 and set(q["SOURCE"]) == {"102"}
+    assert results["102"].forms["VS"].empty
