@@ -74,6 +74,13 @@ def _outcome(results: list[dg.ExecuteInProcessResult]) -> RunOutcome:
     return RunOutcome(True, "ok", results[-1].run_id if results else None)
 
 
+def _quiet_console() -> dict:
+    """Console log level of the in-process run: ``TRIALPIPE_LOG_LEVEL`` (default WARNING), so a
+    person sees warnings and the summary, not every step event (the UI keeps the full event log)."""
+    level = os.environ.get("TRIALPIPE_LOG_LEVEL", "WARNING").upper()
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
+
+
 def run_pipeline(
     strategy: str = "single_run",
     instance: dg.DagsterInstance | None = None,
@@ -106,7 +113,9 @@ def run_pipeline(
         results: list[dg.ExecuteInProcessResult] = []
 
         def execute(**kwargs) -> bool:
-            result = job.execute_in_process(instance=instance, raise_on_error=False, **kwargs)
+            result = job.execute_in_process(
+                instance=instance, raise_on_error=False, run_config=_quiet_console(), **kwargs
+            )
             results.append(result)
             if on_result is not None:
                 on_result(result)
@@ -131,7 +140,7 @@ def run_pipeline(
 def summarize(mode_root: Path) -> str:
     """What the run wrote: tables with row counts, quarantined rows by rule, where QA outputs are."""
     lines = [f"Wrote {mode_root}"]
-    for layer in ("sdtm", "adam", "qa"):
+    for layer in ("sdtm", "adam", "stats", "qa"):
         folder = mode_root / layer
         files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
         if not files:
@@ -161,6 +170,13 @@ def summarize(mode_root: Path) -> str:
     if not inv.empty:
         bad = inv[~inv["COMPLETE"].astype(bool)]
         lines.append(f"  exports: {len(inv)} found, {len(bad)} incomplete and skipped")
+    submission = mode_root / "submission"
+    if submission.is_dir():
+        n_xpt = len(list(submission.rglob("*.xpt")))
+        n_json = len(list(submission.rglob("*.json")))
+        lines.append(
+            f"  submission/: {n_xpt} XPT v5, {n_json} Dataset-JSON, define.xml; SQL: {mode_root / 'warehouse.duckdb'}"
+        )
     qa = mode_root / "qa"
     lines.append(
         f"  QA outputs: {qa}" + (f" (report: {qa / 'report.html'})" if (qa / "report.html").exists() else "")
