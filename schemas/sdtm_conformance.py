@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 from pandera.errors import SchemaErrors
 
 import study
@@ -32,6 +34,7 @@ from study.ct import ct_path as study_ct_path
 STANDARD = "sdtm"
 CT_ENV = "TRIALPIPE_SDTM_CT"
 ISO8601 = r"^\d{4}(-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?)?)?$"
+MAX_BYTES = 200
 CONTENT_CHECKS = ("iso8601", "max_200_bytes")
 CONTENT_PREFIX = "ct_"
 
@@ -74,8 +77,11 @@ def unique_keys(dataset: str) -> list[str]:
 
 
 def _byte_length_ok(s: pd.Series) -> pd.Series:
-    text = s.astype("string")
-    return text.isna() | (text.str.encode("utf-8").str.len() <= 200)
+    """Character values of at most 200 bytes (UTF-8); null passes. Measured in Arrow: encoding each
+    value in Python took seconds per dataset at 5,000 subjects."""
+    utf8 = pyarrow.array(s.astype("string"), type=pyarrow.large_string(), from_pandas=True)
+    too_long = pc.fill_null(pc.greater(pc.binary_length(utf8), MAX_BYTES), False)
+    return pd.Series(~too_long.to_numpy(zero_copy_only=False), index=s.index)
 
 
 def _column(row: dict, dataset: str) -> pa.Column:

@@ -27,6 +27,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -98,29 +99,102 @@ def dataset_json_header(
     }
 
 
-def _json_column(arr: pa.Array | pa.ChunkedArray) -> list:
-    """One column of a batch as JSON-ready Python values (vectorized conversion, then to_pylist)."""
+# json.dumps escapes these in a string (ensure_ascii=False): quote, backslash, control characters
+NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
+
+
+def _text(value: str) -> pa.Scalar:
+    return pa.scalar(value, pa.large_string())
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _quoted(text: pa.Array) -> pa.Array:
+    """Text values as JSON strings, exactly as ``json.dumps(ensure_ascii=False)`` writes them:
+    quoted as is, except the few values holding a character JSON escapes (done by ``json``)."""
+    quoted = pc.binary_join_element_wise(_text('"'), text, _text('"'), _text(""))
+    data = text.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(0, np.uint8)
+    if not ((raw < 0x20) | (raw == ord('"')) | (raw == ord("\\"))).any():  # the usual case
+        return quoted
+    escape = pc.fill_null(pc.match_substring_regex(text, NEEDS_ESCAPE), False)
+    if pc.any(escape).as_py():
+        escaped = pa.array([_dumps(v) for v in text.filter(escape).to_pylist()], quoted.type)
+        quoted = pc.replace_with_mask(quoted, escape, escaped)
+    return quoted
+
+
+def _float_text(arr: pa.Array) -> pa.Array:
+    """Doubles as Python's ``repr`` writes them (what ``json.dumps`` writes); NaN and null -> null.
+
+    Arrow's shortest round-trip text has the same digits as ``repr``; where both write them
+    positionally (``repr`` does for 1e-4 <= |x| < 1e16) they agree but for the ``.0`` that ``repr``
+    adds to whole numbers. Everything else (zero, scientific notation) goes through ``repr``."""
+    values = np.asarray(arr.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
+    if np.isinf(values).any():
+        raise ValueError("Out of range float values are not JSON compliant")
+    missing = np.isnan(values)
+    text = pa.array(values).cast(pa.large_string())
+    magnitude = np.abs(np.where(missing, 0.0, values))
+    positional = (
+        (magnitude >= 1e-4)
+        & (magnitude < 1e16)
+        & ~pc.match_substring(text, "e").to_numpy(zero_copy_only=False)
+    )
+    text = pc.if_else(
+        pc.match_substring(text, "."), text, pc.binary_join_element_wise(text, _text(".0"), _text(""))
+    )
+    by_repr = ~positional & ~missing
+    if by_repr.any():
+        mask = pa.array(by_repr)
+        text = pc.replace_with_mask(
+            text, mask, pa.array(list(map(float.__repr__, values[by_repr].tolist())), pa.large_string())
+        )
+    return pc.if_else(pa.array(missing), pa.scalar(None, pa.large_string()), text)
+
+
+def _json_text(arr: pa.Array) -> pa.Array:
+    """One column of a batch as the JSON text of each value (null for a missing value), vectorized:
+    text quoted, integers as digits, doubles as ``repr``, dates ``YYYY-MM-DD`` and datetimes
+    ``YYYY-MM-DDTHH:MM:SS`` quoted (ISO 8601), booleans as 0/1."""
     t = arr.type
-    if pa.types.is_date(t):
-        return arr.cast(pa.string()).to_pylist()  # ISO 8601 YYYY-MM-DD
-    if pa.types.is_timestamp(t):
-        return pc.strftime(arr, format="%Y-%m-%dT%H:%M:%S").to_pylist()
-    if pa.types.is_floating(t):
-        return pc.if_else(pc.is_nan(arr), pa.scalar(None, t), arr).to_pylist()
-    if pa.types.is_boolean(t):
-        return arr.cast(pa.int64()).to_pylist()
-    if pa.types.is_decimal(t):
-        return arr.cast(pa.float64()).to_pylist()
-    return arr.to_pylist()
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        out = _quoted(arr.cast(pa.large_string()))
+    elif pa.types.is_date(t):
+        out = _quoted(arr.cast(pa.large_string()))
+    elif pa.types.is_timestamp(t):
+        out = _quoted(pc.strftime(arr, format="%Y-%m-%dT%H:%M:%S").cast(pa.large_string()))
+    elif pa.types.is_integer(t):
+        out = arr.cast(pa.large_string())
+    elif pa.types.is_boolean(t):
+        out = arr.cast(pa.int64()).cast(pa.large_string())
+    elif pa.types.is_floating(t) or pa.types.is_decimal(t):
+        out = _float_text(arr)
+    else:  # anything else: the generic per-value path
+        out = pa.array([None if v is None else _dumps(v) for v in arr.to_pylist()], pa.large_string())
+    return pc.fill_null(out.cast(pa.large_string()), "null")
 
 
 def rows_json(batch: pa.RecordBatch | pa.Table, names: list[str]) -> str:
-    """The rows of ``batch`` as the comma-separated JSON arrays of the ``rows`` member."""
+    """The rows of ``batch`` as the comma-separated JSON arrays of the ``rows`` member, byte for
+    byte what ``json.dumps(rows, ensure_ascii=False, separators=(",", ":"))`` writes, built column
+    by column in Arrow: each value's JSON text, joined per row into ``[...]``, rows joined by ``,``."""
     if batch.num_rows == 0:
         return ""
-    columns = [_json_column(batch.column(n)) for n in names]
-    text = json.dumps(list(zip(*columns)), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return text[1:-1]
+    if isinstance(batch, pa.Table):
+        batch = batch.combine_chunks().to_batches()[0] if batch.num_rows else batch
+    cells = [_json_text(batch.column(n)) for n in names]
+    rows = (
+        pc.binary_join_element_wise(*cells, _text(","))
+        if cells
+        else pa.array([""] * batch.num_rows, pa.large_string())
+    )
+    rows = pc.binary_join_element_wise(_text("["), rows, _text("],"), _text(""))
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset : rows.offset + len(rows) + 1]
+    data = memoryview(rows.buffers()[2])[offsets[0] : offsets[-1] - 1]  # without the last comma
+    return str(data, "utf-8")
 
 
 def write_dataset_json(path: Path, header: dict, batches: Iterable[pa.RecordBatch]) -> Path:

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyreadstat
 
 from assets.common.findings import make_findings
 from assets.exports.files import publish
@@ -131,58 +133,183 @@ def _since_epoch(delta: np.ndarray, unit: str) -> np.ndarray:
     return out
 
 
-def xpt_frame(dataset: Dataset, table: pa.Table) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The frame pyreadstat writes, and the SAS formats: text as Python str ('' for missing, as SAS
-    has no null character value), numbers as float64, dates as days and datetimes as seconds since
-    1960-01-01."""
+def sas_numbers(variable, col: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, str | None]:
+    """A numeric column as SAS numbers (float64, NaN = missing) and its SAS format: dates as days
+    and datetimes as seconds since 1960-01-01 (``DATE9.`` / ``DATETIME20.``), the rest as is."""
+    if pa.types.is_date(col.type):
+        days = col.cast(pa.date32()).to_numpy(zero_copy_only=False).astype("datetime64[D]")
+        return _since_epoch(days - SAS_EPOCH, "D"), variable.display_format or "DATE9."
+    if pa.types.is_timestamp(col.type):
+        ts = col.cast(pa.timestamp("s")).to_numpy(zero_copy_only=False).astype("datetime64[s]")
+        return (
+            _since_epoch(ts - SAS_EPOCH.astype("datetime64[s]"), "s"),
+            variable.display_format or "DATETIME20.",
+        )
+    return np.asarray(col.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype="float64"), None
+
+
+def ibm_double_bytes(values: np.ndarray) -> np.ndarray:
+    """IEEE float64 -> the 8-byte IBM 370 hexadecimal doubles of XPORT, one row per value, vectorized
+    (SAS TS-140 ``ieee2xpt``, as ReadStat implements it): NaN -> the SAS missing value ``.`` (0x2E
+    then zeros); +-0 and magnitudes below 16**-65 -> zero; above the IBM range -> the largest
+    magnitude. The 53-bit IEEE significand (with its implicit 1) shifted left by the binary
+    exponent modulo 4 fits the 56-bit IBM fraction, so every in-range value converts exactly."""
+    values = np.ascontiguousarray(values, dtype="float64")
+    bits = values.view(np.uint64)
+    sign = bits & np.uint64(0x8000_0000_0000_0000)
+    exponent = ((bits >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64) - 1023
+    fraction = (bits & np.uint64(0x000F_FFFF_FFFF_FFFF)) | np.uint64(0x0010_0000_0000_0000)
+    fraction = fraction << (exponent & 3).astype(np.uint64)
+    ibm_exponent = ((exponent >> 2) + 65).astype(np.uint64)
+    out = sign | (ibm_exponent << np.uint64(56)) | fraction
+    out[exponent < -260] = 0
+    out[exponent > 248] = sign[exponent > 248] | np.uint64(0x7FFF_FFFF_FFFF_FFFF)
+    out[np.isnan(values)] = np.uint64(0x2E00_0000_0000_0000)
+    return out.astype(">u8").view(np.uint8).reshape(-1, 8)
+
+
+def char_bytes(col: pa.Array | pa.ChunkedArray, width: int) -> np.ndarray:
+    """A text column as fixed-width ASCII, blank padded to ``width`` bytes, one row per value
+    (missing = blanks, as SAS has no null character value). Values must already fit (ASCII,
+    at most ``width`` bytes): :func:`xpt_problems` runs first."""
+    text = pc.fill_null(col.cast(pa.large_string()), "")
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    if len(text) == 0:
+        return np.empty((0, width), dtype=np.uint8)
+    padded = pc.utf8_rpad(text, width=width, padding=" ")
+    offsets = np.frombuffer(padded.buffers()[1], dtype=np.int64)[
+        padded.offset : padded.offset + len(padded) + 1
+    ]
+    data = np.frombuffer(padded.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    if data.size != len(padded) * width:
+        raise ValueError(f"text wider than {width} bytes")
+    return data.reshape(len(padded), width)
+
+
+XPT_FORMAT = re.compile(r"^([A-Z_$][A-Z0-9_]*?)(\d*)\.(\d*)$")
+RECORD = 80
+NAMESTR_BYTES = 140
+
+
+@dataclass(frozen=True)
+class XptVariable:
+    name: str
+    label: str
+    numeric: bool
+    width: int
+    format: str | None = None
+
+
+def _pad(text: str, width: int) -> bytes:
+    return text.encode("ascii").ljust(width, b" ")[:width]
+
+
+def _header_record(name: str, numbers: str = "0" * 30) -> bytes:
+    return f"HEADER RECORD*******{name:<8}HEADER RECORD!!!!!!!{numbers:<32}".encode("ascii")
+
+
+def _namestr(var: XptVariable, number: int, position: int) -> bytes:
+    """One 140-byte NAMESTR (TS-140): type, length, number, name, label, format, position."""
+    form, form_width, form_decimals = "", 0, 0
+    if var.format:
+        match = XPT_FORMAT.match(var.format.upper())
+        if not match:
+            raise ValueError(f"{var.name}: SAS format {var.format!r} not understood")
+        form, form_width, form_decimals = match[1], int(match[2] or 0), int(match[3] or 0)
+    justify = 1 if var.numeric else 0  # right-justified numbers, as ReadStat writes them
+    return (
+        struct.pack(">HHHH", 1 if var.numeric else 2, 0, var.width, number)
+        + _pad(var.name, 8)
+        + _pad(var.label, 40)
+        + _pad(form, 8)
+        + struct.pack(">HHH", form_width, form_decimals, justify)
+        + b"\0\0"
+        + _pad("", 8)
+        + struct.pack(">HHI", 0, 0, position)
+        + b"\0" * 52
+    )
+
+
+def _blank_to_record(data: bytes) -> bytes:
+    return data + b" " * (-len(data) % RECORD)
+
+
+def xport_v5_header(
+    member: str, label: str, variables: list[XptVariable], created: time.struct_time
+) -> bytes:
+    """Library, member and NAMESTR headers up to and including the OBS header record, laid out as
+    SAS TS-140 describes and ReadStat (pyreadstat) writes them: SAS 6.06, OS ``bsd4.2``, creation
+    and modification time ``ddMMMyy:hh:mm:ss`` (local time)."""
+    stamp = time.strftime("%d", created) + MONTHS[created.tm_mon - 1] + time.strftime("%y:%H:%M:%S", created)
+    records = [
+        _header_record("LIBRARY"),
+        _pad(f"{'SAS':<8}{'SAS':<8}{'SASLIB':<8}{'6.06':<8}{'bsd4.2':<8}{'':<24}{stamp:>16}", RECORD),
+        _pad(stamp, RECORD),
+        _header_record("MEMBER", "".join(f"{n:05d}" for n in (0, 0, 0, 160, 0, 140))),
+        _header_record("DSCRPTR"),
+        _pad(f"{'SAS':<8}{member:<8}{'SASDATA':<8}{'6.06':<8}{'bsd4.2':<8}{'':<24}{stamp:>16}", RECORD),
+        _pad(f"{stamp:>16}{'':>16}{label:<40}{'':<8}", RECORD),
+        _header_record("NAMESTR", f"{0:05d}{len(variables):05d}" + "0" * 20),
+    ]
+    namestrs, position = [], 0
+    for number, var in enumerate(variables, start=1):
+        namestrs.append(_namestr(var, number, position))
+        position += var.width
+    records.append(_blank_to_record(b"".join(namestrs)))
+    records.append(_header_record("OBS"))
+    return b"".join(records)
+
+
+MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+
+
+def xpt_observations(dataset: Dataset, table: pa.Table) -> tuple[list[XptVariable], np.ndarray]:
+    """The XPT variables and the observations as one (rows x record length) byte matrix: numbers
+    as IBM doubles, text blank padded to the variable's length (sized to the data, at least 1)."""
     missing = [v.name for v in dataset.variables if v.name not in table.column_names]
     if missing:
-        raise KeyError(f"xpt_frame({dataset.name}): columns not in table: {missing}")
-    columns, formats = {}, {}
+        raise KeyError(f"xpt_observations({dataset.name}): columns not in table: {missing}")
+    variables, blocks = [], []
     for v in dataset.variables:
         col = table.column(v.name)
-        if pa.types.is_date(col.type):
-            days = col.cast(pa.date32()).to_numpy(zero_copy_only=False).astype("datetime64[D]")
-            columns[v.name] = _since_epoch(days - SAS_EPOCH, "D")
-            formats[v.name] = v.display_format or "DATE9."
-        elif pa.types.is_timestamp(col.type):
-            ts = col.cast(pa.timestamp("s")).to_numpy(zero_copy_only=False).astype("datetime64[s]")
-            columns[v.name] = _since_epoch(ts - SAS_EPOCH.astype("datetime64[s]"), "s")
-            formats[v.name] = v.display_format or "DATETIME20."
-        elif v.type == "Char":
-            columns[v.name] = pc.fill_null(col.cast(pa.string()), "").to_numpy(zero_copy_only=False)
-        else:
-            columns[v.name] = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    frame = pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
-    for v in dataset.variables:
         if v.type == "Char":
-            frame[v.name] = frame[v.name].astype(object)
-    return frame, formats
+            width = max(int(v.length or 1), 1)
+            blocks.append(char_bytes(col, width))
+            variables.append(XptVariable(v.name, v.label, numeric=False, width=width))
+        else:
+            numbers, sas_format = sas_numbers(v, col)
+            blocks.append(ibm_double_bytes(numbers))
+            variables.append(XptVariable(v.name, v.label, numeric=True, width=8, format=sas_format))
+    rows = np.empty((table.num_rows, sum(var.width for var in variables)), dtype=np.uint8)
+    position = 0
+    for var, block in zip(variables, blocks, strict=True):
+        rows[:, position : position + var.width] = block
+        position += var.width
+    return variables, rows
 
 
 def write_xpt(dataset: Dataset, table: pa.Table, path: Path) -> pd.DataFrame:
     """Write ``path`` (XPORT v5, member ``dataset.name``) atomically when ``table`` fits, and return
     the findings. When anything does not fit, nothing is written and an older file of that name is
-    removed, so a submission folder never holds a stale or truncated dataset."""
+    removed, so a submission folder never holds a stale or truncated dataset.
+
+    The observations are converted column by column (vectorized) and written as one block, the
+    last 80-byte record padded with blanks, as ReadStat's writer does."""
     problems = xpt_problems(dataset, table)
     path = Path(path)
     if not problems.empty:
         path.unlink(missing_ok=True)
         return problems
-    frame, formats = xpt_frame(dataset, table)
+    variables, rows = xpt_observations(dataset, table)
+    header = xport_v5_header(dataset.name.upper(), dataset.label, variables, time.localtime())
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        pyreadstat.write_xport(
-            frame,
-            tmp,
-            file_format_version=5,
-            table_name=dataset.name.upper(),
-            file_label=dataset.label,
-            column_labels={v.name: v.label for v in dataset.variables},
-            variable_format=formats or None,
-        )
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(header)
+            fh.write(memoryview(rows.reshape(-1)))
+            fh.write(b" " * (-rows.size % RECORD))
         publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -35,15 +35,24 @@ def derive_vars_testcd(df: pd.DataFrame, domain: str, source: str) -> pd.DataFra
     by the source test code; a code missing from that table raises (the spec must name it)."""
     require_columns(df, [source], "derive_vars_testcd")
     codes = metadata.test_codes(domain).set_index("SOURCE_TESTCD")
-    unknown = sorted(set(df[source].dropna()) - set(codes.index))
+    unknown = sorted(set(df[source].dropna().unique()) - set(codes.index))
     if unknown:
         raise KeyError(f"study/sdtm_test_codes.csv has no {domain} row for {unknown}")
     out = df.copy()
-    out[f"{domain}TESTCD"] = out[source].map(codes["TESTCD"])
-    out[f"{domain}TEST"] = out[source].map(codes["TEST"])
-    out[f"{domain}SPEC"] = out[source].map(codes["SPEC"])
-    out["MARKERS"] = out[source].map(codes["MARKERS"])
+    # Look up each distinct source code once, then spread by position (findings have ~500,000 rows).
+    positions, distinct = pd.factorize(out[source])
+    found = codes.reindex(distinct)
+    for column in ("TESTCD", "TEST", "SPEC"):
+        out[f"{domain}{column}"] = _spread(found[column], positions, out.index)
+    out["MARKERS"] = _spread(found["MARKERS"], positions, out.index)
     return out
+
+
+def _spread(per_value: pd.Series, positions: np.ndarray, index: pd.Index) -> pd.Series:
+    """Values looked up per distinct key back onto the rows (``positions`` from ``pd.factorize``;
+    -1, a missing key, gives a missing value)."""
+    with_missing = pd.concat([per_value.reset_index(drop=True), pd.Series([None], dtype=per_value.dtype)])
+    return pd.Series(with_missing.to_numpy()[positions], index=index, dtype=per_value.dtype)
 
 
 def derive_var_lbnrind(lb: pd.DataFrame) -> pd.DataFrame:

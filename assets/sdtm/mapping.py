@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 import study
-from assets.common.dates import study_day
+from assets.common.dates import iso_to_date, study_day
 from assets.sdtm import metadata
 from study import spec
 
@@ -42,6 +43,24 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], who: str) -> None:
 def is_integer_var(name: str) -> bool:
     """Sequence numbers, study days, age and planned orders are whole numbers (Int64)."""
     return name.endswith("SEQ") or name.endswith("DY") or name in INTEGER_VARIABLES
+
+
+def iso_to_date_by_value(iso: pd.Series) -> pd.Series:
+    """:func:`assets.common.dates.iso_to_date` computed once per distinct value, index kept.
+
+    A subject's reference dates repeat on each of its records (and visit dates on each test), so
+    parsing the distinct values only is many times faster on findings domains of ~500,000 rows.
+    """
+    codes, uniques = pd.factorize(iso.astype("string"))
+    dates = iso_to_date(pd.Series(uniques, dtype="string")).to_numpy()
+    # code -1 (missing) picks the appended NaT
+    with_missing = np.append(dates, np.array(["NaT"], dtype=dates.dtype))
+    return pd.Series(with_missing[codes], index=iso.index)
+
+
+def study_day_by_value(dates: pd.Series, reference: pd.Series) -> pd.Series:
+    """:func:`assets.common.dates.study_day` of ISO texts, parsing each distinct date once."""
+    return study_day(iso_to_date_by_value(dates), iso_to_date_by_value(reference))
 
 
 def cast_to_spec_types(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -127,7 +146,7 @@ def map_to_spec(work: pd.DataFrame, dataset: str, tiebreak: Sequence[str] = ()) 
     for var, source in variables.loc[
         variables["ALGORITHM"] == "study_day", ["VARIABLE", "SOURCE"]
     ].itertuples(index=False):
-        out[var] = study_day(out[source].astype("string"), work["RFSTDTC"].astype("string"))
+        out[var] = study_day_by_value(out[source], work["RFSTDTC"])
     out = cast_to_spec_types(out, dataset)
     extra = [c for c in tiebreak if c not in out.columns]
     out = derive_var_seq(out.join(work[extra]) if extra else out, dataset, tiebreak)

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 import study
-from assets.common.dates import iso_to_date, study_day
+from assets.common.dates import study_day
 from assets.common.findings import make_findings
-from assets.sdtm.mapping import require_columns
+from assets.sdtm.mapping import iso_to_date_by_value, require_columns, study_day_by_value
 
 VISIT_FORMS = {
     "VS": "VSDTC",
@@ -68,9 +68,9 @@ def end_of_treatment_day() -> int:
 def derive_var_epoch_by_date(dtc: pd.Series, rfstdtc: pd.Series, rficdtc: pd.Series) -> pd.Series:
     """EPOCH of a date: none before consent; SCREENING from consent to the day before first dose;
     TREATMENT from first dose to the end-of-treatment day; FOLLOW-UP after. Partial dates: none."""
-    day = study_day(dtc.astype("string"), rfstdtc.astype("string"))
-    date = iso_to_date(dtc.astype("string"))
-    consent = iso_to_date(rficdtc.astype("string"))
+    date = iso_to_date_by_value(dtc)
+    day = study_day(date, iso_to_date_by_value(rfstdtc))
+    consent = iso_to_date_by_value(rficdtc)
     after_consent = (date >= consent).fillna(False).to_numpy(dtype=bool)
     dosed = day.notna().to_numpy()
     dayv = day.fillna(0).to_numpy(dtype="int64")
@@ -93,7 +93,11 @@ def derive_var_epoch(visit: pd.Series, dtc: pd.Series, rfstdtc: pd.Series, rficd
     (or an unknown label) the epoch of the date."""
     by_visit = visit.map(dict(zip(study.visits()["VISIT"], study.visits()["EPOCH"]))).astype("string")
     by_visit = by_visit.where(by_visit.str.len() > 0)
-    return by_visit.fillna(derive_var_epoch_by_date(dtc, rfstdtc, rficdtc))
+    by_date = by_visit.isna()
+    if by_date.any():  # only unscheduled records need the (costlier) epoch of their date
+        by_visit = by_visit.copy()
+        by_visit[by_date] = derive_var_epoch_by_date(dtc[by_date], rfstdtc[by_date], rficdtc[by_date])
+    return by_visit
 
 
 def visit_dates(forms: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -159,7 +163,7 @@ def find_visits_outside_window(visits: pd.DataFrame, reference: pd.DataFrame) ->
     require_columns(reference, ["USUBJID", "RFSTDTC"], "find_visits_outside_window(reference)")
     sched = study.visits().dropna(subset=["PLANNED_DAY"])[["VISIT", "PLANNED_DAY", "WINDOW_DAYS"]]
     df = visits.merge(sched, on="VISIT", how="inner").merge(reference[["USUBJID", "RFSTDTC"]], on="USUBJID")
-    df["DY"] = study_day(df["DTC"].astype("string"), df["RFSTDTC"].astype("string"))
+    df["DY"] = study_day_by_value(df["DTC"], df["RFSTDTC"])
     off = (df["DY"] - df["PLANNED_DAY"]).abs() > df["WINDOW_DAYS"].fillna(0)
     bad = df[off.fillna(False)].sort_values(["USUBJID", "VISIT", "FORM", "DTC", "RECID"], kind="stable")
     bad = bad.drop_duplicates(["USUBJID", "VISIT", "FORM", "DTC"])

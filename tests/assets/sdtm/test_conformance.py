@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from assets.sdtm.mapping import empty_dataset
-from schemas.sdtm_conformance import conformance_report, unique_keys
+from schemas.sdtm_conformance import _byte_length_ok, conformance_report, unique_keys
 from study import spec
 
 DATASETS = spec.datasets("sdtm")["DATASET"].tolist()
@@ -108,3 +108,12 @@ def test_wrong_column_order_is_structural():
     cols = good.columns.tolist()
     cols[3], cols[4] = cols[4], cols[3]
     assert conformance_report(good[cols], "AE")["structural"] >= 1
+
+
+def test_byte_length_counts_utf8_bytes_not_characters_and_nulls_pass():
+    values = pd.Series(
+        ["a" * 200, "a" * 201, "é" * 100, "é" * 101, "€" * 66, "€" * 67, None, ""], index=range(8, 0, -1)
+    )
+    ok = _byte_length_ok(values)
+    assert ok.tolist() == [True, False, True, False, True, False, True, True]
+    assert ok.index.equals(values.index) and ok.dtype == bool

@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 
 from assets.sdtm.events import build_ae
-from assets.sdtm.mapping import derive_var_seq, map_to_spec
+from assets.sdtm.mapping import derive_var_seq, iso_to_date_by_value, map_to_spec
 from assets.sdtm.timing import (
+    derive_var_epoch,
     derive_var_epoch_by_date,
     derive_vars_reference_dates,
     unscheduled_visitnums,
@@ -119,6 +120,32 @@ def test_epoch_by_date_boundaries():
     # day 88 (= WEEK 12 planned day 85 + window 3) is the last TREATMENT day
     assert epoch.tolist()[:5] == [pd.NA, "SCREENING", "TREATMENT", "TREATMENT", "FOLLOW-UP"]
     assert pd.isna(epoch.iloc[5])
+
+
+def test_iso_to_date_by_value_parses_repeats_and_keeps_index_and_missing():
+    iso = pd.Series(
+        ["2026-03-01T10:00", None, "2026-03", "2026-03-01", "2026-03-01T10:00"], index=[9, 7, 5, 3, 1]
+    )
+    dates = iso_to_date_by_value(iso)
+    assert dates.index.tolist() == [9, 7, 5, 3, 1]
+    assert dates.isna().tolist() == [False, True, True, False, False]
+    assert (dates.dropna() == pd.Timestamp("2026-03-01")).all()
+    assert iso_to_date_by_value(pd.Series([], dtype="string")).empty
+
+
+def test_epoch_of_scheduled_visit_from_schedule_and_of_unscheduled_from_date():
+    visit = pd.Series(
+        ["WEEK 12", "UNSCHEDULED", "SCREENING", "UNSCHEDULED"], index=[4, 3, 2, 1], dtype="string"
+    )
+    dtc = pd.Series(
+        ["2026-01-01", "2026-05-28", "2026-06-30", "2026-02-28"], index=visit.index, dtype="string"
+    )
+    ref = pd.Series("2026-03-01", index=visit.index, dtype="string")
+    consent = pd.Series("2026-02-01", index=visit.index, dtype="string")
+    epoch = derive_var_epoch(visit, dtc, ref, consent)
+    # the schedule wins even against the date; unscheduled day 89 is FOLLOW-UP, day -1 SCREENING
+    assert epoch.tolist() == ["TREATMENT", "FOLLOW-UP", "SCREENING", "SCREENING"]
+    assert epoch.index.equals(visit.index) and epoch.dtype == "string"
 
 
 def test_unscheduled_visits_are_numbered_by_date_per_subject_across_forms():
