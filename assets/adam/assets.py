@@ -16,6 +16,7 @@ from assets.adam.adlb import derive_adlb
 from assets.adam.adsl import derive_adsl
 from assets.adam.common import dates_to_datetime, finalize
 from assets.adam.stats import sledai_change_plot, sledai_change_table, sri4_response_table
+from assets.common.asset_metadata import table_metadata
 from assets.common.parquet import atomic_write_bytes, read_parquet, write_parquet
 from assets.ingest.store import read_form
 from pipelines.resources import RestrictedRandomization, Warehouse
@@ -35,6 +36,10 @@ def _sdtm(warehouse: Warehouse, domain: str) -> pd.DataFrame:
 def _adam(warehouse: Warehouse, dataset: str, as_written: bool = False) -> pd.DataFrame:
     df = read_parquet(warehouse.root / "adam" / f"{dataset.lower()}.parquet")
     return df if as_written else dates_to_datetime(df, dataset)
+
+
+def _table_metadata(df: pd.DataFrame, dataset: str) -> dict:
+    return table_metadata(df, spec.labels("adam", dataset))
 
 
 def _write(warehouse: Warehouse, df: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -72,7 +77,12 @@ def adam_adsl(warehouse: Warehouse, restricted: RestrictedRandomization):
     out = _write(warehouse, adsl, "ADSL")
     counts = {fl: int((out[fl] == "Y").sum()) for fl in ("RANDFL", "SAFFL", "FASFL", "PPROTFL", "ELIGFL")}
     return dg.MaterializeResult(
-        metadata={"subjects": len(out), "mode": "unblinded" if warehouse.unblinded else "blinded", **counts}
+        metadata={
+            **_table_metadata(out, "ADSL"),
+            "subjects": len(out),
+            "mode": "unblinded" if warehouse.unblinded else "blinded",
+            **counts,
+        }
     )
 
 
@@ -87,6 +97,7 @@ def adam_adeff(warehouse: Warehouse):
     sri4 = out[(out["PARAMCD"] == "SRI4") & (out["AVISIT"] == "WEEK 24")]
     return dg.MaterializeResult(
         metadata={
+            **_table_metadata(out, "ADEFF"),
             "records": len(out),
             "by_param": dg.MetadataValue.json(
                 out["PARAMCD"].value_counts().sort_index().astype(int).to_dict()
@@ -105,7 +116,13 @@ def adam_adeff(warehouse: Warehouse):
 )
 def adam_adlb(warehouse: Warehouse):
     out = _write(warehouse, derive_adlb(_sdtm(warehouse, "lb"), _adam(warehouse, "ADSL")), "ADLB")
-    return dg.MaterializeResult(metadata={"records": len(out), "parameters": int(out["PARAMCD"].nunique())})
+    return dg.MaterializeResult(
+        metadata={
+            **_table_metadata(out, "ADLB"),
+            "records": len(out),
+            "parameters": int(out["PARAMCD"].nunique()),
+        }
+    )
 
 
 @dg.asset(
@@ -117,7 +134,11 @@ def adam_adlb(warehouse: Warehouse):
 def adam_adae(warehouse: Warehouse):
     out = _write(warehouse, derive_adae(_sdtm(warehouse, "ae"), _adam(warehouse, "ADSL")), "ADAE")
     return dg.MaterializeResult(
-        metadata={"records": len(out), "treatment_emergent": int((out["TRTEMFL"] == "Y").sum())}
+        metadata={
+            **_table_metadata(out, "ADAE"),
+            "records": len(out),
+            "treatment_emergent": int((out["TRTEMFL"] == "Y").sum()),
+        }
     )
 
 

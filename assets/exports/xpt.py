@@ -20,6 +20,7 @@ import re
 import struct
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,7 +190,7 @@ def char_bytes(col: pa.Array | pa.ChunkedArray, width: int) -> np.ndarray:
 
 XPT_FORMAT = re.compile(r"^([A-Z_$][A-Z0-9_]*?)(\d*)\.(\d*)$")
 RECORD = 80
-NAMESTR_BYTES = 140
+CHUNK_ROWS = 8192
 
 
 @dataclass(frozen=True)
@@ -264,12 +265,12 @@ def xport_v5_header(
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
 
-def xpt_observations(dataset: Dataset, table: pa.Table) -> tuple[list[XptVariable], np.ndarray]:
-    """The XPT variables and the observations as one (rows x record length) byte matrix: numbers
-    as IBM doubles, text blank padded to the variable's length (sized to the data, at least 1)."""
+def xpt_columns(dataset: Dataset, table: pa.Table) -> tuple[list[XptVariable], list[np.ndarray]]:
+    """The XPT variables and each one's values as a (rows x length) byte matrix: numbers as IBM
+    doubles, text blank padded to the variable's length (sized to the data, at least 1 byte)."""
     missing = [v.name for v in dataset.variables if v.name not in table.column_names]
     if missing:
-        raise KeyError(f"xpt_observations({dataset.name}): columns not in table: {missing}")
+        raise KeyError(f"xpt_columns({dataset.name}): columns not in table: {missing}")
     variables, blocks = [], []
     for v in dataset.variables:
         col = table.column(v.name)
@@ -281,12 +282,24 @@ def xpt_observations(dataset: Dataset, table: pa.Table) -> tuple[list[XptVariabl
             numbers, sas_format = sas_numbers(v, col)
             blocks.append(ibm_double_bytes(numbers))
             variables.append(XptVariable(v.name, v.label, numeric=True, width=8, format=sas_format))
-    rows = np.empty((table.num_rows, sum(var.width for var in variables)), dtype=np.uint8)
-    position = 0
-    for var, block in zip(variables, blocks, strict=True):
-        rows[:, position : position + var.width] = block
-        position += var.width
-    return variables, rows
+    return variables, blocks
+
+
+def observation_chunks(blocks: list[np.ndarray], rows_per_chunk: int = CHUNK_ROWS) -> Iterator[bytes]:
+    """The observations (the columns' bytes side by side, row after row) in chunks of rows: a chunk
+    small enough to stay in the CPU cache makes the column-by-column copy several times faster
+    than filling one matrix of the whole dataset."""
+    if not blocks:
+        return
+    rows, widths = len(blocks[0]), [b.shape[1] for b in blocks]
+    buffer = np.empty((min(rows, rows_per_chunk), sum(widths)), dtype=np.uint8)
+    for start in range(0, rows, rows_per_chunk):
+        stop = min(rows, start + rows_per_chunk)
+        position = 0
+        for block, width in zip(blocks, widths, strict=True):
+            buffer[: stop - start, position : position + width] = block[start:stop]
+            position += width
+        yield buffer[: stop - start].tobytes()
 
 
 def write_xpt(dataset: Dataset, table: pa.Table, path: Path) -> pd.DataFrame:
@@ -294,22 +307,24 @@ def write_xpt(dataset: Dataset, table: pa.Table, path: Path) -> pd.DataFrame:
     the findings. When anything does not fit, nothing is written and an older file of that name is
     removed, so a submission folder never holds a stale or truncated dataset.
 
-    The observations are converted column by column (vectorized) and written as one block, the
-    last 80-byte record padded with blanks, as ReadStat's writer does."""
+    Our own writer, byte for byte what pyreadstat 1.3 (ReadStat) writes but for the creation time,
+    with the values converted column by column (pyreadstat converts value by value in Python: 30 s
+    for a 5,000-subject trial); the last 80-byte record is padded with blanks."""
     problems = xpt_problems(dataset, table)
     path = Path(path)
     if not problems.empty:
         path.unlink(missing_ok=True)
         return problems
-    variables, rows = xpt_observations(dataset, table)
+    variables, blocks = xpt_columns(dataset, table)
     header = xport_v5_header(dataset.name.upper(), dataset.label, variables, time.localtime())
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(header)
-            fh.write(memoryview(rows.reshape(-1)))
-            fh.write(b" " * (-rows.size % RECORD))
+            for chunk in observation_chunks(blocks):
+                fh.write(chunk)
+            fh.write(b" " * (-table.num_rows * sum(v.width for v in variables) % RECORD))
         publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

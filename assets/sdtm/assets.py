@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from assets.common.asset_metadata import table_metadata
 from assets.common.findings import make_findings
 from assets.common.parquet import read_parquet, write_parquet
 from assets.ingest.store import read_form, read_forms
@@ -45,7 +46,11 @@ def write_dataset(warehouse: Warehouse, dataset: str, df: pd.DataFrame) -> dict:
         labels=spec.labels("sdtm", dataset),
         dataset_label=spec.dataset_label("sdtm", dataset),
     )
-    meta = {"rows": len(df), "path": str(dataset_path(warehouse, dataset))}
+    meta = {
+        **table_metadata(df, spec.labels("sdtm", dataset)),
+        "rows": len(df),
+        "path": str(dataset_path(warehouse, dataset)),
+    }
     if "USUBJID" in df.columns and len(df):
         meta["subjects"] = int(df["USUBJID"].nunique())
     return meta
