@@ -178,7 +178,7 @@ def char_bytes(col: pa.Array | pa.ChunkedArray, width: int) -> np.ndarray:
         text = text.combine_chunks()
     if len(text) == 0:
         return np.empty((0, width), dtype=np.uint8)
-    padded = pc.utf8_rpad(text, width=width, padding=" ")
+    padded = pc.ascii_rpad(text, width=width, padding=" ")  # ASCII checked by xpt_problems
     offsets = np.frombuffer(padded.buffers()[1], dtype=np.int64)[
         padded.offset : padded.offset + len(padded) + 1
     ]

@@ -1,10 +1,13 @@
 """Dataset-JSON 1.1: valid against the CDISC schema, round trip, streaming, byte-identical reruns."""
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from assets.common.parquet import read_parquet, write_parquet
@@ -13,6 +16,7 @@ from assets.exports.dataset_json import (
     parquet_batches,
     read_dataset_json,
     read_dataset_json_header,
+    rows_json,
     write_dataset_json,
 )
 from assets.exports.metadata import describe_written
@@ -135,3 +139,67 @@ def test_a_dataset_no_longer_written_loses_its_json(mode_root):
     build_dataset_json(mode_root)
     assert not (mode_root / "submission" / "adam" / "adeff.json").exists()
     assert (mode_root / "submission" / "adam" / "adsl.json").exists()
+
+
+# --- rows_json: column-wise in Arrow, byte for byte what json.dumps writes ------------------------
+
+
+def _dumps_rows(table: pa.Table) -> str:
+    rows = list(zip(*[table.column(n).to_pylist() for n in table.column_names]))
+    return json.dumps(rows, ensure_ascii=False, allow_nan=False, separators=(",", ":"))[1:-1]
+
+
+def test_rows_json_equals_json_dumps_for_awkward_values():
+    floats = [1.0, -0.0, 0.0, 0.1, 1e-4, 9.99e-5, 1e16, 9999999999999998.0, 123456789.25, 1e-7, 2.5e300, None]
+    text = [
+        "plain",
+        'say "hi"',
+        "back\\slash",
+        "tab\tnew\nline",
+        "\x01ctl",
+        "NAUSÉE",
+        "",
+        None,
+        "a",
+        "b",
+        "c",
+        "d",
+    ]
+    table = pa.table(
+        {
+            "AVAL": pa.array(floats, pa.float64()),
+            "AVALC": pa.array(text, pa.string()),
+            "AGE": pa.array([1, -2, None, 0, 10**15, 3, 4, 5, 6, 7, 8, 9], pa.int64()),
+            "FLAG": pa.array([True, False, None] + [True] * 9),
+            "EMPTY": pa.array([None] * 12, pa.null()),
+        }
+    )
+    # booleans are written as the integers 0/1 (as before this writer)
+    as_ints = table.set_column(3, "FLAG", table.column("FLAG").cast(pa.int64()))
+    assert rows_json(table, table.column_names) == _dumps_rows(as_ints)
+
+
+def test_rows_json_floats_across_magnitudes_equal_repr():
+    rng = np.random.default_rng(3)
+    values = np.concatenate([rng.standard_normal(500) * 10.0**k for k in range(-9, 24)])
+    table = pa.table({"AVAL": values, "NAN": np.where(values > 0, values, np.nan)})
+    expected = ",".join(
+        f"[{a!r},{'null' if np.isnan(b) else repr(b)}]"
+        for a, b in zip(values.tolist(), table["NAN"].to_numpy().tolist())
+    )
+    assert rows_json(table, ["AVAL", "NAN"]) == expected
+
+
+def test_rows_json_dates_and_datetimes_as_iso_text():
+    table = pa.table(
+        {
+            "TRTSDT": pa.array([dt.date(2026, 1, 5), None], pa.date32()),
+            "ADTM": pa.array([dt.datetime(2026, 1, 1, 8, 30), None], pa.timestamp("s")),
+        }
+    )
+    assert rows_json(table, ["TRTSDT", "ADTM"]) == '["2026-01-05","2026-01-01T08:30:00"],[null,null]'
+
+
+def test_rows_json_refuses_infinity_as_json_does():
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        rows_json(pa.table({"AVAL": [1.0, float("inf")]}), ["AVAL"])

@@ -1,6 +1,7 @@
 """XPORT v5: round trip through pyreadstat and pandas; what v5 cannot hold is a blocking finding."""
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ from assets.exports.metadata import (
     describe_table,
     normalize_adam_dates,
 )
-from assets.exports.xpt import write_xpt
+from assets.exports.xpt import ibm_double_bytes, observation_chunks, write_xpt
 
 NO_SPEC = pd.DataFrame(columns=SPEC_DATASET_COLUMNS), pd.DataFrame(columns=SPEC_VARIABLE_COLUMNS)
 
@@ -159,3 +160,97 @@ def test_label_of_exactly_40_and_name_of_8_fit(tmp_path):
     )
     assert write_xpt(ds, table, tmp_path / "ae.xpt").empty
     assert (tmp_path / "ae.xpt").exists()
+
+
+# --- our vectorized writer against pyreadstat (ReadStat), the writer it replaces -----------------
+
+STAMP = re.compile(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d")
+
+
+def _without_timestamps(data: bytes) -> bytes:
+    # the creation/modification times (ddMMMyy:hh:mm:ss) sit in the first 8 header records
+    return STAMP.sub(b"S" * 16, data[:640]) + data[640:]
+
+
+@pytest.mark.parametrize(
+    "value, ibm",
+    [
+        (1.0, "4110000000000000"),
+        (-0.5, "C080000000000000"),
+        (100.0, "4264000000000000"),
+        (0.1, "401999999999999A"),  # binary exponent -4: the IEEE fraction unshifted, exact
+        (0.0, "0000000000000000"),
+        (-0.0, "0000000000000000"),
+        (np.nan, "2E00000000000000"),  # SAS missing "."
+        (1e-80, "0000000000000000"),  # below the IBM range: zero
+        (-1e80, "FFFFFFFFFFFFFFFF"),  # above it: the largest magnitude, sign kept
+    ],
+)
+def test_ibm_double_known_answers(value, ibm):
+    assert ibm_double_bytes(np.array([value])).tobytes().hex().upper() == ibm
+
+
+def test_ibm_doubles_read_back_exactly_by_pyreadstat(tmp_path):
+    rng = np.random.default_rng(7)
+    values = np.concatenate(
+        [rng.standard_normal(2000) * 10.0 ** rng.integers(-30, 30, 2000), [0.0, 1.0, -1.0, 22280.0, np.nan]]
+    )
+    ds, table = _dataset(pa.table({"AVAL": values}), dataset_label="Values")
+    write_xpt(ds, table, tmp_path / "adsl.xpt")
+    frame, _ = pyreadstat.read_xport(tmp_path / "adsl.xpt")
+    np.testing.assert_array_equal(frame["AVAL"].to_numpy(), values)  # 53 bits fit the 56-bit fraction
+
+
+def test_bytes_equal_pyreadstat_write_xport_but_for_the_timestamps(tmp_path):
+    table = _adsl().append_column("COMMENT", pa.array(["c" * 60, None, "x"]))
+    table = table.append_column("ADTM", pa.array(["2026-01-01T00:00:10", None, "2026-01-01T08:30"]))
+    ds, table = _dataset(table, labels=LABELS)
+    write_xpt(ds, table, tmp_path / "ours.xpt")
+    frame = pd.DataFrame(
+        {
+            "USUBJID": ["LDIL2SLE-101-0001", "LDIL2SLE-101-0002", ""],
+            "TRT01P": ["Placebo", "", "IL-2 1 MIU"],
+            "EMPTY": ["", "", ""],
+            "TRTSDT": [(dt.date(2026, 1, 5) - dt.date(1960, 1, 1)).days, 0.0, np.nan],
+            "AGE": [34.0, np.nan, 0.0],
+            "CHG": [-4.5, 0.0, np.nan],
+            "COMMENT": ["c" * 60, "", "x"],
+            "ADTM": [
+                (dt.datetime(2026, 1, 1, 0, 0, 10) - dt.datetime(1960, 1, 1)).total_seconds(),
+                np.nan,
+                (dt.datetime(2026, 1, 1, 8, 30) - dt.datetime(1960, 1, 1)).total_seconds(),
+            ],
+        }
+    ).astype({c: object for c in ["USUBJID", "TRT01P", "EMPTY", "COMMENT"]})
+    pyreadstat.write_xport(
+        frame,
+        tmp_path / "theirs.xpt",
+        file_format_version=5,
+        table_name="ADSL",
+        file_label=ds.label,
+        column_labels={v.name: v.label for v in ds.variables},
+        variable_format={"TRTSDT": "DATE9.", "ADTM": "DATETIME20."},
+    )
+    ours, theirs = (tmp_path / "ours.xpt").read_bytes(), (tmp_path / "theirs.xpt").read_bytes()
+    assert len(ours) % 80 == 0
+    assert _without_timestamps(ours) == _without_timestamps(theirs)
+
+
+def test_observations_in_chunks_equal_one_block():
+    blocks = [
+        np.arange(10, dtype=np.uint8).reshape(5, 2),
+        ibm_double_bytes(np.array([1.0, 2.0, np.nan, -3.0, 0.5])),
+        np.full((5, 3), ord("x"), dtype=np.uint8),
+    ]
+    whole = np.concatenate(blocks, axis=1).tobytes()
+    assert b"".join(observation_chunks(blocks, rows_per_chunk=2)) == whole
+    assert b"".join(observation_chunks(blocks, rows_per_chunk=100)) == whole
+    assert list(observation_chunks([np.empty((0, 3), np.uint8)])) == []
+
+
+def test_empty_dataset_is_headers_only(tmp_path):
+    ds, table = _dataset(pa.table({"USUBJID": pa.array([], pa.string())}), dataset_label="Empty")
+    assert write_xpt(ds, table, tmp_path / "adsl.xpt").empty
+    frame, meta = pyreadstat.read_xport(tmp_path / "adsl.xpt")
+    assert len(frame) == 0 and meta.column_names == ["USUBJID"]
+    assert (tmp_path / "adsl.xpt").stat().st_size % 80 == 0

@@ -152,3 +152,16 @@ def test_big_table_is_sampled_but_a_duplicate_key_outside_the_sample_still_fails
     assert failed(results) == {("LB_PROFILE", "keys_unique", "2", True)}  # 2 rows share a key
     assert results.loc[results["DATASET"] == "LB", "SAMPLED"].all()
     assert (results["ROWS_IN_TABLE"] == n).all()
+
+
+def test_text_columns_no_expectation_reads_go_to_gx_as_categorical_and_the_rest_unchanged():
+    frame = lb()
+    plan = qa_gx.plan_expectations(frame, SPEC, KEYS, CODELISTS, RANGES, {})
+    table = qa_gx.TableToValidate("sdtm", "LB", frame, plan, len(frame))
+    for_gx = qa_gx.frame_for_gx(table)
+    assert list(for_gx.columns) == list(frame.columns)
+    assert str(for_gx["DOMAIN"].dtype) == "category"  # read by no expectation
+    # keys, the CT-checked SEX, the ISO date, the range result and the code in its row condition stay as they are
+    for col in ("USUBJID", "SEX", "LBDTC", "LBSTRESN", "LBTESTCD"):
+        assert for_gx[col].dtype == frame[col].dtype
+    pd.testing.assert_frame_equal(for_gx.astype(object), frame.astype(object), check_dtype=False)

@@ -103,3 +103,33 @@ def test_export_status_newest_complete_export_its_age_and_skipped_exports_with_r
     assert pd.isna(out.loc["102", "LAST_EXPORT"]) and pd.isna(out.loc["102", "AGE_DAYS"])
     # One second short of a whole day does not count as a day.
     assert derive_export_status(inv, "2026-05-02T01:59:59Z").set_index("SITEID").loc["101", "AGE_DAYS"] == 30
+
+
+def test_xlsx_keeps_types_and_is_byte_identical_when_written_twice(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "TEXT": pd.Series(["=1+1", "#N/A", "a & <b>", "x\ry", "", None], dtype="string"),
+            "LINE": [1, 2, 3, 4, 5, 6],
+            "VALUE": [1.5, float("nan"), -2.0, 0.0, 3.25, 1e-7],
+            "FLAG": [True, False, True, False, True, False],
+        }
+    )
+    created = pd.Timestamp("2026-05-01T02:00:00Z")
+    write_xlsx({"Sheet": frame, "Empty": frame.iloc[:0]}, tmp_path / "a.xlsx", created=created)
+    write_xlsx({"Sheet": frame, "Empty": frame.iloc[:0]}, tmp_path / "b.xlsx", created=created)
+    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
+    wb = load_workbook(tmp_path / "a.xlsx")
+    assert (
+        wb.properties.created == wb.properties.modified == pd.Timestamp("2026-05-01T02:00:00").to_pydatetime()
+    )
+    rows = [[(c.value, c.data_type) for c in r] for r in wb["Sheet"].iter_rows()]
+    assert [v for v, _ in rows[0]] == ["TEXT", "LINE", "VALUE", "FLAG"]
+    texts = [r[0] for r in rows[1:]]
+    # A formula-looking or error-code-looking text stays text; empty and missing are empty cells.
+    assert texts[:4] == [("=1+1", "s"), ("#N/A", "s"), ("a & <b>", "s"), ("x\ry", "s")]
+    assert texts[4][0] is None and texts[5][0] is None
+    assert [r[1] for r in rows[1:3]] == [(1, "n"), (2, "n")]
+    assert rows[1][2] == (1.5, "n") and rows[2][2][0] is None and rows[6][2] == (1e-7, "n")
+    assert rows[1][3] == (True, "b") and rows[2][3] == (False, "b")
+    assert wb["Sheet"].freeze_panes == "A2"
+    assert [[c.value for c in r] for r in wb["Empty"].iter_rows()] == [["TEXT", "LINE", "VALUE", "FLAG"]]
