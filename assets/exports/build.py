@@ -12,6 +12,7 @@ Shared by the Dagster assets (``assets/exports/assets.py``) and ``trialpipe expo
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -61,10 +62,12 @@ def build_xpt(mode_root: Path, datasets: list[Dataset] | None = None) -> tuple[l
     """Every dataset as XPORT v5; returns the files written and the findings (also written to
     ``qa/findings/exports.parquet``). A dataset with findings is not written."""
     datasets = describe_written(mode_root) if datasets is None else datasets
+    # The data cut as the header time (not the wall clock), so a rerun writes the same bytes.
+    created = time.strptime(as_of(mode_root, datasets)[:19], "%Y-%m-%dT%H:%M:%S")
     written, problems = [], []
     for ds in datasets:
         path = submission_dir(mode_root, ds.standard) / f"{ds.file_stem}.xpt"
-        found = xpt.write_xpt(ds, read_export_table(ds.path, ds.standard), path)
+        found = xpt.write_xpt(ds, read_export_table(ds.path, ds.standard), path, created=created)
         if found.empty:
             written.append(path)
         else:

@@ -302,21 +302,24 @@ def observation_chunks(blocks: list[np.ndarray], rows_per_chunk: int = CHUNK_ROW
         yield buffer[: stop - start].tobytes()
 
 
-def write_xpt(dataset: Dataset, table: pa.Table, path: Path) -> pd.DataFrame:
+def write_xpt(
+    dataset: Dataset, table: pa.Table, path: Path, created: time.struct_time | None = None
+) -> pd.DataFrame:
     """Write ``path`` (XPORT v5, member ``dataset.name``) atomically when ``table`` fits, and return
     the findings. When anything does not fit, nothing is written and an older file of that name is
     removed, so a submission folder never holds a stale or truncated dataset.
 
     Our own writer, byte for byte what pyreadstat 1.3 (ReadStat) writes but for the creation time,
     with the values converted column by column (pyreadstat converts value by value in Python: 30 s
-    for a 5,000-subject trial); the last 80-byte record is padded with blanks."""
+    for a 5,000-subject trial); the last 80-byte record is padded with blanks. ``created`` is the
+    header's creation time: the pipeline passes the data cut, so reruns give identical bytes."""
     problems = xpt_problems(dataset, table)
     path = Path(path)
     if not problems.empty:
         path.unlink(missing_ok=True)
         return problems
     variables, blocks = xpt_columns(dataset, table)
-    header = xport_v5_header(dataset.name.upper(), dataset.label, variables, time.localtime())
+    header = xport_v5_header(dataset.name.upper(), dataset.label, variables, created or time.localtime())
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
