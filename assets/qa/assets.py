@@ -21,6 +21,7 @@ import yaml
 from pydantic import Field
 
 import study
+from assets.common.asset_metadata import markdown_preview, table_metadata
 from assets.common.parquet import read_labels, write_json, write_parquet
 from assets.ingest.store import read_form, read_qa_table
 from assets.qa import gx as qa_gx
@@ -90,35 +91,6 @@ def run_timestamp(context, config: QARunConfig | None = None) -> str:
 
 def _read_parquet_or_empty(path: Path) -> pd.DataFrame:
     return pq.read_table(path).to_pandas() if Path(path).is_file() else pd.DataFrame()
-
-
-def markdown_preview(df: pd.DataFrame, rows: int = 5, max_cols: int = 10) -> str:
-    """A small markdown table (pipes and newlines in values neutralized)."""
-    if df.empty:
-        return "_no rows_"
-    head = df.iloc[:rows, :max_cols].astype(object).where(df.iloc[:rows, :max_cols].notna(), "")
-
-    def cell(v) -> str:
-        return str(v).replace("|", "\\|").replace("\n", " ").replace("\r", " ")[:60]
-
-    lines = ["| " + " | ".join(map(cell, head.columns)) + " |", "|" + "---|" * len(head.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in head.itertuples(index=False)]
-    return "\n".join(lines)
-
-
-def table_metadata(df: pd.DataFrame, labels: dict[str, str] | None = None, preview_rows: int = 5) -> dict:
-    """Row count, column schema with labels, and a preview, for materialization metadata."""
-    labels = labels or {}
-    schema = dg.TableSchema(
-        columns=[
-            dg.TableColumn(name=str(c), type=str(df[c].dtype), description=labels.get(c)) for c in df.columns
-        ]
-    )
-    return {
-        "dagster/row_count": len(df),
-        "dagster/column_schema": schema,
-        "preview": dg.MetadataValue.md(markdown_preview(df, preview_rows)),
-    }
 
 
 def read_findings(qa_dir: Path) -> dict[str, pd.DataFrame]:

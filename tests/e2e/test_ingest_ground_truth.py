@@ -51,7 +51,12 @@ def test_every_quarantine_kind_is_injected_and_caught_with_its_rule(ingested):
     rows = truth[truth["outcome"] == "quarantine"]
     assert set(rows["kind"]) == set(expected_rule)
     for r in rows.itertuples():
-        assert rules_by_key[(r.site, r.file, r.recid)] & expected_rule[r.kind], (r.kind, r.site, r.file, r.recid)
+        assert rules_by_key[(r.site, r.file, r.recid)] & expected_rule[r.kind], (
+            r.kind,
+            r.site,
+            r.file,
+            r.recid,
+        )
 
 
 def test_skipped_exports_and_rejected_forms_are_the_injected_ones(ingested):
@@ -71,7 +76,9 @@ def test_unexpected_column_is_reported_not_quarantined(ingested):
     _, _, results, truth = ingested
     unexpected = pd.concat([r.unexpected for r in results.values()], ignore_index=True)
     want = truth[truth["outcome"] == "reported"]
-    assert {(r.site, r.column) for r in want.itertuples()} == {(r.SOURCE, r.COLUMN) for r in unexpected.itertuples()}
+    assert {(r.site, r.column) for r in want.itertuples()} == {
+        (r.SOURCE, r.COLUMN) for r in unexpected.itertuples()
+    }
 
 
 def test_rows_read_equal_rows_passed_plus_quarantined(ingested):
