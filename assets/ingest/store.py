@@ -49,7 +49,7 @@ def write_source(ingest_dir: Path, result: SourceIngest, forms: tuple[str, ...])
     return counts
 
 
-def _read_dir(folder: Path) -> pd.DataFrame | None:
+def _read_dir(folder: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
     files = sorted(Path(folder).glob("*.parquet")) if Path(folder).is_dir() else []
     if not files:
         return None
@@ -58,15 +58,18 @@ def _read_dir(folder: Path) -> pd.DataFrame | None:
     # at one site is typed null in that site's file.
     schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
     try:
-        table = ds.dataset([str(f) for f in files], schema=schema, format="parquet").to_table()
+        table = ds.dataset([str(f) for f in files], schema=schema, format="parquet").to_table(columns=columns)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+        table = pa.concat_tables(
+            [pq.read_table(f, columns=columns) for f in files], promote_options="permissive"
+        )
     return table.to_pandas()
 
 
-def read_form(ingest_dir: Path, form: str) -> pd.DataFrame:
-    """All sources' valid rows of ``form`` (empty frame with no columns when none were ingested)."""
-    df = _read_dir(Path(ingest_dir) / "forms" / form)
+def read_form(ingest_dir: Path, form: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """All sources' valid rows of ``form`` (empty frame with no columns when none were ingested);
+    ``columns`` reads only those (a projection: much less to decode for wide forms)."""
+    df = _read_dir(Path(ingest_dir) / "forms" / form, columns)
     return df if df is not None else pd.DataFrame()
 
 

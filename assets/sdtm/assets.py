@@ -16,7 +16,13 @@ from assets.common.findings import make_findings
 from assets.common.parquet import read_parquet, write_parquet
 from assets.ingest.store import read_form, read_forms
 from assets.sdtm import events, findings, interventions, special, trial_design
-from assets.sdtm.timing import VISIT_FORMS, find_visits_outside_window, unscheduled_visitnums, visit_dates
+from assets.sdtm.timing import (
+    VISIT_COLUMNS,
+    VISIT_FORMS,
+    find_visits_outside_window,
+    unscheduled_visitnums,
+    visit_dates,
+)
 from pipelines.resources import RestrictedRandomization, Warehouse
 from schemas.sdtm_conformance import conformance_report
 from study import spec
@@ -66,7 +72,11 @@ def _reference(warehouse: Warehouse) -> pd.DataFrame:
 
 
 def _visit_rows(warehouse: Warehouse) -> pd.DataFrame:
-    return visit_dates(read_forms(_ingest(warehouse), tuple(VISIT_FORMS)))
+    # Only the columns visit_dates uses: SV, LB, VS, CP and RS each need the visit rows.
+    ingest = _ingest(warehouse)
+    return visit_dates(
+        {form: read_form(ingest, form, columns=[*VISIT_COLUMNS, dtc]) for form, dtc in VISIT_FORMS.items()}
+    )
 
 
 def _trial_design_asset(dataset: str, builder):

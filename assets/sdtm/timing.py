@@ -27,6 +27,8 @@ VISIT_FORMS = {
 
 UNSCHEDULED = "UNSCHEDULED"
 LINEAGE = ["RECID", "SRC_EXPORT", "SRC_FILE", "SRC_LINE"]
+VISIT_COLUMNS = ["USUBJID", "SITEID", "SUBJID", "VISIT", "VISITNUM", *LINEAGE]
+"""Columns of a visit-based form that :func:`visit_dates` uses besides the date."""
 
 
 def derive_vars_reference_dates(dm: pd.DataFrame, ex: pd.DataFrame, ds: pd.DataFrame) -> pd.DataFrame:
