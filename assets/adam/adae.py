@@ -13,22 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from assets.adam.common import derive_var_ady, limits, merge_adsl, require, treatment_vars
+from assets.adam.common import ADSL_CORE_VARS, derive_var_ady, limits, merge_adsl, require, treatment_vars
 from assets.common.dates import iso_bounds
 
-ADSL_VARS = [
-    "USUBJID",
-    "STUDYID",
-    "SUBJID",
-    "SITEID",
-    "TRT01P",
-    "TRT01PN",
-    "TRT01A",
-    "TRT01AN",
-    "SAFFL",
-    "TRTSDT",
-    "TRTEDT",
-]
+ADSL_VARS = [*ADSL_CORE_VARS, "TRTSDT", "TRTEDT"]
 
 
 def _imputation_flag(iso: pd.Series) -> pd.Series:

@@ -23,6 +23,7 @@ import pandas as pd
 
 import study
 from assets.adam.common import (
+    ADSL_CORE_VARS,
     UNSCHEDULED,
     derive_var_ady,
     derive_var_anl01fl,
@@ -40,22 +41,7 @@ PARAMS = {
     "PGA": ("Physician's Global Assessment (0-3)", 2),
     "SRI4": ("SLE Responder Index 4 (SRI-4) Response", 3),
 }
-ADSL_VARS = [
-    "USUBJID",
-    "STUDYID",
-    "SUBJID",
-    "SITEID",
-    "TRT01P",
-    "TRT01PN",
-    "TRT01A",
-    "TRT01AN",
-    "SAFFL",
-    "FASFL",
-    "PPROTFL",
-    "TRTSDT",
-    "EOSSTT",
-    "EOSDT",
-]
+ADSL_VARS = [*ADSL_CORE_VARS, "FASFL", "PPROTFL", "TRTSDT", "EOSSTT", "EOSDT"]
 CRIT_TEXT = {
     "CRIT1": "SLEDAI-2K reduced by 4 or more from baseline",
     "CRIT2": "No new BILAG A and at most one new BILAG B",

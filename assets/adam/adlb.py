@@ -13,6 +13,7 @@ import pandas as pd
 
 import study
 from assets.adam.common import (
+    ADSL_CORE_VARS,
     derive_var_ady,
     derive_var_anl01fl,
     derive_vars_avisit,
@@ -23,18 +24,7 @@ from assets.adam.common import (
 )
 from assets.common.dates import iso_to_date
 
-ADSL_VARS = [
-    "USUBJID",
-    "STUDYID",
-    "SUBJID",
-    "SITEID",
-    "TRT01P",
-    "TRT01PN",
-    "TRT01A",
-    "TRT01AN",
-    "SAFFL",
-    "TRTSDT",
-]
+ADSL_VARS = [*ADSL_CORE_VARS, "TRTSDT"]
 
 
 def derive_var_anrind(adlb: pd.DataFrame) -> pd.DataFrame:

@@ -21,6 +21,10 @@ DATE32 = pd.ArrowDtype(pa.date32())
 UNSCHEDULED = "UNSCHEDULED"
 
 
+ADSL_CORE_VARS = ["USUBJID", "STUDYID", "SUBJID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "SAFFL"]
+"""Identifiers, treatment and safety flag that every BDS/OCCDS dataset carries from ADSL."""
+
+
 def require(df: pd.DataFrame, columns: list[str], who: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:

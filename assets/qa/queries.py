@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from assets.common.findings import FINDING_COLUMNS, make_findings
+from assets.ingest.validate import QUARANTINE_COLUMNS as INGEST_QUARANTINE_COLUMNS
 
 OPEN, RESOLVED = "OPEN", "RESOLVED"
 
@@ -63,19 +64,8 @@ QUERY_LABELS = {
     "RESOLVED_AT": "Run timestamp the query was no longer found",
 }
 
-QUARANTINE_COLUMNS = [
-    "SITEID",
-    "SRC_EXPORT",
-    "SRC_FILE",
-    "SRC_LINE",
-    "FORM",
-    "RECID",
-    "SUBJID",
-    "COLUMN",
-    "RULE",
-    "VALUE",
-    "MESSAGE",
-]
+# The ingest quarantine's columns, with the source folder named as the site it is.
+QUARANTINE_COLUMNS = ["SITEID" if c == "SOURCE" else c for c in INGEST_QUARANTINE_COLUMNS]
 QUARANTINE_SORT = ["SITEID", "SRC_FILE", "SRC_LINE", "COLUMN", "RULE"]
 QUARANTINE_LABELS = {
     "SITEID": "Study site identifier (IWRS for randomization)",
