@@ -289,7 +289,8 @@ def _gx_tables(mode_root: Path, settings: dict) -> tuple[list[qa_gx.TableToValid
         keys_by_ds = dict(zip(datasets["DATASET"], datasets["KEYS"].astype(str).str.split()))
         for f in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
             name = f.stem.upper()
-            frame = pq.read_table(f).to_pandas()
+            # dates as datetime64, not Python date objects: no expectation reads them as text
+            frame = pq.read_table(f).to_pandas(date_as_object=False)
             tables += qa_gx.tables_to_validate(
                 standard,
                 name,

@@ -165,3 +165,28 @@ def test_text_columns_no_expectation_reads_go_to_gx_as_categorical_and_the_rest_
     for col in ("USUBJID", "SEX", "LBDTC", "LBSTRESN", "LBTESTCD"):
         assert for_gx[col].dtype == frame[col].dtype
     pd.testing.assert_frame_equal(for_gx.astype(object), frame.astype(object), check_dtype=False)
+
+
+def test_batched_profiles_and_ranges_are_split_back_to_the_dataset_and_code_they_belong_to(tmp_path):
+    """Two datasets validated in one run: the profiles and the per-code ranges are checked batched
+    (one GX table each), and each failure comes back on the dataset and code it belongs to only."""
+    clean = qa_gx.tables_to_validate("sdtm", "LB", lb(), SPEC, KEYS, CODELISTS, RANGES, {}, 1000, 1000)
+    other = lb({("LBSTRESN", 0): -1.0, ("LBSTRESN", 3): 900.0, ("LBTESTCD", 1): None})  # ALT low, HGB high
+    bad = qa_gx.tables_to_validate("sdtm", "XB", other, SPEC, KEYS, CODELISTS, RANGES, {}, 1000, 1000)
+    row_level, batches = qa_gx.batch_for_gx(clean + bad)
+    assert [b.name for b in batches] == ["PROFILES", "RESULT_RANGES"]
+    assert not any(p.rule == "plausible_range" for t in row_level for p in t.plan)
+    results = qa_gx.run_validations(
+        clean + bad, tmp_path / "gx", "test", pd.Timestamp("2026-05-01T00:00:00Z")
+    )
+    assert results.attrs["gx_checkpoints"] == 4 and results.attrs["gx_expectations"] == 2 * 5 + 3 + 2
+    assert failed(results) == {
+        ("XB", "plausible_range", "LBSTRESN", False),
+        ("XB_PROFILE", "required_present", "LBTESTCD", False),
+    }
+    ranges = results[results["RULE"].eq("plausible_range")].set_index(["DATASET", "CONDITION"])
+    assert len(ranges) == 4  # ALT and HGB of each dataset, as if validated one by one
+    assert ranges.loc[("XB", 'LBTESTCD=="ALT"'), "UNEXPECTED_SAMPLE"] == "-1.0"
+    assert ranges.loc[("XB", 'LBTESTCD=="HGB"'), "UNEXPECTED_COUNT"] == 1
+    assert ranges.loc[("XB", 'LBTESTCD=="HGB"'), "UNEXPECTED_PERCENT"] == 100.0  # the 1 HGB value left
+    assert ranges.loc[("LB", 'LBTESTCD=="ALT"'), "UNEXPECTED_PERCENT"] == 0.0
