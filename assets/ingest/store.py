@@ -9,6 +9,7 @@ One file per source keeps a site's re-ingest independent of the others (site par
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
 import pandas as pd
@@ -49,21 +50,49 @@ def write_source(ingest_dir: Path, result: SourceIngest, forms: tuple[str, ...])
     return counts
 
 
-def _read_dir(folder: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
-    files = sorted(Path(folder).glob("*.parquet")) if Path(folder).is_dir() else []
-    if not files:
-        return None
+_TABLE_CACHE: OrderedDict[tuple, pa.Table] = OrderedDict()
+_TABLE_CACHE_SIZE = 24  # folders (13 forms + RAND + QA tables); Arrow tables are immutable
+
+
+def _files_signature(files: list[Path]) -> tuple:
+    """What identifies the content of the files: name, inode, size, modification time. Writes
+    are atomic renames, so a rewritten file always has a new inode."""
+    out = []
+    for f in files:
+        st = f.stat()
+        out.append((f.name, st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def _read_table(folder: Path, files: list[Path]) -> pa.Table:
+    """Every column of the folder's files as one Arrow table, read once per run: the SDTM, ADaM
+    and QA assets of one run read the same ingested forms several times (in-process executor), and
+    the cache is keyed by the files' identity, so a changed or new file is always read again."""
+    key = (str(folder.resolve()), _files_signature(files))
+    table = _TABLE_CACHE.get(key)
+    if table is not None:
+        _TABLE_CACHE.move_to_end(key)
+        return table
     # One multi-threaded dataset scan instead of a read per site file (50 sites x 13 forms is
     # thousands of small reads a run); the schema is unified first because a column that is empty
     # at one site is typed null in that site's file.
     schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
     try:
-        table = ds.dataset([str(f) for f in files], schema=schema, format="parquet").to_table(columns=columns)
+        table = ds.dataset([str(f) for f in files], schema=schema, format="parquet").to_table()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        table = pa.concat_tables(
-            [pq.read_table(f, columns=columns) for f in files], promote_options="permissive"
-        )
-    return table.to_pandas()
+        table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+    _TABLE_CACHE[key] = table
+    while len(_TABLE_CACHE) > _TABLE_CACHE_SIZE:
+        _TABLE_CACHE.popitem(last=False)
+    return table
+
+
+def _read_dir(folder: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
+    files = sorted(Path(folder).glob("*.parquet")) if Path(folder).is_dir() else []
+    if not files:
+        return None
+    table = _read_table(Path(folder), files)
+    return (table.select(columns) if columns is not None else table).to_pandas()
 
 
 def read_form(ingest_dir: Path, form: str, columns: list[str] | None = None) -> pd.DataFrame:
