@@ -13,8 +13,10 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 import study
@@ -70,6 +72,20 @@ def to_arrow(
     return table.cast(pa.schema(fields, metadata=schema_meta))
 
 
+def sort_table(table: pa.Table, sort_by: Sequence[str] | None) -> pa.Table:
+    """Rows in ``sort_by`` order, stable, missing values last: the order of pandas'
+    ``sort_values(kind="stable", na_position="last")`` (UTF-8 byte order is code point order), in
+    Arrow, which sorts several text keys many times faster than pandas; no copy when the rows are
+    already in order (the SDTM builders sort by the keys to number --SEQ)."""
+    if not sort_by or table.num_rows < 2:
+        return table
+    order = pc.sort_indices(table, sort_keys=[(k, "ascending", "at_end") for k in sort_by])
+    positions = order.to_numpy()
+    if (positions == np.arange(len(positions))).all():
+        return table
+    return table.take(order)
+
+
 def write_parquet(
     df: pd.DataFrame,
     path: Path,
@@ -83,9 +99,7 @@ def write_parquet(
         missing = [c for c in sort_by if c not in df.columns]
         if missing:
             raise KeyError(f"write_parquet({Path(path).name}): sort keys not in frame: {missing}")
-        df = df.sort_values(list(sort_by), kind="stable", na_position="last")
-    df = df.reset_index(drop=True)
-    table = to_arrow(df, labels, dataset_label, extra_metadata)
+    table = sort_table(to_arrow(df.reset_index(drop=True), labels, dataset_label, extra_metadata), sort_by)
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd", write_statistics=True, store_schema=True)
     atomic_write_bytes(Path(path), sink.getvalue().to_pybytes())
