@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -106,8 +107,36 @@ def write_parquet(
     return Path(path)
 
 
-def read_parquet(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    return pq.read_table(path, columns=columns).to_pandas()
+_READ_CACHE: OrderedDict[tuple, pa.Table] = OrderedDict()
+_READ_CACHE_SIZE = 64  # tables; an SDTM/ADaM table is read by its check, ADaM, QA and exports
+
+
+def file_identity(path: Path) -> tuple:
+    """What identifies a file's content here: path, inode, size, modification time. Every write is
+    an atomic rename (:func:`atomic_write_bytes`), so a rewritten file has a new inode."""
+    st = Path(path).stat()
+    return (str(Path(path).resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def read_arrow(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
+    """A Parquet file as an Arrow table, read once per process while the file is unchanged: in a
+    run (in-process executor) a written table is read again by its checks and by every layer
+    downstream. Arrow tables are immutable, so sharing one is safe."""
+    key = file_identity(path)
+    table = _READ_CACHE.get(key)
+    if table is None:
+        table = pq.read_table(path)
+        _READ_CACHE[key] = table
+        while len(_READ_CACHE) > _READ_CACHE_SIZE:
+            _READ_CACHE.popitem(last=False)
+    else:
+        _READ_CACHE.move_to_end(key)
+    return table.select(list(columns)) if columns is not None else table
+
+
+def read_parquet(path: Path, columns: Sequence[str] | None = None, **to_pandas) -> pd.DataFrame:
+    """A Parquet file as a DataFrame (each caller gets its own frame; see :func:`read_arrow`)."""
+    return read_arrow(path, columns).to_pandas(**to_pandas)
 
 
 def read_labels(path: Path) -> tuple[dict[str, str], str | None]:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from assets.common.parquet import write_parquet
+from assets.common.parquet import file_identity, write_parquet
 from assets.ingest.site_ingest import SourceIngest
 
 QA_TABLES = ("quarantine", "accounting", "rejections", "unexpected")
@@ -54,21 +54,11 @@ _TABLE_CACHE: OrderedDict[tuple, pa.Table] = OrderedDict()
 _TABLE_CACHE_SIZE = 24  # folders (13 forms + RAND + QA tables); Arrow tables are immutable
 
 
-def _files_signature(files: list[Path]) -> tuple:
-    """What identifies the content of the files: name, inode, size, modification time. Writes
-    are atomic renames, so a rewritten file always has a new inode."""
-    out = []
-    for f in files:
-        st = f.stat()
-        out.append((f.name, st.st_ino, st.st_size, st.st_mtime_ns))
-    return tuple(out)
-
-
 def _read_table(folder: Path, files: list[Path]) -> pa.Table:
     """Every column of the folder's files as one Arrow table, read once per run: the SDTM, ADaM
     and QA assets of one run read the same ingested forms several times (in-process executor), and
     the cache is keyed by the files' identity, so a changed or new file is always read again."""
-    key = (str(folder.resolve()), _files_signature(files))
+    key = tuple(file_identity(f) for f in files)
     table = _TABLE_CACHE.get(key)
     if table is not None:
         _TABLE_CACHE.move_to_end(key)

@@ -22,7 +22,7 @@ from pydantic import Field
 
 import study
 from assets.common.asset_metadata import markdown_preview, table_metadata
-from assets.common.parquet import read_labels, write_json, write_parquet
+from assets.common.parquet import read_labels, read_parquet, write_json, write_parquet
 from assets.ingest.store import read_form, read_qa_table
 from assets.qa import gx as qa_gx
 from assets.qa.listings import (
@@ -290,7 +290,7 @@ def _gx_tables(mode_root: Path, settings: dict) -> tuple[list[qa_gx.TableToValid
         for f in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
             name = f.stem.upper()
             # dates as datetime64, not Python date objects: no expectation reads them as text
-            frame = pq.read_table(f).to_pandas(date_as_object=False)
+            frame = read_parquet(f, date_as_object=False)
             tables += qa_gx.tables_to_validate(
                 standard,
                 name,

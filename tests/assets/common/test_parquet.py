@@ -38,3 +38,15 @@ def test_text_sorts_by_code_point_and_a_rewrite_gives_the_same_bytes(tmp_path):
 def test_unknown_sort_key_names_the_file_and_the_key(tmp_path):
     with pytest.raises(KeyError, match=r"t\.parquet.*NOPE"):
         write_parquet(ROWS, tmp_path / "t.parquet", sort_by=["NOPE"])
+
+
+def test_read_parquet_sees_every_rewrite_and_callers_get_their_own_frame(tmp_path):
+    from assets.common.parquet import read_parquet
+
+    path = write_parquet(ROWS, tmp_path / "t.parquet", sort_by=["ROW"])
+    first = read_parquet(path)
+    first.loc[0, "TEXT"] = "changed by a caller"
+    assert read_parquet(path)["TEXT"].iloc[0] == "b"
+    assert list(read_parquet(path, columns=["ROW"]).columns) == ["ROW"]
+    write_parquet(ROWS.head(2), path, sort_by=["ROW"])  # rewritten in place (atomic rename)
+    assert read_parquet(path)["ROW"].tolist() == [0, 1]
