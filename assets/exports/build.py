@@ -67,7 +67,8 @@ def build_xpt(mode_root: Path, datasets: list[Dataset] | None = None) -> tuple[l
     written, problems = [], []
     for ds in datasets:
         path = submission_dir(mode_root, ds.standard) / f"{ds.file_stem}.xpt"
-        found = xpt.write_xpt(ds, read_export_table(ds.path, ds.standard), path, created=created)
+        table = read_export_table(ds.path, ds.standard, dictionary_text=True)
+        found = xpt.write_xpt(ds, table, path, created=created)
         if found.empty:
             written.append(path)
         else:
@@ -112,7 +113,7 @@ def build_define(mode_root: Path, datasets: list[Dataset] | None = None) -> tupl
     datasets = describe_written(mode_root) if datasets is None else datasets
     value_levels, used = [], {}
     for ds in datasets:
-        table = read_export_table(ds.path, ds.standard)
+        table = read_export_table(ds.path, ds.standard, dictionary_text=True)
         value_levels += define_xml.collect_value_levels(ds, table)
         used.update(
             {(ds.name, var): terms for var, terms in define_xml.collect_used_terms(ds, table).items()}

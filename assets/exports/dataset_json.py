@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from assets.exports.files import publish
-from assets.exports.metadata import Dataset, normalize_adam_dates
+from assets.exports.metadata import Dataset, dictionary_text_columns, normalize_adam_dates
 
 DATASET_JSON_VERSION = "1.1.0"
 ROWS_MARKER = ',"rows":['
@@ -155,10 +155,30 @@ def _float_text(arr: pa.Array) -> pa.Array:
     return pc.if_else(pa.array(missing), pa.scalar(None, pa.large_string()), text)
 
 
+# Types whose text is costly to compute and that repeat a lot (results, dates): viewed as the
+# integers of the same width, distinct values are found by their bits (-0.0 stays apart from 0.0).
+_BITS = {pa.float64(): pa.int64(), pa.float32(): pa.int32(), pa.date32(): pa.int32()}
+
+
 def _json_text(arr: pa.Array) -> pa.Array:
-    """One column of a batch as the JSON text of each value (null for a missing value), vectorized:
-    text quoted, integers as digits, doubles as ``repr``, dates ``YYYY-MM-DD`` and datetimes
-    ``YYYY-MM-DDTHH:MM:SS`` quoted (ISO 8601), booleans as 0/1."""
+    """One column of a batch as the JSON text of each value (``null`` for a missing value).
+
+    Dictionary-encoded text (as read from Parquet), doubles, dates and datetimes repeat a lot: the
+    text of each distinct value is computed once (:func:`_value_text`) and taken back to the rows."""
+    t = arr.type
+    if pa.types.is_dictionary(t):
+        return _taken(_value_text(arr.dictionary), arr.indices)
+    bits = pa.int64() if pa.types.is_timestamp(t) else _BITS.get(t)
+    if bits is not None:
+        encoded = pc.dictionary_encode(arr.view(bits))
+        return _taken(_value_text(encoded.dictionary.view(t)), encoded.indices)
+    return _value_text(arr)
+
+
+def _value_text(arr: pa.Array) -> pa.Array:
+    """The JSON text of each value, vectorized: text quoted, integers as digits, doubles as
+    ``repr``, dates ``YYYY-MM-DD`` and datetimes ``YYYY-MM-DDTHH:MM:SS`` quoted (ISO 8601),
+    booleans as 0/1, missing as ``null``."""
     t = arr.type
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         out = _quoted(arr.cast(pa.large_string()))
@@ -177,12 +197,26 @@ def _json_text(arr: pa.Array) -> pa.Array:
     return pc.fill_null(out.cast(pa.large_string()), "null")
 
 
+def _taken(text: pa.Array, indices: pa.Array) -> pa.Array:
+    """``text[indices]``, ``null`` where the index is null (``text`` holds no nulls)."""
+    if indices.null_count:
+        # a null index points at an appended "null" text, so take leaves no nulls to fill
+        text = pa.concat_arrays([text, pa.array(["null"], text.type)])
+        indices = pc.fill_null(indices.cast(pa.int64()), len(text) - 1)
+    return text.take(indices)
+
+
 def rows_json(batch: pa.RecordBatch | pa.Table, names: list[str]) -> str:
     """The rows of ``batch`` as the comma-separated JSON arrays of the ``rows`` member, byte for
     byte what ``json.dumps(rows, ensure_ascii=False, separators=(",", ":"))`` writes, built column
     by column in Arrow: each value's JSON text, joined per row into ``[...]``, rows joined by ``,``."""
+    return str(_rows_bytes(batch, names), "utf-8")
+
+
+def _rows_bytes(batch: pa.RecordBatch | pa.Table, names: list[str]) -> memoryview:
+    """:func:`rows_json` as UTF-8 bytes, a view of the Arrow buffer (written without a copy)."""
     if batch.num_rows == 0:
-        return ""
+        return memoryview(b"")
     if isinstance(batch, pa.Table):
         batch = batch.combine_chunks().to_batches()[0] if batch.num_rows else batch
     cells = [_json_text(batch.column(n)) for n in names]
@@ -193,8 +227,7 @@ def rows_json(batch: pa.RecordBatch | pa.Table, names: list[str]) -> str:
     )
     rows = pc.binary_join_element_wise(_text("["), rows, _text("],"), _text(""))
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset : rows.offset + len(rows) + 1]
-    data = memoryview(rows.buffers()[2])[offsets[0] : offsets[-1] - 1]  # without the last comma
-    return str(data, "utf-8")
+    return memoryview(rows.buffers()[2])[offsets[0] : offsets[-1] - 1]  # without the last comma
 
 
 def write_dataset_json(path: Path, header: dict, batches: Iterable[pa.RecordBatch]) -> Path:
@@ -204,19 +237,21 @@ def write_dataset_json(path: Path, header: dict, batches: Iterable[pa.RecordBatc
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        with os.fdopen(fd, "wb") as fh:  # UTF-8 bytes straight from the Arrow buffers
             head = json.dumps(header, ensure_ascii=False, separators=(",", ":"))
-            fh.write(head[:-1] + ROWS_MARKER)
+            fh.write((head[:-1] + ROWS_MARKER).encode("utf-8"))
             first = True
             written = 0
             for batch in batches:
-                chunk = rows_json(batch, names)
+                chunk = _rows_bytes(batch, names)
                 if not chunk:
                     continue
-                fh.write(chunk if first else "," + chunk)
+                if not first:
+                    fh.write(b",")
+                fh.write(chunk)
                 first = False
                 written += batch.num_rows
-            fh.write("]}\n")
+            fh.write(b"]}\n")
             fh.flush()
             os.fsync(fh.fileno())
         if written != header["records"]:
@@ -229,10 +264,12 @@ def write_dataset_json(path: Path, header: dict, batches: Iterable[pa.RecordBatc
 
 
 def parquet_batches(path: Path, standard: str, batch_rows: int = BATCH_ROWS) -> Iterable[pa.RecordBatch]:
-    """Record batches of a Parquet file with the export normalization (ADaM dates) applied."""
+    """Record batches of a Parquet file with the export normalization (ADaM dates) applied; text
+    columns come dictionary encoded (as stored: cheaper to read, and quoted once per value)."""
     import pyarrow.parquet as pq
 
-    with pq.ParquetFile(path) as pf:
+    read_dictionary = dictionary_text_columns(pq.read_schema(path), standard)
+    with pq.ParquetFile(path, read_dictionary=read_dictionary) as pf:
         for batch in pf.iter_batches(batch_size=batch_rows):
             yield from normalize_adam_dates(pa.Table.from_batches([batch]), standard).to_batches()
 

@@ -26,11 +26,12 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from assets.exports.metadata import Dataset, Variable
+from assets.exports.metadata import Dataset, Variable, per_value, value_type
 from study.ct import ct_path
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
@@ -83,22 +84,49 @@ class ValueLevel:
     length: int
 
 
-def _text(col: pa.ChunkedArray) -> pd.Series:
-    return pd.Series(col.to_pandas(), dtype="string")
+def _plain(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A text column without its dictionary encoding (an all-missing null column as text)."""
+    if pa.types.is_null(col.type):
+        return col.cast(pa.string())
+    return col.cast(value_type(col.type)) if pa.types.is_dictionary(col.type) else col
+
+
+def _not_number(values: pa.Array) -> pa.Array:
+    """Per value: not missing, not empty and not read as a number by ``pandas.to_numeric`` (the
+    rule that decides ``float`` or ``text``); run on the distinct values only (:func:`per_value`)."""
+    text = pd.Series(values.to_pandas(), dtype="string")
+    numeric = pd.to_numeric(text, errors="coerce")
+    flags = text.notna() & (text != "") & numeric.isna()
+    return pa.array(flags.to_numpy(dtype=bool, na_value=False), pa.bool_())
 
 
 def collect_value_levels(dataset: Dataset, table: pa.Table) -> list[ValueLevel]:
     """Value-level rows of a ``--TESTCD`` findings dataset: per result variable present (``--ORRES``,
     ``--STRESN``) and test code, the data type (``float`` when every value of ``--ORRES`` for that
-    test is a number) and the longest value."""
+    test is a number) and the longest value (UTF-8 bytes). Lengths and number tests are computed
+    per distinct value (the columns come dictionary encoded), then aggregated per test code in
+    Arrow."""
     prefix = dataset.name[:2] if dataset.standard == "sdtm" else ""
     testcd_var = f"{prefix}TESTCD"
     if not prefix or testcd_var not in table.column_names:
         return []
-    codes = _text(table.column(testcd_var))
-    tests = _text(table.column(f"{prefix}TEST")) if f"{prefix}TEST" in table.column_names else codes
-    names = pd.DataFrame({"TESTCD": codes, "TEST": tests}).dropna(subset=["TESTCD"])
-    test_name = names.drop_duplicates("TESTCD").set_index("TESTCD")["TEST"].fillna("")
+    codes = _plain(table.column(testcd_var))
+    has_code = pc.is_valid(codes)
+    tests = _plain(table.column(f"{prefix}TEST")) if f"{prefix}TEST" in table.column_names else codes
+    # the test name of a code is the one on its first row (missing -> "")
+    first = (
+        pa.table({"TESTCD": codes, "ROW": pa.array(np.arange(len(codes)))})
+        .filter(has_code)
+        .group_by("TESTCD")
+        .aggregate([("ROW", "min")])
+    )
+    test_name = dict(
+        zip(
+            first["TESTCD"].to_pylist(),
+            pc.fill_null(tests.take(first["ROW_min"]), "").to_pylist(),
+            strict=True,
+        )
+    )
     out = []
     for suffix in VALUE_LEVEL_RESULTS:
         var = f"{prefix}{suffix}"
@@ -106,26 +134,30 @@ def collect_value_levels(dataset: Dataset, table: pa.Table) -> list[ValueLevel]:
             continue
         parent = dataset.variable(var)
         col = table.column(var)
-        frame = pd.DataFrame({"TESTCD": codes})
         if parent.type == "Char":
-            values = _text(col)
-            frame["LEN"] = values.str.encode("utf-8").str.len()
-            numeric = pd.to_numeric(values, errors="coerce")
-            frame["NOT_NUMBER"] = values.notna() & (values != "") & numeric.isna()
+            col = col.cast(pa.string()) if pa.types.is_null(col.type) else col
+            length = per_value(col, pc.binary_length).cast(pa.int64())
+            not_number = pc.fill_null(per_value(col, _not_number), False)
         else:
-            frame["LEN"] = NUMERIC_LENGTH
-            frame["NOT_NUMBER"] = False
+            length = pa.repeat(pa.scalar(NUMERIC_LENGTH, pa.int64()), len(codes))
+            not_number = pa.repeat(pa.scalar(False), len(codes))
         stats = (
-            frame.dropna(subset=["TESTCD"])
-            .groupby("TESTCD", sort=True)
-            .agg(LEN=("LEN", "max"), NOT_NUMBER=("NOT_NUMBER", "any"))
+            pa.table({"TESTCD": codes, "LEN": length, "NOT_NUMBER": not_number})
+            .filter(has_code)
+            .group_by("TESTCD")
+            .aggregate([("LEN", "max"), ("NOT_NUMBER", "any")])
+            .sort_by("TESTCD")
         )
-        for code, row in stats.iterrows():
+        for code, longest, not_num in zip(
+            stats["TESTCD"].to_pylist(),
+            stats["LEN_max"].to_pylist(),
+            stats["NOT_NUMBER_any"].to_pylist(),
+            strict=True,
+        ):
             if parent.type == "Char":
-                kind = "text" if row["NOT_NUMBER"] else "float"
+                kind = "text" if not_num else "float"
             else:
                 kind = parent.define_type
-            length = int(row["LEN"]) if pd.notna(row["LEN"]) else 1
             out.append(
                 ValueLevel(
                     dataset.name,
@@ -134,7 +166,7 @@ def collect_value_levels(dataset: Dataset, table: pa.Table) -> list[ValueLevel]:
                     str(code),
                     str(test_name.get(code, "")),
                     kind,
-                    max(length, 1),
+                    max(longest or 1, 1),  # no value: length 1
                 )
             )
     return out

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from assets.common.findings import make_findings
 from assets.exports.files import publish
-from assets.exports.metadata import Dataset
+from assets.exports.metadata import Dataset, is_text, per_value
 
 MAX_NAME = 8
 MAX_LABEL = 40
@@ -98,16 +98,18 @@ def _value_problems(dataset: Dataset, table: pa.Table) -> list[dict]:
     out = []
     usubjid = table.column("USUBJID") if "USUBJID" in table.column_names else None
     for fld, col in zip(table.schema, table.columns):
-        if not (pa.types.is_string(fld.type) or pa.types.is_large_string(fld.type)):
+        if not is_text(fld.type):
             continue
-        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-        not_ascii = pc.invert(pc.fill_null(pc.string_is_ascii(col), True))
-        too_long = pc.greater(pc.fill_null(pc.binary_length(col), 0), MAX_CHAR_BYTES)
+        # per distinct value when dictionary encoded (missing = fits)
+        not_ascii = pc.invert(pc.fill_null(per_value(col, pc.string_is_ascii), True))
+        too_long = pc.greater(pc.fill_null(per_value(col, pc.binary_length), 0), MAX_CHAR_BYTES)
         for rule, mask, why in (
             ("xpt_ascii", not_ascii, "value is not ASCII"),
             ("xpt_char_200", too_long, "value longer than 200 bytes"),
         ):
-            rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+            rows = np.flatnonzero(mask.to_numpy())
+            if not len(rows):  # the usual case
+                continue
             index = pa.array(rows, type=pa.int64())
             values = col.take(index).to_pylist()
             subjects = usubjid.take(index).to_pylist() if usubjid is not None else [None] * len(rows)
@@ -172,10 +174,30 @@ def ibm_double_bytes(values: np.ndarray) -> np.ndarray:
 def char_bytes(col: pa.Array | pa.ChunkedArray, width: int) -> np.ndarray:
     """A text column as fixed-width ASCII, blank padded to ``width`` bytes, one row per value
     (missing = blanks, as SAS has no null character value). Values must already fit (ASCII,
-    at most ``width`` bytes): :func:`xpt_problems` runs first."""
-    text = pc.fill_null(col.cast(pa.large_string()), "")
-    if isinstance(text, pa.ChunkedArray):
-        text = text.combine_chunks()
+    at most ``width`` bytes): :func:`xpt_problems` runs first. A dictionary-encoded column is
+    padded once per distinct value, and the rows gathered from those (a missing row from an
+    appended blank one)."""
+    if not pa.types.is_dictionary(col.type):
+        return _padded(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col, width)
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    parts = [np.empty((0, width), dtype=np.uint8)]
+    for chunk in chunks:
+        # only the values rows use: a dictionary may hold others, which need not fit
+        size = len(chunk.dictionary)
+        rows = pc.fill_null(chunk.indices.cast(pa.int64()), size).to_numpy()
+        used = np.flatnonzero(np.bincount(rows, minlength=size + 1)[:size])
+        distinct = np.vstack(
+            [_padded(chunk.dictionary.take(used), width), np.full((1, width), ord(" "), np.uint8)]
+        )
+        position = np.full(size + 1, len(used))  # missing -> the blank row
+        position[used] = np.arange(len(used))
+        parts.append(np.take(distinct, position[rows], axis=0))  # faster than distinct[...]
+    return np.concatenate(parts)
+
+
+def _padded(text: pa.Array, width: int) -> np.ndarray:
+    """Plain text (missing = blanks) as a (rows x ``width``) matrix of blank-padded bytes."""
+    text = pc.fill_null(text.cast(pa.large_string()), "")
     if len(text) == 0:
         return np.empty((0, width), dtype=np.uint8)
     padded = pc.ascii_rpad(text, width=width, padding=" ")  # ASCII checked by xpt_problems
