@@ -281,7 +281,7 @@ def derive_in02_sledai_at_least_8(subjects: pd.DataFrame, sledai: pd.DataFrame) 
     last = last_by_subject(scored, "SLDTC", "SLEDAI_TOTAL").set_index("USUBJID")["SLEDAI_TOTAL"]
     total = last.reindex(subjects.index).astype("Float64")
     flag = total >= limit
-    attended = pd.Series(subjects.index.isin(scr["USUBJID"]), index=subjects.index)
+    attended = pd.Series(subjects.index.isin(scr["USUBJID"].unique()), index=subjects.index)
     txt = _num(total)
     reason = _choose(
         subjects.index,
@@ -448,10 +448,12 @@ def _hcg_at_screening(subjects: pd.DataFrame, lb: pd.DataFrame) -> tuple[pd.Seri
     hcg = hcg[hcg["LBTESTCD"].eq("HCG").fillna(False)]
     word = hcg["LBSTRESC"].astype("string").str.upper()
     pos = pd.Series(
-        subjects.index.isin(hcg.loc[word.eq("POSITIVE").fillna(False), "USUBJID"]), index=subjects.index
+        subjects.index.isin(hcg.loc[word.eq("POSITIVE").fillna(False), "USUBJID"].unique()),
+        index=subjects.index,
     )
     neg = pd.Series(
-        subjects.index.isin(hcg.loc[word.eq("NEGATIVE").fillna(False), "USUBJID"]), index=subjects.index
+        subjects.index.isin(hcg.loc[word.eq("NEGATIVE").fillna(False), "USUBJID"].unique()),
+        index=subjects.index,
     )
     return pos, neg
 
@@ -524,7 +526,8 @@ def derive_in06_informed_consent(subjects: pd.DataFrame, forms: dict[str, pd.Dat
             ),
             (flag.eq(True), "consent " + subjects["ICDTC"].fillna("") + " on or before every SCREENING date"),
             (
-                pd.Series(subjects.index.isin(dates["USUBJID"]), index=subjects.index),
+                # unique() first: Index.isin of a long Arrow-string Series is ~20x slower
+                pd.Series(subjects.index.isin(dates["USUBJID"].unique()), index=subjects.index),
                 f"{NOT_EVALUABLE}: consent and SCREENING dates cannot be ordered at their precision",
             ),
         ],
