@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from assets.sdtm.mapping import empty_dataset
-from schemas.sdtm_conformance import _byte_length_ok, conformance_report, unique_keys
+from schemas.sdtm_conformance import byte_length_ok, conformance_report, unique_keys
 from study import spec
 
 DATASETS = spec.datasets("sdtm")["DATASET"].tolist()
@@ -114,6 +114,6 @@ def test_byte_length_counts_utf8_bytes_not_characters_and_nulls_pass():
     values = pd.Series(
         ["a" * 200, "a" * 201, "é" * 100, "é" * 101, "€" * 66, "€" * 67, None, ""], index=range(8, 0, -1)
     )
-    ok = _byte_length_ok(values)
+    ok = byte_length_ok(values)
     assert ok.tolist() == [True, False, True, False, True, False, True, True]
     assert ok.index.equals(values.index) and ok.dtype == bool
