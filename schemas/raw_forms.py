@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -51,8 +52,17 @@ def _text(s: pd.Series) -> pd.Series:
     return s.astype("string").str.strip()
 
 
+def _fullmatch(text: pd.Series, pattern: str) -> pd.Series:
+    """``text.str.fullmatch(pattern)``, matched once per distinct value.
+
+    pandas runs a pattern with ``\\s`` (or ``\\d`` on non-ASCII text) through Python's ``re``
+    value by value; raw columns repeat a few thousand distinct values over many rows."""
+    codes, uniques = pd.factorize(text, use_na_sentinel=False)
+    return pd.Series(uniques, dtype=text.dtype).str.fullmatch(pattern).take(codes).set_axis(text.index)
+
+
 def _matches(pattern: str) -> Callable[[pd.Series], pd.Series]:
-    return lambda s: _text(s).str.fullmatch(pattern).fillna(True) | s.isna()
+    return lambda s: _fullmatch(_text(s), pattern).fillna(True) | s.isna()
 
 
 def _isin(values: tuple[str, ...]) -> Callable[[pd.Series], pd.Series]:
@@ -89,8 +99,12 @@ def _column_checks(col_type: str, valueset: str) -> list[pa.Check]:
 
 
 def _range_ok(df: pd.DataFrame, test_col: str, value_col: str, ranges: pd.DataFrame, key: str) -> pd.Series:
-    lo = df[test_col].map(dict(zip(ranges[key], ranges["PLAUSIBLE_LO"])))
-    hi = df[test_col].map(dict(zip(ranges[key], ranges["PLAUSIBLE_HI"])))
+    # Each row's bounds by its test, the last row of a test winning as in a dict: one index lookup
+    # per row; an unknown test finds -1, the missing bound appended at the end.
+    bounds = ranges.drop_duplicates(key, keep="last")
+    at = pd.Index(bounds[key]).get_indexer(df[test_col])
+    lo = pd.Series(np.append(bounds["PLAUSIBLE_LO"].to_numpy(dtype="float64"), np.nan)[at], index=df.index)
+    hi = pd.Series(np.append(bounds["PLAUSIBLE_HI"].to_numpy(dtype="float64"), np.nan)[at], index=df.index)
     v = df[value_col]
     bad = v.notna() & ((lo.notna() & (v < lo)) | (hi.notna() & (v > hi)))
     return ~bad
@@ -120,7 +134,7 @@ def _lab_result_ok(df: pd.DataFrame) -> pd.Series:
     }
     res = _text(df["LBORRES"])
     is_qual_test = df["LBTESTCD"].isin(set(qualitative_words))
-    numeric_form = res.str.fullmatch(RESULT_PATTERN).fillna(False)
+    numeric_form = _fullmatch(res, RESULT_PATTERN).fillna(False)
     allowed_pairs = {f"{t}|{w}" for t, words in qualitative_words.items() for w in words}
     word_ok = (df["LBTESTCD"].astype("string") + "|" + res).isin(allowed_pairs).fillna(False)
     return res.isna() | (is_qual_test & word_ok) | (~is_qual_test & numeric_form)

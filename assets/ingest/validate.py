@@ -1,4 +1,4 @@
-"""Run the raw-form schemas lazily and split a form into valid rows and quarantine.
+"""Run the raw-form schemas' checks and split a form into valid rows and quarantine.
 
 site-export.md (Bad input): a row with a value that breaks its schema is kept in quarantine with
 file, line, column, rule and value; duplicate RECIDs quarantine every copy. Nothing is dropped:
@@ -7,6 +7,7 @@ rows in = rows passed + rows quarantined.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -35,27 +36,74 @@ def empty_quarantine() -> pd.DataFrame:
     return df
 
 
-def failures_of(df: pd.DataFrame, form: str) -> pd.DataFrame:
-    """Every (row index, column, rule) that breaks the form's schema; empty when all pass."""
-    schema = raw_form_schema(form)
+def _column_and_rule(column: str, check: str) -> tuple[str, str]:
+    """Where a pandera failure is reported: (form column, rule name).
+
+    Frame-level rules are named "<COLUMN>:<rule>" (pandera names the schema as their column);
+    date flags (<COLUMN>__FORM_OK) report on <COLUMN>; pandera's own checks get our rule names."""
+    named, cross, rule = check.partition(":")
+    if not cross:
+        named, rule = column, check
+    return named.split("__", 1)[0], _PANDERA_RULES.get(rule, rule)
+
+
+def _failing_rows(check: pa.Check, obj: pd.Series | pd.DataFrame) -> pd.Index:
+    """Index labels of the rows ``check`` fails, as pandera's lazy validation reports them.
+
+    pandera runs the check (missing values skipped for a column, a row of missing values passing a
+    frame-level rule); a check that cannot run (a column missing) or gives no row-wise verdict
+    fails without naming a row, so it names none here either."""
     try:
-        schema.validate(df, lazy=True)
-    except pa.errors.SchemaErrors as err:
-        fc = err.failure_cases
-    else:
+        result = check(obj)
+    except Exception:  # pandera's lazy report makes this a failure that names no row
+        return pd.Index([])
+    out = result.check_output
+    if not isinstance(out, pd.Series) or not out.index.equals(result.checked_object.index):
+        return pd.Index([])
+    return out.index[~out.astype(bool)]
+
+
+def failures_of(df: pd.DataFrame, form: str) -> pd.DataFrame:
+    """Every (row index, column, rule) that breaks the form's schema; empty when all pass.
+
+    The schema's checks are run one by one through pandera's ``Check`` API: the failures of
+    ``schema.validate(df, lazy=True)`` without building its error report, which lists every
+    non-null cell of a row failing a frame-level rule (most of the validation time). Failures that
+    name no row (a column missing, a wrong dtype) are not quarantine rows and are not collected."""
+    schema = raw_form_schema(form)
+    found = []  # (row labels, pandera column, pandera check name)
+    for name, column in schema.columns.items():
+        if name not in df.columns:
+            continue
+        values = df[name]
+        if not column.nullable:
+            found.append((values.index[values.isna().to_numpy()], name, "not_nullable"))
+        found += [(_failing_rows(check, values), name, check.name) for check in column.checks]
+    found += [(_failing_rows(check, df), schema.name, check.name) for check in schema.checks]
+    found = [(rows, name, check) for rows, name, check in found if len(rows)]
+    if not found:
         return pd.DataFrame(columns=["index", "COLUMN", "RULE"])
-    fc = fc[fc["index"].notna()].copy()
-    check = fc["check"].astype(str)
-    # Frame-level rules are named "<COLUMN>:<rule>" and reported once per non-null cell of the row;
-    # the row and the column named in the rule are what counts.
-    cross = check.str.contains(":", regex=False)
-    column = fc["column"].astype(str).where(~cross, check.str.split(":", n=1).str[0])
-    column = column.str.split("__", n=1).str[0]  # date flags (<COLUMN>__FORM_OK) report on <COLUMN>
-    rule = check.str.split(":", n=1).str[-1].map(lambda r: _PANDERA_RULES.get(r, r))
-    out = pd.DataFrame({"index": fc["index"].astype("int64"), "COLUMN": column, "RULE": rule})
+    named = [_column_and_rule(name, check) for _, name, check in found]
     if form == "RAND":
-        out.loc[out["RULE"] == "unique_recid", "RULE"] = "unique_randno"
-    return out.drop_duplicates().sort_values(["index", "COLUMN", "RULE"]).reset_index(drop=True)
+        named = [(c, "unique_randno" if r == "unique_recid" else r) for c, r in named]
+    # Rank the distinct (column, rule) names so integer codes sort like the names.
+    distinct = sorted(set(named))
+    position = {n: i for i, n in enumerate(distinct)}
+    key = pd.DataFrame(
+        {
+            "index": np.concatenate([rows.to_numpy(dtype=np.int64) for rows, _, _ in found]),
+            "rank": np.repeat([position[n] for n in named], [len(rows) for rows, _, _ in found]),
+        }
+    )
+    key = key.drop_duplicates().sort_values(["index", "rank"])
+    names = pd.DataFrame(distinct, columns=["COLUMN", "RULE"], dtype="str")
+    return pd.DataFrame(
+        {
+            "index": key["index"].to_numpy(),
+            "COLUMN": names["COLUMN"].to_numpy()[key["rank"].to_numpy()],
+            "RULE": names["RULE"].to_numpy()[key["rank"].to_numpy()],
+        }
+    )
 
 
 def split_valid_and_quarantine(
@@ -69,26 +117,29 @@ def split_valid_and_quarantine(
     if failures.empty:
         return df, empty_quarantine()
     bad_idx = failures["index"].to_numpy()
-    rows = df.loc[bad_idx]
-    values = [
-        None if pd.isna(v) else str(v)
-        for v in (df.at[i, c] if c in df.columns else None for i, c in zip(bad_idx, failures["COLUMN"]))
-    ]
+    record_key = "RECID" if "RECID" in df.columns else "RANDNO"
+    rows = df[["SRC_EXPORT", "SRC_FILE", "SRC_LINE", record_key, "SUBJID"]].take(bad_idx)
+    # The value as sent of each failure: one take per failing column (raw columns are text).
+    values = pd.Series(pd.NA, index=failures.index, dtype="string")
+    for column, at in failures.groupby("COLUMN", sort=False).indices.items():
+        if column in df.columns:
+            values.iloc[at] = df[column].take(bad_idx[at]).astype("string").to_numpy()
     quarantine = pd.DataFrame(
         {
-            "SOURCE": source.loc[bad_idx].to_numpy() if isinstance(source, pd.Series) else source,
+            "SOURCE": source.to_numpy()[bad_idx] if isinstance(source, pd.Series) else source,
             "SRC_EXPORT": rows["SRC_EXPORT"].to_numpy(),
             "SRC_FILE": rows["SRC_FILE"].to_numpy(),
             "SRC_LINE": rows["SRC_LINE"].to_numpy(),
             "FORM": form,
-            "RECID": rows["RECID"].to_numpy() if "RECID" in rows else rows["RANDNO"].to_numpy(),
+            "RECID": rows[record_key].to_numpy(),
             "SUBJID": rows["SUBJID"].to_numpy(),
             "COLUMN": failures["COLUMN"].to_numpy(),
             "RULE": failures["RULE"].to_numpy(),
-            "VALUE": values,
-            "MESSAGE": failures["RULE"].map(lambda r: RULE_MESSAGES.get(r, r)).to_numpy(),
+            "VALUE": values.to_numpy(),
+            "MESSAGE": failures["RULE"].map(RULE_MESSAGES).fillna(failures["RULE"]).to_numpy(),
         }
     ).astype({c: "string" for c in QUARANTINE_COLUMNS if c != "SRC_LINE"})
     quarantine["SRC_LINE"] = quarantine["SRC_LINE"].astype("Int64")
-    valid = df.drop(index=pd.unique(bad_idx)).reset_index(drop=True)
-    return valid, quarantine
+    keep = np.ones(len(df), dtype=bool)
+    keep[bad_idx] = False
+    return df[keep].reset_index(drop=True), quarantine
