@@ -19,7 +19,9 @@ ROWS = pd.DataFrame(
 )
 
 
-@pytest.mark.parametrize("keys", [["TEXT"], ["NUM"], ["TEXT", "NUM"], ["INT", "TEXT"], ["FLAG", "INT", "NUM"]])
+@pytest.mark.parametrize(
+    "keys", [["TEXT"], ["NUM"], ["TEXT", "NUM"], ["INT", "TEXT"], ["FLAG", "INT", "NUM"]]
+)
 def test_rows_are_in_pandas_stable_sort_order_with_missing_last(tmp_path, keys):
     path = write_parquet(ROWS, tmp_path / "t.parquet", sort_by=keys)
     expected = ROWS.sort_values(keys, kind="stable", na_position="last")["ROW"].tolist()
