@@ -356,7 +356,7 @@ def tables_to_validate(
     return [
         TableToValidate(standard, dataset, rows, plan, len(frame), sampled=sampled),
         TableToValidate(
-            standard, f"{dataset}_PROFILE", profile, plan_profile(profile, duplicated), len(frame)
+            standard, f"{dataset}{PROFILE_SUFFIX}", profile, plan_profile(profile, duplicated), len(frame)
         ),
     ]
 
