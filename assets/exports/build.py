@@ -101,7 +101,10 @@ def build_dataset_json(mode_root: Path, datasets: list[Dataset] | None = None) -
             file_oid=f"{studyid}.{mode}.{ds.standard.upper()}.{ds.name}",
         )
         path = submission_dir(mode_root, ds.standard) / f"{ds.file_stem}.json"
-        dataset_json.write_dataset_json(path, header, dataset_json.parquet_batches(ds.path, ds.standard))
+        # the table XPT and define.xml read too (read once, cached), in batches of rows
+        table = read_export_table(ds.path, ds.standard, dictionary_text=True)
+        batches = table.to_batches(max_chunksize=dataset_json.BATCH_ROWS)
+        dataset_json.write_dataset_json(path, header, batches)
         written.append(path)
     _remove_stale(mode_root, datasets, ".json")
     return written

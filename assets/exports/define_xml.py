@@ -178,8 +178,18 @@ def collect_used_terms(dataset: Dataset, table: pa.Table) -> dict[str, list[str]
     for v in dataset.variables:
         if not v.codelist or v.name not in table.column_names:
             continue
-        uniq = pc.unique(table.column(v.name).cast(pa.string())).to_pylist()
-        out[v.name] = sorted({u for u in uniq if u not in (None, "")})
+        out[v.name] = sorted({u for u in _distinct(table.column(v.name)) if u not in (None, "")})
+    return out
+
+
+def _distinct(col: pa.ChunkedArray) -> set:
+    """The distinct values of a column as text (missing as None). A dictionary-encoded chunk gives
+    the dictionary entries its rows use, without decoding every row."""
+    out = set()
+    for chunk in col.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            chunk = chunk.dictionary.take(pc.unique(chunk.indices))
+        out.update(pc.unique(chunk.cast(pa.string())).to_pylist())
     return out
 
 

@@ -27,6 +27,8 @@ datetimes by :func:`read_export_table`, so every format gets the same numeric da
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from assets.common.parquet import read_labels
+from assets.common.parquet import file_identity, read_labels
 
 STANDARDS = ("sdtm", "adam")
 SPEC_DATASET_COLUMNS = ["DATASET", "LABEL", "CLASS", "STRUCTURE", "KEYS"]
@@ -55,6 +57,11 @@ SPEC_VARIABLE_COLUMNS = [
 ]
 DATE_FORMAT = "DATE9."
 DATETIME_FORMAT = "DATETIME20."
+
+# Export tables and their descriptions, per file content: in a run the XPT, Dataset-JSON and
+# define.xml assets (and a check) each describe and read every SDTM and ADaM table.
+_EXPORT_CACHE: OrderedDict[tuple, object] = OrderedDict()
+_EXPORT_CACHE_SIZE = 128  # entries: a table and a description per dataset (24 datasets today)
 
 
 @dataclass(frozen=True)
@@ -127,10 +134,31 @@ def read_export_table(path: Path, standard: str, dictionary_text: bool = False) 
 
     ``dictionary_text``: read the text columns dictionary encoded, as Parquet stores them (the
     ADaM date texts excepted, they are converted). Reading is then several times cheaper, and a
-    format computes each distinct value's bytes once (:func:`per_value`) instead of once per row."""
+    format computes each distinct value's bytes once (:func:`per_value`) instead of once per row.
+
+    Read once per process while the file is unchanged (Arrow tables are immutable, so sharing one
+    is safe)."""
+    return _cached(
+        ("table", file_identity(path), standard, dictionary_text),
+        lambda: _read(path, standard, dictionary_text),
+    )
+
+
+def _read(path: Path, standard: str, dictionary_text: bool) -> pa.Table:
     read_dictionary = dictionary_text_columns(pq.read_schema(path), standard) if dictionary_text else None
     table = pq.read_table(path, read_dictionary=read_dictionary)
     return normalize_adam_dates(table, standard)
+
+
+def _cached(key: tuple, make):
+    """``make()``, computed once per ``key`` among the last :data:`_EXPORT_CACHE_SIZE` keys used."""
+    if key in _EXPORT_CACHE:
+        _EXPORT_CACHE.move_to_end(key)
+        return _EXPORT_CACHE[key]
+    value = _EXPORT_CACHE[key] = make()
+    while len(_EXPORT_CACHE) > _EXPORT_CACHE_SIZE:
+        _EXPORT_CACHE.popitem(last=False)
+    return value
 
 
 def dictionary_text_columns(schema: pa.Schema, standard: str) -> list[str]:
@@ -312,15 +340,32 @@ def written_tables(mode_root: Path) -> list[tuple[str, Path]]:
     return out
 
 
-def describe_written(mode_root: Path) -> list[Dataset]:
-    """Metadata of every written SDTM and ADaM table, in spec order (then by name)."""
-    out = []
-    specs = {std: load_spec(std) for std in STANDARDS}
-    for standard, path in written_tables(mode_root):
+def _frame_digest(df: pd.DataFrame) -> str:
+    """A digest of a (small) frame's column names and values, for a cache key."""
+    digest = hashlib.sha256(repr(list(df.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _describe_file(
+    path: Path, standard: str, spec: tuple[pd.DataFrame, pd.DataFrame], spec_key: tuple
+) -> Dataset:
+    """:func:`describe_table` of a written table, once per file content and spec (``spec_key``:
+    the spec frames' digests)."""
+
+    def describe() -> Dataset:
         table = read_export_table(path, standard, dictionary_text=True)
         labels, ds_label = read_labels(path)
-        spec_ds, spec_vars = specs[standard]
-        out.append(describe_table(table, standard, path.stem, spec_ds, spec_vars, labels, ds_label, path))
+        return describe_table(table, standard, path.stem, *spec, labels, ds_label, path)
+
+    return _cached(("dataset", file_identity(path), str(path), standard, spec_key), describe)
+
+
+def describe_written(mode_root: Path) -> list[Dataset]:
+    """Metadata of every written SDTM and ADaM table, in spec order (then by name)."""
+    specs = {std: load_spec(std) for std in STANDARDS}
+    keys = {std: tuple(_frame_digest(df) for df in spec) for std, spec in specs.items()}
+    out = [_describe_file(path, std, specs[std], keys[std]) for std, path in written_tables(mode_root)]
     rank = {(std, n): i for std in STANDARDS for i, n in enumerate(specs[std][0]["DATASET"].tolist())}
     return sorted(
         out, key=lambda d: (STANDARDS.index(d.standard), rank.get((d.standard, d.name), 10**6), d.name)

@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from assets.common.findings import make_findings
+from assets.common.findings import FINDING_COLUMNS, make_findings
 from assets.exports.files import publish
 from assets.exports.metadata import Dataset, is_text, per_value
 
@@ -98,7 +99,7 @@ def _value_problems(dataset: Dataset, table: pa.Table) -> list[dict]:
     out = []
     usubjid = table.column("USUBJID") if "USUBJID" in table.column_names else None
     for fld, col in zip(table.schema, table.columns):
-        if not is_text(fld.type):
+        if not is_text(fld.type) or _all_fit(col):  # the usual case: nothing to look for row by row
             continue
         # per distinct value when dictionary encoded (missing = fits)
         not_ascii = pc.invert(pc.fill_null(per_value(col, pc.string_is_ascii), True))
@@ -120,13 +121,33 @@ def _value_problems(dataset: Dataset, table: pa.Table) -> list[dict]:
     return out
 
 
+def _all_fit(col: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether every value of a text column is ASCII and at most 200 bytes. A dictionary-encoded
+    column is judged by its dictionaries, values no row uses included: a cheap test (no pass over
+    the rows) that only sends a column holding a bad value to the per-row search."""
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    for chunk in chunks:
+        values = chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk
+        if pc.any(pc.invert(pc.string_is_ascii(values))).as_py():
+            return False
+        if (pc.max(pc.binary_length(values)).as_py() or 0) > MAX_CHAR_BYTES:
+            return False
+    return True
+
+
+@cache
+def _no_findings() -> pd.DataFrame:
+    """The findings frame of a table without problems (built once: conforming a frame costs)."""
+    return make_findings(pd.DataFrame(columns=FINDING_COLUMNS))
+
+
 def xpt_problems(dataset: Dataset, table: pa.Table) -> pd.DataFrame:
     """Everything in ``table`` that XPORT v5 cannot hold, as findings (KIND ``XPT_V5``, ERROR)."""
     missing = [v.name for v in dataset.variables if v.name not in table.column_names]
     if missing:
         raise KeyError(f"xpt_problems({dataset.name}): columns not in table: {missing}")
     rows = _name_and_label_problems(dataset) + _value_problems(dataset, table)
-    return make_findings(pd.DataFrame(rows))
+    return make_findings(pd.DataFrame(rows)) if rows else _no_findings().copy()
 
 
 def _since_epoch(delta: np.ndarray, unit: str) -> np.ndarray:

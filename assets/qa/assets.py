@@ -28,8 +28,8 @@ from assets.qa import gx as qa_gx
 from assets.qa.listings import (
     EXPORT_STATUS_LABELS,
     derive_export_status,
-    derive_site_listing,
-    escape_formula_injection,
+    derive_site_listings,
+    split_by_site,
     write_csv,
     write_xlsx,
 )
@@ -251,13 +251,13 @@ def qa_site_listings(context: dg.AssetExecutionContext, warehouse: Warehouse):
         | set(queries["SITEID"].dropna().astype(str))
         | set(quarantine["SITEID"].dropna().astype(str))
     )
+    # every site's rows at once: one sort, then a slice per site
+    listings = derive_site_listings(queries, sites)
+    quarantined = split_by_site(quarantine, sites)
     per_site = {}
     for site in sites:
         folder = qa_dir / "sites" / site
-        listing = derive_site_listing(queries, site)
-        rejected = escape_formula_injection(
-            quarantine[quarantine["SITEID"].eq(site).fillna(False)].reset_index(drop=True)
-        )
+        listing, rejected = listings[site], quarantined[site]
         write_csv(listing, folder / "queries.csv")
         write_csv(rejected, folder / "quarantine.csv")
         write_xlsx(

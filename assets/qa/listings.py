@@ -9,6 +9,7 @@ that were skipped and why (site-export.md, Landing zone layout).
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 
@@ -85,17 +86,31 @@ def escape_formula_injection(df: pd.DataFrame) -> pd.DataFrame:
     """Prefix ``'`` to every text value starting with ``=``, ``+``, ``-``, ``@``, tab or CR, so a
     spreadsheet shows it as text instead of evaluating it. Numbers stay numbers (a numeric
     ``-5`` is not text and is not touched)."""
-    out = df.copy()
-    for col in out.columns:
-        series = out[col]
+    return _with_quotes(df.copy(), _formula_rows(df))
+
+
+def _formula_rows(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per text column holding a value to escape, which rows hold one (tested in Arrow; most
+    columns have nothing to escape and are not listed)."""
+    out = {}
+    for col in df.columns:
+        series = df[col]
         if not (pd.api.types.is_string_dtype(series) or series.dtype == object):
             continue
-        # Tested in Arrow; most columns have nothing to escape and are left as they are.
         risky = pc.fill_null(pc.match_substring_regex(_text(series), _FORMULA_START), False)
         if pc.any(risky).as_py():
-            text = series.astype("string")
-            out[col] = text.mask(risky.to_numpy(zero_copy_only=False), "'" + text)
+            out[col] = risky.to_numpy(zero_copy_only=False)
     return out
+
+
+def _with_quotes(df: pd.DataFrame, risky: dict[str, np.ndarray]) -> pd.DataFrame:
+    """``df`` (changed in place) with a ``'`` before the ``risky`` rows' values; a column gets the
+    ``string`` dtype only when it has such a row."""
+    for col, rows in risky.items():
+        if rows.any():
+            text = df[col].astype("string")
+            df[col] = text.mask(rows, "'" + text)
+    return df
 
 
 def derive_site_listing(queries: pd.DataFrame, siteid: str) -> pd.DataFrame:
@@ -106,6 +121,52 @@ def derive_site_listing(queries: pd.DataFrame, siteid: str) -> pd.DataFrame:
     rows = queries[queries["SITEID"].eq(siteid).fillna(False) & queries["STATUS"].eq("OPEN").fillna(False)]
     listing = rows[LISTING_COLUMNS].sort_values(LISTING_SORT, kind="stable", na_position="last")
     return escape_formula_injection(listing.reset_index(drop=True))
+
+
+def split_by_site(frame: pd.DataFrame, sites: list[str]) -> dict[str, pd.DataFrame]:
+    """Per site of ``sites``, :func:`escape_formula_injection` of the rows of ``frame`` whose
+    ``SITEID`` equals it, in their order and re-indexed (as
+    ``frame[frame["SITEID"].eq(site).fillna(False)].reset_index(drop=True)`` gives them).
+
+    One stable sort by site, then a slice per site: filtering the whole frame once per site
+    re-took every (Arrow-backed) text column once per site."""
+    keep = frame["SITEID"].isin(sites).to_numpy(dtype=bool, na_value=False)
+    rows = frame[keep].sort_values("SITEID", kind="stable").reset_index(drop=True)
+    return _escaped_slices(rows, sites, list(frame.columns))
+
+
+def derive_site_listings(queries: pd.DataFrame, sites: list[str]) -> dict[str, pd.DataFrame]:
+    """:func:`derive_site_listing` of every site of ``sites``, with one filter and one sort for
+    all of them: sorted by site, then the listing order (stable, so each site's rows keep the
+    order its own sort gives), then sliced per site."""
+    missing = [c for c in LISTING_COLUMNS + ["SITEID"] if c not in queries.columns]
+    if missing:
+        raise KeyError(f"derive_site_listings: columns missing: {missing}")
+    keep = queries["SITEID"].isin(sites).to_numpy(dtype=bool, na_value=False) & queries["STATUS"].eq(
+        "OPEN"
+    ).to_numpy(dtype=bool, na_value=False)
+    rows = (
+        queries.loc[keep, ["SITEID", *LISTING_COLUMNS]]
+        .sort_values(["SITEID", *LISTING_SORT], kind="stable", na_position="last")
+        .reset_index(drop=True)
+    )
+    return _escaped_slices(rows, sites, LISTING_COLUMNS)
+
+
+def _escaped_slices(rows: pd.DataFrame, sites: list[str], columns: list[str]) -> dict[str, pd.DataFrame]:
+    """Per site, ``columns`` of its slice of ``rows`` (sorted by ``SITEID``) escaped as
+    :func:`escape_formula_injection` escapes them; the values to escape are found in one pass
+    over all rows, and a site's columns change (and change dtype) only where it has such a value."""
+    risky = _formula_rows(rows[columns])
+    site = rows["SITEID"].to_numpy(dtype=object)
+    bounds = np.r_[0, np.flatnonzero(site[1:] != site[:-1]) + 1, len(site)].tolist() if len(site) else [0]
+    runs = {site[a]: (a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)}
+    out = {}
+    for name in sites:
+        start, stop = runs.get(name, (0, 0))
+        part = rows.iloc[start:stop][columns].reset_index(drop=True)
+        out[name] = _with_quotes(part, {c: r[start:stop] for c, r in risky.items()})
+    return out
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> Path:
@@ -219,9 +280,55 @@ def _rows_xml(frame: pd.DataFrame) -> str:
     return pc.binary_join(everything, _utf8(""))[0].as_py()
 
 
-def _finish_package(data: bytes, sheet_rows: dict[str, str], date_time: tuple) -> bytes:
-    """The zip openpyxl wrote with each sheet's data rows inserted after its header row and every
-    entry stamped ``date_time`` (zipfile stamps the current local time): same workbook, same bytes."""
+_WIDTH_MARK = 100
+"""Column ``i``'s width in a package template is ``_WIDTH_MARK + i``, replaced by the real width."""
+
+
+def _openpyxl_package(layout: tuple, stamp: pd.Timestamp | None) -> bytes:
+    """The package (a stored zip) openpyxl writes for sheets of ``layout`` (title, header names):
+    header rows frozen, column widths marked (``_WIDTH_MARK`` + column number) for
+    :func:`_finish_package` to fill in; document created and modified at ``stamp`` (when given)."""
+    import zipfile
+
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+    from openpyxl.writer.excel import ExcelWriter
+
+    wb = Workbook(write_only=True)
+    for title, header in layout:
+        ws = wb.create_sheet(title=title)
+        # Column widths and the frozen header: a write-only sheet needs them before the first row.
+        for i in range(1, len(header) + 1):
+            ws.column_dimensions[get_column_letter(i)].width = _WIDTH_MARK + i
+        ws.freeze_panes = "A2"
+        ws.append([_text_safe_cell(ws, name) for name in header])
+    if stamp is not None:
+        wb.properties.created = wb.properties.modified = stamp.to_pydatetime()
+    buf = io.BytesIO()
+    # Stored, not compressed: _finish_package reads every part back and compresses it once.
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        ExcelWriter(wb, archive).save()  # save_workbook() would overwrite the modified time with now
+    return buf.getvalue()
+
+
+_package_template = functools.lru_cache(maxsize=8)(_openpyxl_package)
+"""One template per layout and time: a run writes every site's workbook with the same ones."""
+
+
+def _column_widths(frame: pd.DataFrame) -> list[int]:
+    """Per column, the longest of its name and its first 200 values as ``str()`` writes them, plus
+    2, between 8 and 60."""
+    head = frame.head(200)
+    return [
+        min(max(max([len(str(col))] + [len(str(v)) for v in head[col].tolist()]) + 2, 8), 60)
+        for col in frame.columns
+    ]
+
+
+def _finish_package(data: bytes, sheets: dict[str, tuple[list[int], str]], date_time: tuple) -> bytes:
+    """The zip openpyxl wrote with each sheet's (column widths, data rows): the widths in place of
+    the marks, the rows inserted after the header row; every entry stamped ``date_time`` (zipfile
+    stamps the current local time): same workbook, same bytes."""
     import zipfile
 
     src = zipfile.ZipFile(io.BytesIO(data))
@@ -229,11 +336,14 @@ def _finish_package(data: bytes, sheet_rows: dict[str, str], date_time: tuple) -
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             content = src.read(info.filename)
-            if info.filename in sheet_rows:
+            if info.filename in sheets:
+                widths, rows = sheets[info.filename]
                 head, sep, tail = content.decode("utf-8").rpartition("</sheetData>")
                 if not sep:
                     raise ValueError(f"write_xlsx: no sheetData in {info.filename}")
-                content = (head + sheet_rows[info.filename] + sep + tail).encode("utf-8")
+                for i, width in enumerate(widths, start=1):  # as openpyxl writes a float attribute
+                    head = head.replace(f' width="{_WIDTH_MARK + i}"', f' width="{width:.16g}"', 1)
+                content = (head + rows + sep + tail).encode("utf-8")
             fixed = zipfile.ZipInfo(info.filename, date_time=date_time)
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = info.external_attr
@@ -246,39 +356,25 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path, created: pd.Timestam
     is stored as an inline string, never as a formula, whatever it starts with (the formula-injection
     escaping upstream protects the CSV and anyone who re-types the value).
 
-    openpyxl (write-only mode) writes the package and the header rows; the data rows are generated
-    as SpreadsheetML in vectorized Arrow (:func:`_rows_xml`), because openpyxl's per-cell XML
-    serialization dominated the cost (~0.15 s per 1,000 rows). Deterministic: with ``created`` the document's created and
-    modified times are ``created`` (openpyxl's ``save`` would stamp "now" as modified) and every zip
-    entry carries that time; without it the zip entries carry 1980-01-01. The same listing gives
-    the same bytes."""
-    import zipfile
-
-    from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter
-    from openpyxl.writer.excel import ExcelWriter
-
-    wb = Workbook(write_only=True)
-    sheet_rows = {}
-    for number, (name, frame) in enumerate(sheets.items(), start=1):
-        ws = wb.create_sheet(title=name[:31])
-        # Column widths and the frozen header: a write-only sheet needs them before the first row.
-        for i, col in enumerate(frame.columns, start=1):
-            width = max([len(str(col))] + [len(str(v)) for v in frame[col].head(200).tolist()])
-            ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
-        ws.freeze_panes = "A2"
-        ws.append([_text_safe_cell(ws, str(c)) for c in frame.columns])
-        sheet_rows[f"xl/worksheets/sheet{number}.xml"] = _rows_xml(frame)
-    date_time = XLSX_FIXED_TIME
+    openpyxl (write-only mode) writes the package and the header rows, once per layout and
+    ``created`` (:func:`_package_template`); the column widths are filled in and the data rows
+    generated as SpreadsheetML in vectorized Arrow (:func:`_rows_xml`), because openpyxl's per-cell
+    XML serialization dominated the cost (~0.15 s per 1,000 rows). Deterministic: with ``created``
+    the document's created and modified times are ``created`` (openpyxl's ``save`` would stamp "now"
+    as modified) and every zip entry carries that time; without it the zip entries carry
+    1980-01-01. The same listing gives the same bytes."""
+    layout = tuple((name[:31], tuple(str(c) for c in frame.columns)) for name, frame in sheets.items())
+    date_time, stamp = XLSX_FIXED_TIME, None
     if created is not None:
         stamp = created.tz_convert("UTC").tz_localize(None) if created.tzinfo else created
-        wb.properties.created = wb.properties.modified = stamp.to_pydatetime()
         date_time = (max(stamp.year, 1980), stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
-    buf = io.BytesIO()
-    # Stored, not compressed: _finish_package reads every part back and compresses it once.
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
-        ExcelWriter(wb, archive).save()  # save_workbook() would overwrite the modified time with now
-    atomic_write_bytes(Path(path), _finish_package(buf.getvalue(), sheet_rows, date_time))
+    # without ``created`` openpyxl stamps the document "now": no template shared between calls
+    package = _package_template(layout, stamp) if stamp is not None else _openpyxl_package(layout, None)
+    parts = {
+        f"xl/worksheets/sheet{number}.xml": (_column_widths(frame), _rows_xml(frame))
+        for number, frame in enumerate(sheets.values(), start=1)
+    }
+    atomic_write_bytes(Path(path), _finish_package(package, parts, date_time))
     return Path(path)
 
 

@@ -3,6 +3,7 @@ the fly) give exactly the straightforward per-row results, on awkward literal in
 non-ASCII, JSON escapes, -0.0 / NaN, empty columns, several chunks with different dictionaries and
 dictionaries holding values no row uses."""
 
+import dataclasses
 import datetime as dt
 import json
 
@@ -11,14 +12,17 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from assets.common.parquet import write_parquet
+from assets.common.findings import make_findings
+from assets.common.parquet import read_labels, write_parquet
 from assets.exports.dataset_json import parquet_batches, rows_json
-from assets.exports.define_xml import collect_value_levels
+from assets.exports.define_xml import collect_used_terms, collect_value_levels
 from assets.exports.metadata import (
     SPEC_DATASET_COLUMNS,
     SPEC_VARIABLE_COLUMNS,
     _char_stats,
     describe_table,
+    describe_written,
+    load_spec,
     read_export_table,
 )
 from assets.exports.xpt import char_bytes, xpt_problems
@@ -191,3 +195,40 @@ def test_int8_indices_with_a_full_dictionary_and_a_null_row():
     np.testing.assert_array_equal(
         char_bytes(column, 5), np.array([list(b"W127 "), list(b"     "), list(b"W000 ")], dtype=np.uint8)
     )
+
+
+def test_xpt_problems_only_for_values_rows_use_and_none_is_the_empty_findings_shape():
+    # the bad value is in a dictionary, not in any row: no finding, the cheap check sends the
+    # column to the per-row search, which finds nothing
+    encoded = pa.table({"USUBJID": ["S-1", "S-2"], "AETERM": _dictionary_chunks(["A", None])})
+    ds = describe_table(encoded, "sdtm", "ae", *NO_SPEC)
+    none = xpt_problems(ds, encoded)
+    pd.testing.assert_frame_equal(none, make_findings(pd.DataFrame([])))
+    fits = pa.table({"USUBJID": ["S-1", None], "AETERM": ["A", "X" * 200]})
+    pd.testing.assert_frame_equal(xpt_problems(describe_table(fits, "sdtm", "ae", *NO_SPEC), fits), none)
+
+
+def test_export_table_and_description_are_read_again_when_the_file_changes(tmp_path):
+    root = tmp_path / "blinded"
+    path = write_parquet(pd.DataFrame({"USUBJID": ["S-1"], "AETERM": ["RASH"]}), root / "sdtm" / "ae.parquet")
+    first = read_export_table(path, "sdtm", dictionary_text=True)
+    assert read_export_table(path, "sdtm", dictionary_text=True) is first  # cached while unchanged
+    assert describe_written(root)[0].variable("AETERM").length == 4
+    write_parquet(pd.DataFrame({"USUBJID": ["S-1"], "AETERM": ["HEADACHE"]}), path)
+    assert read_export_table(path, "sdtm", dictionary_text=True)["AETERM"].to_pylist() == ["HEADACHE"]
+    (described,) = describe_written(root)
+    assert described.variable("AETERM").length == 8
+    assert described == describe_table(
+        read_export_table(path, "sdtm"), "sdtm", "ae", *load_spec("sdtm"), *read_labels(path), path
+    )
+
+
+def test_used_terms_of_dictionary_text_are_the_values_rows_use():
+    plain, encoded = _both(
+        {"AESEV": ["MILD", None, "", "SÉVÈRE", "MILD"], "AEREL": [None] * 5, "N": [1, 2, 3, 2, None]}
+    )
+    ds = describe_table(plain, "sdtm", "ae", *NO_SPEC)
+    ds = dataclasses.replace(ds, variables=tuple(dataclasses.replace(v, codelist="C1") for v in ds.variables))
+    expected = {"AESEV": ["MILD", "SÉVÈRE"], "AEREL": [], "N": ["1", "2", "3"]}
+    assert collect_used_terms(ds, plain) == collect_used_terms(ds, encoded) == expected
+    assert collect_used_terms(ds, plain.slice(0, 0)) == {"AESEV": [], "AEREL": [], "N": []}

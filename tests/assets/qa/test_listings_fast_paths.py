@@ -2,14 +2,26 @@
 sheet XML of the data rows and formula-injection escaping, on tricky literal input."""
 
 import datetime
+import io
 import re
+import zipfile
 
 import numpy as np
 import pandas as pd
 import pytest
 from openpyxl.utils import get_column_letter
 
-from assets.qa.listings import FORMULA_TRIGGERS, _number_text, _rows_xml, escape_formula_injection
+from assets.qa.listings import (
+    FORMULA_TRIGGERS,
+    LISTING_COLUMNS,
+    _number_text,
+    _rows_xml,
+    derive_site_listing,
+    derive_site_listings,
+    escape_formula_injection,
+    split_by_site,
+    write_xlsx,
+)
 
 PYTHON_XML_ILLEGAL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
 
@@ -149,3 +161,110 @@ def test_formula_escaping_matches_the_string_rule_on_tricky_input(dtype):
     pd.testing.assert_frame_equal(escape_formula_injection(df), reference_escape(df))
     empty = df.iloc[:0]
     pd.testing.assert_frame_equal(escape_formula_injection(empty), reference_escape(empty))
+
+
+def sites_frame(dtype) -> pd.DataFrame:
+    """Queries of several sites: missing and look-alike site ids, closed and missing statuses, ties
+    and missing values in the sort keys, unicode, and text to escape in one site only (so only that
+    site's column changes dtype)."""
+    site = ["101", "102", None, "101", "é03", "102", "101", "1010", "101", "102", "101", "é03"]
+    n = len(site)
+    frame = pd.DataFrame(
+        {c: pd.Series([f"{c.lower()}{i % 3}" for i in range(n)], dtype=dtype) for c in LISTING_COLUMNS}
+    )
+    frame["SITEID"] = pd.Series(site, dtype=dtype)
+    frame["STATUS"] = pd.Series(
+        ["OPEN", "OPEN", "OPEN", "CLOSED", "OPEN", None] + ["OPEN"] * (n - 6), dtype=dtype
+    )
+    frame["SUBJID"] = pd.Series(
+        ["S2", "S1", "S1", None, "Sé", "S1", "S2", "S1", None, "S1", "S2", "S0"], dtype=dtype
+    )
+    frame["FORM"] = pd.Series(["LB"] * n, dtype=dtype)  # ties: QUERY_ID decides, then the input order
+    frame["QUERY_ID"] = pd.Series(
+        ["Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q1", "Q8", "Q9", "Q10", "Q1", None], dtype=dtype
+    )
+    frame["VALUE"] = pd.Series(
+        ["=1+1", "x", "-3", "y", "中文", None, "", "@a", "z", "ok", "+", "é"], dtype=dtype
+    )
+    frame["SRC_LINE"] = [1.0, None, 3.0, 4.0, 5.0, 6.0, 7.0, None, 9.0, 10.0, 11.0, 12.0]
+    return frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+
+
+SITES = ["101", "102", "1010", "999", "é03"]  # 999: no rows; "1010" must not take 101's rows
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", object])
+def test_site_listings_of_all_sites_at_once_equal_one_site_at_a_time(dtype):
+    queries = sites_frame(dtype)
+    fast = derive_site_listings(queries, SITES)
+    assert list(fast) == SITES
+    for site in SITES:
+        pd.testing.assert_frame_equal(fast[site], derive_site_listing(queries, site))
+    for site, listing in derive_site_listings(queries.iloc[:0], SITES).items():
+        pd.testing.assert_frame_equal(listing, derive_site_listing(queries.iloc[:0], site))
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", object])
+def test_split_by_site_equals_a_filter_per_site_then_escaping(dtype):
+    frame = sites_frame(dtype)
+    fast = split_by_site(frame, SITES)
+    for site in SITES:
+        expected = escape_formula_injection(
+            frame[frame["SITEID"].eq(site).fillna(False)].reset_index(drop=True)
+        )
+        pd.testing.assert_frame_equal(fast[site], expected)
+
+
+def reference_xlsx(sheets: dict[str, pd.DataFrame], created: pd.Timestamp) -> bytes:
+    """The workbook written the straightforward way: openpyxl sets every column width itself, the
+    data rows (:func:`_rows_xml`) go after each header row, every zip entry is stamped ``created``."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.writer.excel import ExcelWriter
+
+    wb = Workbook(write_only=True)
+    rows = {}
+    for number, (name, frame) in enumerate(sheets.items(), start=1):
+        ws = wb.create_sheet(title=name[:31])
+        for i, col in enumerate(frame.columns, start=1):
+            width = max([len(str(col))] + [len(str(v)) for v in frame[col].head(200).tolist()])
+            ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
+        ws.freeze_panes = "A2"
+        header = []
+        for c in frame.columns:
+            cell = WriteOnlyCell(ws, value=str(c))
+            cell.data_type = "s"
+            header.append(cell)
+        ws.append(header)
+        rows[f"xl/worksheets/sheet{number}.xml"] = _rows_xml(frame)
+    stamp = created.tz_convert("UTC").tz_localize(None)
+    wb.properties.created = wb.properties.modified = stamp.to_pydatetime()
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as archive:
+        ExcelWriter(wb, archive).save()
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename in rows:
+                head, sep, tail = content.decode().rpartition("</sheetData>")
+                content = (head + rows[info.filename] + sep + tail).encode()
+            fixed = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, content)
+    return out.getvalue()
+
+
+def test_xlsx_from_a_shared_template_equals_openpyxl_writing_each_workbook(tmp_path):
+    frame = tricky_frame()
+    wide = pd.DataFrame({f"C & <{i}> é": pd.Series(["v" * i, None], dtype="str") for i in range(1, 70)})
+    created = pd.Timestamp("2026-05-01T02:00:00Z")
+    books = [
+        {"Open queries": frame, "Quarantine": frame.iloc[:0]},
+        {"Open queries": frame.iloc[3:5], "Quarantine": wide},  # same layout, other widths
+        {"A sheet title longer than thirty-one characters": wide, "Other": frame[["STR", "INT"]]},
+    ]
+    for number, sheets in enumerate(books * 2):
+        path = write_xlsx(sheets, tmp_path / f"{number}.xlsx", created=created)
+        assert path.read_bytes() == reference_xlsx(sheets, created)
