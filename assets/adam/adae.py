@@ -31,7 +31,7 @@ def _imputation_flag(iso: pd.Series) -> pd.Series:
 def derive_vars_astdt(adae: pd.DataFrame) -> pd.DataFrame:
     """``ASTDT``/``ASTDTF`` from ``AESTDTC`` (imputation above), ``AENDT``/``AENDTF`` from ``AEENDTC``."""
     require(adae, ["AESTDTC", "AEENDTC", "TRTSDT"], "derive_vars_astdt")
-    out = adae.copy()
+    out = adae.copy(deep=False)
     start = iso_bounds(out["AESTDTC"].astype("string"))
     contains_first_dose = (start["lo"] <= out["TRTSDT"]) & (out["TRTSDT"] <= start["hi"])
     out["ASTDT"] = start["lo"].mask(contains_first_dose.fillna(False), out["TRTSDT"])
@@ -44,7 +44,7 @@ def derive_vars_astdt(adae: pd.DataFrame) -> pd.DataFrame:
 def derive_var_trtemfl(adae: pd.DataFrame) -> pd.DataFrame:
     """``TRTEMFL = Y`` when ``TRTSDT <= ASTDT <= TRTEDT + 28 days``, else missing (ADaM convention)."""
     require(adae, ["ASTDT", "TRTSDT", "TRTEDT"], "derive_var_trtemfl")
-    out = adae.copy()
+    out = adae.copy(deep=False)
     window = pd.Timedelta(days=int(limits()["TEAE_DAYS_AFTER_LAST_DOSE"]))
     emergent = (out["ASTDT"] >= out["TRTSDT"]) & (out["ASTDT"] <= out["TRTEDT"] + window)
     out["TRTEMFL"] = pd.Series(pd.NA, index=out.index, dtype="string").mask(emergent.fillna(False), "Y")

@@ -31,6 +31,7 @@ from assets.adam.common import (
     derive_vars_baseline,
     limits,
     merge_adsl,
+    per_distinct,
     require,
     treatment_vars,
 )
@@ -57,21 +58,32 @@ def sri4_visits() -> pd.DataFrame:
     return v.loc[keep, ["VISIT", "VISITNUM", "PLANNED_DAY"]].reset_index(drop=True)
 
 
+def _rs_rows(rs: pd.DataFrame, rows: pd.Series, columns: list[str]) -> pd.DataFrame:
+    """The ``columns`` (those present) of the RS records where ``rows``, on a fresh 0..n-1 index:
+    filtering only the columns used, since SDTM RS is wide and large (~10^6 records)."""
+    keep = rows.to_numpy(dtype=bool)
+    return rs.loc[keep, [c for c in columns if c in rs.columns]].reset_index(drop=True)
+
+
 def rs_parameter(rs: pd.DataFrame, rscat: str, rstestcd: str, paramcd: str) -> pd.DataFrame:
     """RS records of one assessment as BDS rows: ``PARAMCD PARAM PARAMN AVAL ADT AVISIT AVISITN SRCSEQ``."""
     require(rs, ["USUBJID", "RSCAT", "RSTESTCD", "RSSTRESN", "RSDTC", "VISIT"], "rs_parameter")
-    r = rs[rs["RSCAT"].eq(rscat).fillna(False) & rs["RSTESTCD"].eq(rstestcd).fillna(False)]
+    r = _rs_rows(
+        rs,
+        rs["RSCAT"].eq(rscat).fillna(False) & rs["RSTESTCD"].eq(rstestcd).fillna(False),
+        ["USUBJID", "RSSTRESN", "RSDTC", "VISIT", "RSSEQ"],
+    )
     out = pd.DataFrame(
         {
-            "USUBJID": r["USUBJID"].astype("string").to_numpy(),
+            "USUBJID": r["USUBJID"].astype("str"),
             "PARAMCD": paramcd,
             "PARAM": PARAMS[paramcd][0],
             "PARAMN": PARAMS[paramcd][1],
-            "AVAL": pd.to_numeric(r["RSSTRESN"], errors="coerce").astype("float64").to_numpy(),
-            "ADT": iso_to_date(r["RSDTC"].astype("string")).to_numpy(),
-            "VISIT": r["VISIT"].astype("string").to_numpy(),
+            "AVAL": pd.to_numeric(r["RSSTRESN"], errors="coerce").astype("float64"),
+            "ADT": per_distinct(r["RSDTC"].astype("string"), iso_to_date),
+            "VISIT": r["VISIT"].astype("str"),
             "SRCDOM": "RS",
-            "SRCSEQ": pd.to_numeric(r["RSSEQ"], errors="coerce").to_numpy() if "RSSEQ" in r else np.nan,
+            "SRCSEQ": pd.to_numeric(r["RSSEQ"], errors="coerce") if "RSSEQ" in r else np.nan,
         }
     )
     return derive_vars_avisit(out).drop(columns="VISIT")
@@ -83,38 +95,34 @@ def derive_bds_parameter(records: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFr
     bds = merge_adsl(records, adsl, ["USUBJID", "TRTSDT"])
     bds = derive_vars_baseline(bds)
     bds = derive_var_ady(bds)
-    keep_unscheduled = bds["AVISIT"].eq(UNSCHEDULED).fillna(True) & bds["ABLFL"].ne("Y").fillna(True)
-    bds = bds[~keep_unscheduled.to_numpy()]
-    bds = bds.sort_values(
-        ["USUBJID", "PARAMCD", "AVISITN", "ABLFL", "ADT", "SRCSEQ"], na_position="first", kind="stable"
-    )
-    # one record per visit: the baseline record if the visit has it, else the last non-missing by date
-    bds = bds.assign(_HAS=bds["AVAL"].notna(), _BL=bds["ABLFL"].eq("Y").fillna(False))
-    bds = bds.sort_values(
+    drop_unscheduled = bds["AVISIT"].eq(UNSCHEDULED).fillna(True) & bds["ABLFL"].ne("Y").fillna(True)
+    # one record per visit: the baseline record if the visit has it, else the last non-missing by
+    # date; chosen on the key columns only, then the wide frame is taken once in that order
+    keys = bds.loc[~drop_unscheduled.to_numpy(), ["USUBJID", "PARAMCD", "AVISITN", "ADT", "SRCSEQ"]]
+    keys = keys.assign(_HAS=bds["AVAL"].notna(), _BL=bds["ABLFL"].eq("Y").fillna(False))
+    keys = keys.sort_values(
         ["USUBJID", "PARAMCD", "AVISITN", "_BL", "_HAS", "ADT", "SRCSEQ"], na_position="first", kind="stable"
     )
-    bds = (
-        bds.groupby(["USUBJID", "PARAMCD", "AVISITN"], sort=False, dropna=False)
-        .tail(1)
-        .drop(columns=["_HAS", "_BL"])
-    )
-    return derive_var_anl01fl(bds)
+    last = keys.groupby(["USUBJID", "PARAMCD", "AVISITN"], sort=False, dropna=False).tail(1).index
+    return derive_var_anl01fl(bds.loc[last])
 
 
 def bilag_grades(rs: pd.DataFrame, adsl: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """BILAG-2004 grades: (per subject x scheduled visit x domain: grade and date, the last of the
     visit) and (per subject x domain: the baseline grade, the last on or before ``TRTSDT``)."""
     require(rs, ["USUBJID", "RSCAT", "RSTESTCD", "RSSTRESC", "RSDTC", "VISIT"], "bilag_grades")
-    b = rs[
-        rs["RSCAT"].eq("BILAG-2004").fillna(False) & rs["RSTESTCD"].isin(study.bilag_domains()).fillna(False)
-    ]
+    b = _rs_rows(
+        rs,
+        rs["RSCAT"].eq("BILAG-2004").fillna(False) & rs["RSTESTCD"].isin(study.bilag_domains()).fillna(False),
+        ["USUBJID", "RSTESTCD", "RSSTRESC", "RSDTC", "VISIT"],
+    )
     b = pd.DataFrame(
         {
-            "USUBJID": b["USUBJID"].to_numpy(),
-            "DOMAIN": b["RSTESTCD"].to_numpy(),
-            "GRADE": b["RSSTRESC"].astype("string").to_numpy(),
-            "ADT": iso_to_date(b["RSDTC"].astype("string")).to_numpy(),
-            "VISIT": b["VISIT"].astype("string").to_numpy(),
+            "USUBJID": b["USUBJID"].astype("str"),
+            "DOMAIN": b["RSTESTCD"].astype("str"),
+            "GRADE": b["RSSTRESC"].astype("str"),
+            "ADT": per_distinct(b["RSDTC"].astype("string"), iso_to_date),
+            "VISIT": b["VISIT"].astype("str"),
         }
     ).merge(adsl[["USUBJID", "TRTSDT"]], on="USUBJID", how="inner")
     graded = b[b["GRADE"].isin(list("ABCDE")).fillna(False)].sort_values(

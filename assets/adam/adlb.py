@@ -19,19 +19,32 @@ from assets.adam.common import (
     derive_vars_avisit,
     derive_vars_baseline,
     merge_adsl,
+    per_distinct,
     require,
     treatment_vars,
 )
 from assets.common.dates import iso_to_date
 
 ADSL_VARS = [*ADSL_CORE_VARS, "TRTSDT"]
+LB_VARS = [
+    "USUBJID",
+    "LBTESTCD",
+    "LBSTRESN",
+    "LBSTRESC",
+    "LBSTRESU",
+    "LBSTNRLO",
+    "LBSTNRHI",
+    "LBDTC",
+    "VISIT",
+]
+"""SDTM LB variables ADLB needs (and ``LBSEQ`` when present)."""
 
 
 def derive_var_anrind(adlb: pd.DataFrame) -> pd.DataFrame:
     """``ANRIND``: ``LOW`` below ``A1LO``, ``HIGH`` above ``A1HI``, else ``NORMAL`` (6 decimals, so a
     converted value equal to its converted limit is NORMAL); missing without value or range."""
     require(adlb, ["AVAL", "A1LO", "A1HI"], "derive_var_anrind")
-    out = adlb.copy()
+    out = adlb.copy(deep=False)
     v, lo, hi = (out[c].astype("Float64").round(6) for c in ("AVAL", "A1LO", "A1HI"))
     ind = pd.Series(pd.NA, index=out.index, dtype="string")
     ind = ind.mask((v.notna() & (lo.notna() | hi.notna())).fillna(False), "NORMAL")
@@ -43,7 +56,7 @@ def derive_var_anrind(adlb: pd.DataFrame) -> pd.DataFrame:
 def derive_var_shift1(adlb: pd.DataFrame) -> pd.DataFrame:
     """``SHIFT1`` = ``BNRIND to ANRIND`` on post-baseline records with both indicators."""
     require(adlb, ["BNRIND", "ANRIND", "CHG"], "derive_var_shift1")
-    out = adlb.copy()
+    out = adlb.copy(deep=False)
     both = out["BNRIND"].notna() & out["ANRIND"].notna() & out["CHG"].notna()
     out["SHIFT1"] = (out["BNRIND"].astype("string") + " to " + out["ANRIND"].astype("string")).where(both)
     return out
@@ -51,31 +64,29 @@ def derive_var_shift1(adlb: pd.DataFrame) -> pd.DataFrame:
 
 def derive_adlb(lb: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
     """ADLB before spec conformance."""
-    require(
-        lb,
-        ["USUBJID", "LBTESTCD", "LBSTRESN", "LBSTRESC", "LBSTRESU", "LBSTNRLO", "LBSTNRHI", "LBDTC", "VISIT"],
-        "derive_adlb",
-    )
+    require(lb, LB_VARS, "derive_adlb")
     tests = study.lab_tests()
     numeric = tests.loc[tests["RESULT_TYPE"] == "NUMERIC"].reset_index(drop=True)
     paramn = {t: i + 1 for i, t in enumerate(numeric["LBTESTCD"])}
     names = dict(zip(numeric["LBTESTCD"], numeric["LBTEST"]))
     units = dict(zip(numeric["LBTESTCD"], numeric["STD_UNIT"]))
-    r = lb[lb["LBTESTCD"].isin(list(paramn)).fillna(False)]
+    # filter only the columns used: filtering the whole of SDTM LB re-takes every string column
+    keep = lb["LBTESTCD"].isin(list(paramn)).fillna(False).to_numpy()
+    r = lb.loc[keep, [c for c in (*LB_VARS, "LBSEQ") if c in lb.columns]].reset_index(drop=True)
     code = r["LBTESTCD"].astype("string")
     out = pd.DataFrame(
         {
-            "USUBJID": r["USUBJID"].astype("string").to_numpy(),
-            "LBSEQ": pd.to_numeric(r["LBSEQ"], errors="coerce").to_numpy() if "LBSEQ" in r else np.nan,
-            "PARAMCD": code.to_numpy(),
-            "PARAM": (code.map(names) + " (" + code.map(units) + ")").to_numpy(),
-            "PARAMN": code.map(paramn).to_numpy(),
-            "AVAL": pd.to_numeric(r["LBSTRESN"], errors="coerce").to_numpy(),
-            "AVALC": r["LBSTRESC"].astype("string").to_numpy(),
-            "A1LO": pd.to_numeric(r["LBSTNRLO"], errors="coerce").to_numpy(),
-            "A1HI": pd.to_numeric(r["LBSTNRHI"], errors="coerce").to_numpy(),
-            "ADT": iso_to_date(r["LBDTC"].astype("string")).to_numpy(),
-            "VISIT": r["VISIT"].astype("string").to_numpy(),
+            "USUBJID": r["USUBJID"].astype("str"),
+            "LBSEQ": pd.to_numeric(r["LBSEQ"], errors="coerce") if "LBSEQ" in r else np.nan,
+            "PARAMCD": code.astype("str"),
+            "PARAM": per_distinct(code, lambda c: c.map(names) + " (" + c.map(units) + ")").astype("str"),
+            "PARAMN": per_distinct(code, lambda c: c.map(paramn)).to_numpy(),
+            "AVAL": pd.to_numeric(r["LBSTRESN"], errors="coerce"),
+            "AVALC": r["LBSTRESC"].astype("str"),
+            "A1LO": pd.to_numeric(r["LBSTNRLO"], errors="coerce"),
+            "A1HI": pd.to_numeric(r["LBSTNRHI"], errors="coerce"),
+            "ADT": per_distinct(r["LBDTC"].astype("string"), iso_to_date),
+            "VISIT": r["VISIT"].astype("str"),
         }
     )
     out["SRCSEQ"] = out["LBSEQ"]

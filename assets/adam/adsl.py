@@ -139,7 +139,9 @@ def derive_var_sledaibl(adsl: pd.DataFrame, rs: pd.DataFrame) -> pd.DataFrame:
     """``SLEDAIBL``: the baseline SLEDAI-2K total (last non-missing total on or before the first
     dose date; derivations.md, SLEDAI-2K)."""
     require(adsl, ["USUBJID", "TRTSDT"], "derive_var_sledaibl")
-    s = sledai_records(rs)
+    # only the columns used: filtering the whole of SDTM RS (~10^6 records) re-takes every column
+    used = ["USUBJID", "RSCAT", "RSTESTCD", "RSSTRESN", "RSDTC", "VISIT", "VISITNUM"]
+    s = sledai_records(rs[[c for c in used if c in rs.columns]])
     bds = pd.DataFrame(
         {
             "USUBJID": s["USUBJID"].to_numpy(),
@@ -163,7 +165,8 @@ def derive_var_weightbl(adsl: pd.DataFrame, vs: pd.DataFrame) -> pd.DataFrame:
     """``WEIGHTBL`` (kg): the last weight on or before the first dose; for a subject never dosed,
     the last weight at ``SCREENING`` (derivations.md, ADSL)."""
     require(vs, ["USUBJID", "VSTESTCD", "VSSTRESN", "VSDTC", "VISIT"], "derive_var_weightbl")
-    w = vs[vs["VSTESTCD"].eq("WEIGHT").fillna(False) & vs["VSSTRESN"].notna()].copy()
+    used = [c for c in ("USUBJID", "VSTESTCD", "VSSTRESN", "VSDTC", "VISIT", "VSSEQ") if c in vs.columns]
+    w = vs.loc[(vs["VSTESTCD"].eq("WEIGHT").fillna(False) & vs["VSSTRESN"].notna()).to_numpy(), used]
     w["D"] = iso_to_date(w["VSDTC"].astype("string"))
     w = w.merge(adsl[["USUBJID", "TRTSDT"]], on="USUBJID", how="inner")
     seq = [c for c in ("VSSEQ",) if c in w.columns]

@@ -5,9 +5,14 @@ Baseline (derivations.md, "Baseline and change", every BDS dataset): ``ABLFL = Y
 subject and parameter, the last record with a non-missing ``AVAL`` dated on or before the first
 dose date (``TRTSDT``); ``BASE`` is its ``AVAL`` (``BNRIND`` its ``ANRIND``) on every record of the
 parameter; ``CHG = AVAL - BASE`` on post-baseline records (dated after ``TRTSDT``).
+
+Each step returns a new frame from ``copy(deep=False)``: with pandas copy-on-write the caller's
+frame still never changes, and a wide BDS frame is not copied column by column at every step.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -36,10 +41,18 @@ def limits() -> dict[str, float]:
     return dict(zip(t["LIMIT"], t["VALUE"].astype(float)))
 
 
+def per_distinct(values: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``func(values)`` for an elementwise ``func``, computed once per distinct value (missing
+    included) and spread back to every row: BDS columns repeat a few codes, visits and dates on
+    ~10^5 records, and string maps and date parsing cost per element."""
+    codes, uniques = values.factorize(use_na_sentinel=False)
+    return func(pd.Series(uniques, dtype=values.dtype)).take(codes).set_axis(values.index)
+
+
 def derive_var_adt(df: pd.DataFrame, dtc: str, target: str = "ADT") -> pd.DataFrame:
     """``ADT`` (datetime64) from an ISO ``--DTC``: full dates only; partial dates get no ``ADT``."""
     require(df, [dtc], "derive_var_adt")
-    out = df.copy()
+    out = df.copy(deep=False)
     out[target] = iso_to_date(out[dtc].astype("string"))
     return out
 
@@ -49,7 +62,7 @@ def derive_var_ady(
 ) -> pd.DataFrame:
     """Study day against the first dose (derivations.md, Time: no day 0)."""
     require(df, [date, ref], "derive_var_ady")
-    out = df.copy()
+    out = df.copy(deep=False)
     out[target] = study_day(out[date], out[ref]) if len(out) else pd.Series(dtype="Int64")
     return out
 
@@ -57,7 +70,7 @@ def derive_var_ady(
 def derive_vars_avisit(df: pd.DataFrame, visit: str = "VISIT") -> pd.DataFrame:
     """``AVISIT`` = the nominal ``VISIT`` label, ``AVISITN`` its number (study/visits.csv)."""
     require(df, [visit], "derive_vars_avisit")
-    out = df.copy()
+    out = df.copy(deep=False)
     out["AVISIT"] = out[visit].astype("string")
     out["AVISITN"] = out["AVISIT"].map(study.visitnum_map()).astype("Float64")
     return out
@@ -67,15 +80,37 @@ def merge_adsl(df: pd.DataFrame, adsl: pd.DataFrame, columns: list[str]) -> pd.D
     """Add subject-level ``columns`` from ADSL by ``USUBJID`` (left join; ADSL is unique)."""
     require(adsl, ["USUBJID", *columns], "merge_adsl")
     keep = [c for c in columns if c != "USUBJID" and c not in df.columns]
-    return df.merge(adsl[["USUBJID", *keep]], on="USUBJID", how="left", validate="many_to_one")
+    if not adsl["USUBJID"].is_unique:
+        raise pd.errors.MergeError("merge_adsl: ADSL has more than one record for a USUBJID")
+    # Looked up once per distinct subject (a merge hashes every record's USUBJID string), then
+    # taken by position; -1 (not in ADSL) becomes missing, as in a left join.
+    codes, subjects = df["USUBJID"].factorize(use_na_sentinel=False)
+    rows = pd.Index(adsl["USUBJID"]).get_indexer(subjects)[codes]
+    out = df.reset_index(drop=True)
+    for c in keep:
+        out[c] = adsl[c].array.take(rows, allow_fill=True)
+    return out
 
 
 def treatment_vars(df: pd.DataFrame) -> pd.DataFrame:
     """BDS/OCCDS ``TRTP TRTPN TRTA TRTAN`` from ADSL ``TRT01P TRT01PN TRT01A TRT01AN`` (one period)."""
-    out = df.copy()
+    out = df.copy(deep=False)
     out["TRTP"], out["TRTPN"] = out["TRT01P"], out["TRT01PN"]
     out["TRTA"], out["TRTAN"] = out["TRT01A"], out["TRT01AN"]
     return out
+
+
+def last_per_group(df: pd.DataFrame, rows: np.ndarray, by: list[str], order: list[str]) -> pd.Index:
+    """Index labels of the last row, by a stable sort on ``order``, of each ``by`` group among
+    ``rows`` (a boolean array); rows with a missing ``by`` value belong to no group.
+
+    Only numeric keys are filtered and sorted: the ``by`` strings become one group number (only
+    the order within a group decides which row is last), and re-ordering the wide frame would
+    re-take every Arrow-backed string column of it."""
+    group = df.groupby(by, sort=False).ngroup()
+    keys = df[order].assign(_GROUP=group)[rows & group.notna().to_numpy()]
+    keys = keys.sort_values(["_GROUP", *order], kind="stable")
+    return keys.index[~keys["_GROUP"].duplicated(keep="last").to_numpy()]
 
 
 def derive_vars_baseline(
@@ -86,21 +121,27 @@ def derive_vars_baseline(
     Needs ``USUBJID PARAMCD AVAL ADT TRTSDT``; ``order`` breaks ties between records of the same
     date (default ``AVISITN``, then the source sequence ``SRCSEQ`` if present): the last wins."""
     require(bds, ["USUBJID", "PARAMCD", "AVAL", "ADT", "TRTSDT"], "derive_vars_baseline")
-    out = bds.copy()
+    out = bds.copy(deep=False)
     order = order or [c for c in ("AVISITN", "SRCSEQ") if c in out.columns]
     candidate = (
         out["AVAL"].notna() & out["ADT"].notna() & out["TRTSDT"].notna() & (out["ADT"] <= out["TRTSDT"])
     )
-    cand = out[candidate.fillna(False).to_numpy()].sort_values(
-        ["USUBJID", "PARAMCD", "ADT", *order], kind="stable"
+    by = ["USUBJID", "PARAMCD"]
+    base_idx = last_per_group(out, candidate.fillna(False).to_numpy(), by, ["ADT", *order])
+    is_base = pd.Series(out.index.isin(base_idx), index=out.index)
+    out["ABLFL"] = pd.Series(pd.NA, index=out.index, dtype="string").mask(is_base, "Y")
+    source = {"BASE": "AVAL", **({"BNRIND": "ANRIND"} if nrind else {})}
+    # the baseline record's values on every record of its group (one baseline per group, so
+    # "first" non-missing is that record's value; a group without baseline stays missing)
+    base = (
+        out[list(source.values())]
+        .where(is_base, axis=0)
+        .groupby([out[c] for c in by], sort=False)
+        .transform("first")
     )
-    base_idx = cand.groupby(["USUBJID", "PARAMCD"], sort=False).tail(1).index
-    out["ABLFL"] = pd.Series(pd.NA, index=out.index, dtype="string").mask(out.index.isin(base_idx), "Y")
-    base = out.loc[base_idx, ["USUBJID", "PARAMCD", "AVAL", *(["ANRIND"] if nrind else [])]]
-    base = base.rename(columns={"AVAL": "BASE", "ANRIND": "BNRIND"})
-    out = out.drop(columns=[c for c in ("BASE", "BNRIND") if c in out.columns])
-    out = out.reset_index().merge(base, on=["USUBJID", "PARAMCD"], how="left").set_index("index")
-    out.index.name = None
+    out = out.drop(columns=[c for c in source if c in out.columns])
+    for target, column in source.items():
+        out[target] = base[column]
     post = (out["ADT"] > out["TRTSDT"]).fillna(False).astype(bool)
     out["CHG"] = (out["AVAL"] - out["BASE"]).where(post).astype("Float64")
     out["CHG"] = out["CHG"].round(6)
@@ -111,13 +152,11 @@ def derive_var_anl01fl(bds: pd.DataFrame) -> pd.DataFrame:
     """``ANL01FL = Y`` on the baseline record and, per subject, parameter and scheduled post-baseline
     ``AVISIT``, the last record by date (``UNSCHEDULED`` never analysed by visit)."""
     require(bds, ["USUBJID", "PARAMCD", "AVISIT", "ADT", "TRTSDT", "ABLFL"], "derive_var_anl01fl")
-    out = bds.copy()
+    out = bds.copy(deep=False)
     post = (out["ADT"] > out["TRTSDT"]).fillna(False) & out["AVISIT"].ne(UNSCHEDULED).fillna(False)
     order = [c for c in ("SRCSEQ",) if c in out.columns]
-    cand = out[post.to_numpy() & out["AVAL"].notna().to_numpy()].sort_values(
-        ["USUBJID", "PARAMCD", "AVISIT", "ADT", *order]
-    )
-    last = cand.groupby(["USUBJID", "PARAMCD", "AVISIT"], sort=False).tail(1).index
+    rows = post.to_numpy() & out["AVAL"].notna().to_numpy()
+    last = last_per_group(out, rows, ["USUBJID", "PARAMCD", "AVISIT"], ["ADT", *order])
     flag = out.index.isin(last) | out["ABLFL"].eq("Y").fillna(False).to_numpy()
     out["ANL01FL"] = pd.Series(pd.NA, index=out.index, dtype="string").mask(flag, "Y")
     return out
@@ -125,7 +164,7 @@ def derive_var_anl01fl(bds: pd.DataFrame) -> pd.DataFrame:
 
 def to_date32(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """ADaM numeric dates: datetime64 -> Arrow ``date32`` (Parquet DATE), so readers see dates."""
-    out = df.copy()
+    out = df.copy(deep=False)
     for c in columns:
         if c in out.columns:
             out[c] = pd.to_datetime(out[c]).astype(DATE32)
@@ -137,7 +176,7 @@ def finalize(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
     Int64 for ``*SEQ``/``*DY``/counts, dates -> date32), rows sorted by the spec keys."""
     vars_ = spec.variables("adam", dataset)
     # helper columns of the derivation (TRT01P in a BDS, source dates, ...) are not part of the dataset
-    out = df[[c for c in df.columns if c in set(vars_["VARIABLE"])]].copy()
+    out = df[[c for c in df.columns if c in set(vars_["VARIABLE"])]].copy(deep=False)
     for row in vars_.itertuples():
         if row.VARIABLE not in out.columns:
             continue
@@ -158,7 +197,7 @@ def finalize(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
 def dates_to_datetime(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """A dataset read back from Parquet: its ``date`` variables (``datetime.date`` objects) as
     datetime64 again, so the derivations can compare them with ``ADT`` and do date arithmetic."""
-    out = df.copy()
+    out = df.copy(deep=False)
     v = spec.variables("adam", dataset)
     for col in v.loc[v["ALGORITHM"] == "date", "VARIABLE"]:
         if col in out.columns:
