@@ -10,17 +10,15 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
-import study
 from assets.common.findings import make_findings
 from assets.common.parquet import write_parquet
-from assets.ingest.discovery import IWRS, discover_exports, inventory_frame, list_sites
-from assets.ingest.site_ingest import ingest_sources
-from assets.ingest.store import read_qa_table, write_source
+from assets.ingest.batch import balanced_batches, ingest_batch
+from assets.ingest.discovery import IWRS, list_sites
+from assets.ingest.store import read_qa_table
 from pipelines.partitions import SITE_PARTITIONS
 from pipelines.resources import LandingZone, Warehouse
 
@@ -37,41 +35,8 @@ def _retry_transient_io(context, exc: OSError):
     raise dg.RetryRequested(max_retries=IO_RETRIES, seconds_to_wait=2**context.retry_number) from exc
 
 
-def ingest_batch(sources: list[str], landing_root: Path, ingest_dir: Path) -> list[dict]:
-    """Verify, read, harmonize and validate several sources' exports and write their per-source files.
-
-    The sources' forms are validated together (one pandera pass per form), which is several times
-    faster than source by source; the files written are the same. A module-level function of paths
-    so that worker processes can run it; returns counts only."""
-    checks = discover_exports(landing_root, sources=sources)
-    results = ingest_sources(sources, checks, landing_root)
-    counts = []
-    for source in sources:
-        result = results[source]
-        source_checks = [c for c in checks if c.source == source]
-        forms = ("RAND",) if source == IWRS else study.FORMS
-        write_source(ingest_dir, result, forms)
-        write_parquet(
-            inventory_frame(source_checks),
-            ingest_dir / "qa" / "inventory" / f"{source}.parquet",
-            sort_by=["SOURCE", "EXPORT_ID"],
-        )
-        acc = result.accounting
-        counts.append(
-            {
-                "source": source,
-                "export_id": result.export_id,
-                "rows_read": int(acc["ROWS_READ"].sum()),
-                "rows_passed": int(acc["ROWS_PASSED"].sum()),
-                "rows_quarantined": int(acc["ROWS_QUARANTINED"].sum()),
-                "exports_skipped": sum(1 for c in source_checks if not c.complete),
-            }
-        )
-    return counts
-
-
 def ingest_workers(n_sources: int) -> int:
-    """Worker processes for a run of several sources: ``TRIALPIPE_INGEST_WORKERS``, default the CPUs.
+    """Processes for a run of several sources: ``TRIALPIPE_INGEST_WORKERS``, default the CPUs.
 
     Sites are independent (one set of files each), so they are ingested side by side; one source
     (the sensor's run of one site) stays in the run's own process."""
@@ -83,18 +48,18 @@ def ingest_workers(n_sources: int) -> int:
 def _ingest_sources(context, landing: LandingZone, warehouse: Warehouse, sources: list[str]) -> dict:
     ingest_dir = warehouse.layer("ingest")
     workers = ingest_workers(len(sources))
-    if workers == 1:
-        results = ingest_batch(sources, landing.root, ingest_dir)
+    # One batch of sites per process, of similar landing bytes. This process ingests the first
+    # batch itself while spawned workers ingest the others (a worker less to start and import).
+    # spawn, not fork: the run process has Dagster's threads, and a forked lock can deadlock.
+    own, *others = balanced_batches(sources, landing.root, workers) or [[]]
+    if not others:
+        results = ingest_batch(own, landing.root, ingest_dir)
     else:
-        # One batch of sites per worker (interleaved so the batches are of similar size).
-        # spawn, not fork: the run process has Dagster's threads, and a forked lock can deadlock.
-        batches = [sources[i::workers] for i in range(workers)]
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = [
-                c
-                for batch in pool.map(ingest_batch, batches, repeat(landing.root), repeat(ingest_dir))
-                for c in batch
-            ]
+        with ProcessPoolExecutor(len(others), mp_context=multiprocessing.get_context("spawn")) as pool:
+            theirs = pool.map(ingest_batch, others, repeat(landing.root), repeat(ingest_dir))
+            mine = ingest_batch(own, landing.root, ingest_dir)
+            done = {c["source"]: c for batch in [mine, *theirs] for c in batch}
+        results = [done[s] for s in sources]  # reported in partition order, whatever the batches
     totals = {
         key: sum(r[key] for r in results)
         for key in ("rows_read", "rows_passed", "rows_quarantined", "exports_skipped")

@@ -34,14 +34,6 @@ class ExportCheck:
     files: dict = field(default_factory=dict)  # file name -> {"sha256":..., "rows":...} from the manifest
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def verify_export(path: Path, source: str) -> ExportCheck:
     """Check one export folder against its manifest; the reason names the first problem found."""
     path = Path(path)
@@ -72,10 +64,11 @@ def verify_export(path: Path, source: str) -> ExportCheck:
         file_path = path / name
         if not file_path.is_file():
             return incomplete(f"{name}: listed in MANIFEST.json but missing", files)
-        digest = sha256_of(file_path)
+        data = file_path.read_bytes()  # read once, hashed and counted (export files are a few MB)
+        digest = hashlib.sha256(data).hexdigest()
         if digest != str(entry.get("sha256", "")).lower():
             return incomplete(f"{name}: SHA-256 {digest[:12]}... does not match the manifest", files)
-        rows = count_csv_rows(file_path)
+        rows = count_csv_rows(file_path, data)
         if rows != int(entry.get("rows", -1)):
             return incomplete(f"{name}: {rows} data rows, manifest says {entry.get('rows')}", files)
     return ExportCheck(source, export_id, path, True, "", files)

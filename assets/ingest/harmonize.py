@@ -58,7 +58,11 @@ def derive_vars_dtc(df: pd.DataFrame, form: str) -> pd.DataFrame:
 def derive_var_visitnum(df: pd.DataFrame) -> pd.DataFrame:
     """``VISITNUM`` from ``VISIT`` via study/visits.csv; unknown labels stay missing."""
     if "VISIT" in df.columns:
-        df["VISITNUM"] = df["VISIT"].map(study.visitnum_map()).astype("Int64")
+        # Looked up once per distinct label (a handful), not once per row.
+        visitnum = study.visitnum_map()
+        df["VISITNUM"] = parse_distinct(
+            lambda labels: labels.map(visitnum).astype("Int64").to_frame(), df["VISIT"]
+        ).iloc[:, 0]
     return df
 
 
@@ -122,5 +126,10 @@ def harmonize_form(df: pd.DataFrame, form: str) -> pd.DataFrame:
     return df
 
 
+def helper_columns(df: pd.DataFrame) -> list[str]:
+    """The columns harmonize adds for the schemas only (unit verdicts, date flags)."""
+    return [c for c in df.columns if c in HELPER_COLUMNS or FLAG_SEPARATOR in c]
+
+
 def drop_helper_columns(df: pd.DataFrame) -> pd.DataFrame:
-    return df.drop(columns=[c for c in df.columns if c in HELPER_COLUMNS or FLAG_SEPARATOR in c])
+    return df.drop(columns=helper_columns(df))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -31,20 +31,31 @@ class FormRejected(Exception):
 
 @dataclass
 class FormRead:
-    """What reading one file gave: the text frame, or why the file was rejected."""
+    """What reading one file gave: the text table, or why the file was rejected."""
 
     form: str
     path: Path
-    frame: pd.DataFrame | None
+    table: pa.Table | None  # required columns (text) and lineage
     rejection: str = ""
     unexpected_columns: list[str] = field(default_factory=list)
     line: int | None = None  # where a rejection was found, when known
+    unexpected: pd.DataFrame | None = None  # the unexpected columns' values and SRC_LINE, for QA
+
+    @cached_property
+    def frame(self) -> pd.DataFrame | None:
+        """The table as a DataFrame. Ingest converts the tables of all sites of a form at once
+        (one conversion instead of one per file), so reading does not convert."""
+        return None if self.table is None else self.table.to_pandas()
 
 
 def read_header(path: Path) -> list[str]:
     """Column names from the first line (BOM stripped), upper-cased as the contract promises."""
     with open(path, "rb") as fh:
-        first = fh.readline()
+        return _header_of(fh.readline())
+
+
+def _header_of(first: bytes) -> list[str]:
+    """Column names from the first line of a file (see :func:`read_header`)."""
     if first.startswith(BOM):
         first = first[len(BOM) :]
     text = first.decode("utf-8").rstrip("\r\n")
@@ -65,20 +76,27 @@ def _parse_options() -> pacsv.ParseOptions:
     return pacsv.ParseOptions(newlines_in_values=True)
 
 
-def count_csv_rows(path: Path) -> int:
-    """Data rows of a CSV file (records after the header), without decoding text as UTF-8."""
+def count_csv_rows(path: Path, data: bytes | None = None) -> int:
+    """Data rows of a CSV file (records after the header), without decoding text as UTF-8.
+
+    ``data`` is the file's content when the caller has read it already (to hash it): counted in
+    memory instead of reading the file a second time."""
+    if data is None:
+        data = Path(path).read_bytes()
+    line, newline, _ = data.partition(b"\n")
     try:
-        header = read_header(path)
+        header = _header_of(line + newline)
     except UnicodeDecodeError:
         header = []
     if not header:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-        return max(sum(1 for _ in csv.reader(io.StringIO(raw.decode("utf-8", "replace")))) - 1, 0)
+        return max(sum(1 for _ in csv.reader(io.StringIO(data.decode("utf-8", "replace")))) - 1, 0)
     first = header[0]
     convert = pacsv.ConvertOptions(column_types={first: pa.binary()}, include_columns=[first])
     table = pacsv.read_csv(
-        path, read_options=_read_options(), parse_options=_parse_options(), convert_options=convert
+        pa.py_buffer(data),
+        read_options=_read_options(),
+        parse_options=_parse_options(),
+        convert_options=convert,
     )
     return table.num_rows
 
@@ -92,12 +110,15 @@ def _first_invalid_utf8_line(path: Path) -> tuple[int, str]:
     return 0, ""
 
 
-def _physical_lines(table: pa.Table) -> np.ndarray:
+def _physical_lines(table: pa.Table, quoted: bool = True) -> np.ndarray:
     """Line number of each record in the file (header is line 1), counting newlines inside
-    quoted values so the number points at the line where the record starts."""
+    quoted values so the number points at the line where the record starts.
+
+    ``quoted`` says whether the file has a quote character at all: a newline can be inside a value
+    only between quotes, so without one there is nothing to count (most files)."""
     n = table.num_rows
     embedded = np.zeros(n, dtype=np.int64)
-    for col in table.columns:
+    for col in table.columns if quoted else ():
         counts = pc.count_substring(col, "\n")
         embedded += pc.fill_null(counts, 0).to_numpy(zero_copy_only=False).astype(np.int64)
     before = np.concatenate([[0], np.cumsum(embedded)[:-1]]) if n else embedded
@@ -132,26 +153,28 @@ def read_form(path: Path, form: str, export_id: str, relative_to: Path | None = 
         quoted_strings_can_be_null=True,
         null_values=[""],
     )
+    data = path.read_bytes()  # read once: parsed, and searched for a quote (see _physical_lines)
     try:
         table = pacsv.read_csv(
-            path, read_options=_read_options(), parse_options=_parse_options(), convert_options=convert
+            pa.py_buffer(data),
+            read_options=_read_options(),
+            parse_options=_parse_options(),
+            convert_options=convert,
         )
     except pa.ArrowInvalid as exc:
         line, where = _first_invalid_utf8_line(path)
         if line:
             return FormRead(form, path, None, f"not valid UTF-8 ({where})", line=line)
         return FormRead(form, path, None, f"not a valid CSV file: {exc}")
-    lines = _physical_lines(table)
+    lines = _physical_lines(table, quoted=b'"' in data)
     unexpected = [c for c in header if c not in required]
-    # Lineage joins the table as Arrow columns: one conversion to pandas, no per-file inserts.
-    frame = (
+    # Lineage joins the table as Arrow columns: no per-file inserts.
+    form_table = (
         table.select(list(required))
         .append_column("SRC_EXPORT", pa.repeat(pa.scalar(export_id, pa.string()), table.num_rows))
         .append_column("SRC_FILE", pa.repeat(pa.scalar(rel, pa.string()), table.num_rows))
         .append_column("SRC_LINE", pa.array(lines))
-        .to_pandas()
     )
-    if unexpected:
-        # Kept for QA as (line, column, value) without being used downstream.
-        frame.attrs["unexpected"] = table.select(unexpected).to_pandas().assign(SRC_LINE=lines)
-    return FormRead(form, path, frame, "", unexpected)
+    # Kept for QA as (line, column, value) without being used downstream.
+    extra = table.select(unexpected).to_pandas().assign(SRC_LINE=lines) if unexpected else None
+    return FormRead(form, path, form_table, "", unexpected, unexpected=extra)

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 import study
 from assets.ingest.discovery import IWRS, ExportCheck, complete_exports_newest_first
-from assets.ingest.harmonize import drop_helper_columns, harmonize_form
+from assets.ingest.harmonize import harmonize_form, helper_columns
 from assets.ingest.reading import read_form
 from assets.ingest.validate import empty_quarantine, split_valid_and_quarantine
 
@@ -60,20 +61,32 @@ def select_form(exports: list[ExportCheck], form: str, landing: Path):
             rejected.append((check, f"{form}.csv", None, f"{form}.csv not in the export"))
             continue
         read = read_form(check.path / f"{form}.csv", form, check.export_id, relative_to=landing)
-        if read.frame is None:
+        if read.table is None:
             rejected.append((check, str(read.path.relative_to(landing)), read.line, read.rejection))
             continue
         return read, check, rejected
     return None, None, rejected
 
 
-def validate_form(frames: list[pd.DataFrame], form: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def with_source(table: pa.Table, source: str) -> pa.Table:
+    """A source's table of a form with SRC_SOURCE and SRC_SITE in front: the site whose folder the
+    file came from (the IWRS serves every site: its rows' SITEID)."""
+    n = table.num_rows
+    site = table["SITEID"] if source == IWRS else pa.repeat(pa.scalar(source, pa.string()), n)
+    return table.add_column(0, "SRC_SITE", site).add_column(
+        0, "SRC_SOURCE", pa.repeat(pa.scalar(source, pa.string()), n)
+    )
+
+
+def validate_form(tables: list[pa.Table], form: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Harmonize and validate one form of several sources in one pass (one pandera run per form,
-    not per site: the per-call cost of pandera dominates small frames). Frames carry SRC_SOURCE."""
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+    not per site: the per-call cost of pandera dominates small frames). Tables carry SRC_SOURCE
+    (see :func:`with_source`) and become one DataFrame: one conversion, not one per file."""
+    frame = pa.concat_tables(tables).to_pandas()
     harmonized = harmonize_form(frame, form)
-    valid, quarantine = split_valid_and_quarantine(harmonized, form, harmonized["SRC_SOURCE"])
-    return drop_helper_columns(valid).drop(columns="SRC_SITE"), quarantine
+    return split_valid_and_quarantine(
+        harmonized, form, harmonized["SRC_SOURCE"], drop=helper_columns(harmonized) + ["SRC_SITE"]
+    )
 
 
 def _split(df: pd.DataFrame, sources: list[str]) -> dict[str, pd.DataFrame]:
@@ -82,12 +95,15 @@ def _split(df: pd.DataFrame, sources: list[str]) -> dict[str, pd.DataFrame]:
     The forms are concatenated source by source and validation keeps the order, so a source's rows
     are one block: slicing it out copies nothing (a group-by would copy every column)."""
     codes, names = pd.factorize(df["SRC_SOURCE"])
+    df = df.drop(columns="SRC_SOURCE")  # once: a drop per block would copy every numeric column
     if (np.diff(codes) < 0).any():  # not in blocks: bring each source's rows together, order kept
         order = np.argsort(codes, kind="stable")
         df, codes = df.take(order), codes[order]
     bounds = np.searchsorted(codes, np.arange(len(names) + 1))
-    blocks = {name: df.iloc[bounds[i] : bounds[i + 1]] for i, name in enumerate(names)}
-    return {s: blocks.get(s, df.iloc[0:0]).drop(columns="SRC_SOURCE").reset_index(drop=True) for s in sources}
+    # A source with no valid row gets the empty block past the last one.
+    block = {name: (bounds[i], bounds[i + 1]) for i, name in enumerate(names)}
+    empty = (len(df), len(df))
+    return {s: df.iloc[slice(*block.get(s, empty))].reset_index(drop=True) for s in sources}
 
 
 def ingest_sources(sources: list[str], checks: list[ExportCheck], landing: Path) -> dict[str, SourceIngest]:
@@ -120,7 +136,7 @@ def ingest_sources(sources: list[str], checks: list[ExportCheck], landing: Path)
             if read is None:
                 continue
             picked.setdefault(form, {})[source] = (read, check)
-            extra = read.frame.attrs.get("unexpected")
+            extra = read.unexpected
             for col in read.unexpected_columns:
                 rows[source]["unexpected"].append(
                     {
@@ -134,13 +150,8 @@ def ingest_sources(sources: list[str], checks: list[ExportCheck], landing: Path)
                 )
     quarantines: dict[str, list[pd.DataFrame]] = {s: [] for s in sources}
     for form, by_source in picked.items():
-        frames = []
-        for source, (read, _check) in by_source.items():
-            frame = read.frame
-            frame.insert(0, "SRC_SITE", source if source != IWRS else frame["SITEID"])
-            frame.insert(0, "SRC_SOURCE", source)
-            frames.append(frame)
-        valid, quarantine = validate_form(frames, form)
+        tables = [with_source(read.table, source) for source, (read, _check) in by_source.items()]
+        valid, quarantine = validate_form(tables, form)
         valid_by_source = _split(valid, list(by_source))
         bad_by_source = dict(tuple(quarantine.groupby("SOURCE", sort=False))) if len(quarantine) else {}
         for source, (read, check) in by_source.items():
@@ -148,7 +159,7 @@ def ingest_sources(sources: list[str], checks: list[ExportCheck], landing: Path)
             bad = bad_by_source.get(source, quarantine.iloc[0:0]).reset_index(drop=True)
             results[source].forms[form] = ok
             quarantines[source].append(bad)
-            n_read, n_bad = len(read.frame), bad[["SRC_LINE"]].drop_duplicates().shape[0]
+            n_read, n_bad = read.table.num_rows, bad["SRC_LINE"].nunique(dropna=False)  # rows, not failures
             rows[source]["accounting"].append(
                 {
                     "SOURCE": source,

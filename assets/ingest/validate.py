@@ -107,15 +107,18 @@ def failures_of(df: pd.DataFrame, form: str) -> pd.DataFrame:
 
 
 def split_valid_and_quarantine(
-    df: pd.DataFrame, form: str, source: str | pd.Series
+    df: pd.DataFrame, form: str, source: str | pd.Series, drop: list[str] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(rows passing every rule, one quarantine row per failed rule of the other rows).
 
-    ``source`` names the site (or IWRS) of every row: one value, or a Series aligned with ``df``."""
+    ``source`` names the site (or IWRS) of every row: one value, or a Series aligned with ``df``.
+    ``drop`` names columns left out of the valid rows (dropped before the rows are filtered, so
+    they are not copied for nothing)."""
     df = df.reset_index(drop=True)
     failures = failures_of(df, form)
+    valid = df.drop(columns=drop) if drop else df
     if failures.empty:
-        return df, empty_quarantine()
+        return valid, empty_quarantine()
     bad_idx = failures["index"].to_numpy()
     record_key = "RECID" if "RECID" in df.columns else "RANDNO"
     rows = df[["SRC_EXPORT", "SRC_FILE", "SRC_LINE", record_key, "SUBJID"]].take(bad_idx)
@@ -142,4 +145,4 @@ def split_valid_and_quarantine(
     quarantine["SRC_LINE"] = quarantine["SRC_LINE"].astype("Int64")
     keep = np.ones(len(df), dtype=bool)
     keep[bad_idx] = False
-    return df[keep].reset_index(drop=True), quarantine
+    return valid[keep].reset_index(drop=True), quarantine
