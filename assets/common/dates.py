@@ -7,6 +7,8 @@ the year is never left out. The ISO value keeps the precision delivered:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -64,10 +66,31 @@ def iso_with_time(iso_date: pd.Series, time_text: pd.Series) -> pd.Series:
     return iso_date.mask(ok, iso_date + "T" + t)
 
 
+def per_distinct_value(
+    values: pd.Series, parse: Callable[[pd.Series], pd.Series | pd.DataFrame]
+) -> np.ndarray:
+    """``parse`` (text -> datetime64 Series or frame, element by element) run once per distinct text.
+
+    Dates repeat on every record of a visit (and reference dates on every record of a subject), so
+    parsing the distinct texts only is many times faster on frames of ~500,000 rows. Returns the
+    parsed values (1-D or 2-D) by row of ``values``; a missing text gives NaT, as ``parse`` would.
+    The unit is the one ``parse`` infers from the distinct texts (the same texts, so the same unit).
+    """
+    codes, uniques = pd.factorize(values.astype("string"))
+    parsed = parse(pd.Series(uniques, dtype="string")).to_numpy()
+    missing = np.full((1, *parsed.shape[1:]), np.datetime64("NaT"), dtype=parsed.dtype)
+    return np.concatenate([parsed, missing])[codes]  # code -1 (missing) picks the NaT row
+
+
+def _iso_to_date(iso: pd.Series) -> pd.Series:
+    """:func:`iso_to_date` of every value of a ``string`` Series."""
+    s = iso.str.slice(0, 10)
+    return pd.to_datetime(s.where(s.str.len().eq(10)), format="%Y-%m-%d", errors="coerce")
+
+
 def iso_to_date(iso: pd.Series) -> pd.Series:
     """Full dates only (``YYYY-MM-DD``, optionally with a time) as datetime64; partial dates -> NaT."""
-    s = iso.astype("string").str.slice(0, 10)
-    return pd.to_datetime(s.where(s.str.len().eq(10)), format="%Y-%m-%d", errors="coerce")
+    return pd.Series(per_distinct_value(iso, _iso_to_date), index=iso.index, name=iso.name)
 
 
 def impute_birth_date(iso: pd.Series) -> pd.Series:
@@ -105,7 +128,13 @@ def iso_bounds(iso: pd.Series) -> pd.DataFrame:
     ``2026-03`` -> (2026-03-01, 2026-03-31); ``2019`` -> (2019-01-01, 2019-12-31). Used to compare
     partial dates "at the precision they have" (derivations.md, Eligibility).
     """
-    s = iso.astype("string").str.slice(0, 10)
+    bounds = per_distinct_value(iso, _iso_bounds)
+    return pd.DataFrame({"lo": bounds[:, 0], "hi": bounds[:, 1]}, index=iso.index)
+
+
+def _iso_bounds(iso: pd.Series) -> pd.DataFrame:
+    """:func:`iso_bounds` of every value of a ``string`` Series (columns ``lo``, ``hi``)."""
+    s = iso.str.slice(0, 10)
     lo_text = s.mask(s.str.len().eq(7), s + "-01").mask(s.str.len().eq(4), s + "-01-01")
     lo = pd.to_datetime(lo_text, format="%Y-%m-%d", errors="coerce")
     hi = lo.copy()
@@ -113,4 +142,4 @@ def iso_bounds(iso: pd.Series) -> pd.DataFrame:
     year = s.str.len().eq(4)
     hi = hi.mask(month, lo + pd.offsets.MonthEnd(0))
     hi = hi.mask(year, lo + pd.offsets.YearEnd(0))
-    return pd.DataFrame({"lo": lo, "hi": hi}, index=iso.index)
+    return pd.DataFrame({"lo": lo, "hi": hi})

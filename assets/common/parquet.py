@@ -56,7 +56,8 @@ def to_arrow(
     extra_metadata: Mapping[str, str] | None = None,
 ) -> pa.Table:
     """DataFrame -> Arrow table with labels in field metadata and dataset metadata on the schema."""
-    table = pa.Table.from_pandas(df, preserve_index=False)
+    # nthreads=1: a thread pool per table costs more than it saves on the many small tables here
+    table = pa.Table.from_pandas(df, preserve_index=False, nthreads=1)
     labels = labels or {}
     fields = []
     for field in table.schema:

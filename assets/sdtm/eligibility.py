@@ -136,6 +136,13 @@ def form_frame(forms: dict[str, pd.DataFrame], form: str) -> pd.DataFrame:
     return df
 
 
+def criteria_frame(forms: dict[str, pd.DataFrame], form: str) -> pd.DataFrame:
+    """:func:`form_frame` with exactly :data:`FORM_COLUMNS`: the criteria filter their forms (SCREENING
+    rows, a test code, a category), and each filter re-takes every column (LB has 25 for ~500,000
+    rows), so the columns nobody reads are dropped first."""
+    return form_frame(forms, form)[FORM_COLUMNS[form]]
+
+
 def _r(values: pd.Series) -> pd.Series:
     """Round to :data:`DECIMALS` (float noise from unit conversion must not decide a limit)."""
     return pd.to_numeric(values, errors="coerce").astype("Float64").round(DECIMALS)
@@ -221,7 +228,10 @@ def all_by_subject(flag: pd.Series, usubjid: pd.Series, index: pd.Index) -> pd.S
 
 def names_by_subject(names: pd.Series, usubjid: pd.Series, index: pd.Index) -> pd.Series:
     """Distinct names per subject joined by ``, `` (in order of first appearance), '' when none."""
-    frame = pd.DataFrame({"U": usubjid.to_numpy(), "X": names.astype("string").fillna("?").to_numpy()})
+    # Python strings (object): joining per group then needs no conversion from Arrow per subject
+    frame = pd.DataFrame(
+        {"U": usubjid.to_numpy(), "X": names.astype("string").fillna("?").to_numpy()}, dtype=object
+    )
     frame = frame.drop_duplicates()
     joined = frame.groupby("U", sort=False)["X"].agg(", ".join)
     return joined.reindex(index).fillna("").astype("string")
@@ -892,7 +902,7 @@ def derive_eligibility(forms: dict[str, pd.DataFrame]) -> pd.DataFrame:
     side is missing or the criterion comes from the IE form alone)."""
     dm = form_frame(forms, "DM")
     subjects = subjects_from_dm(dm)
-    frames = {name: form_frame(forms, name) for name in FORM_COLUMNS}
+    frames = {name: criteria_frame(forms, name) for name in FORM_COLUMNS}
     answers = investigator_answers(frames["IE"])
     criteria = study.criteria()
     rows = []
@@ -1153,6 +1163,12 @@ def _sledai_lab_findings(
         ("LEUKOPENIA", "WBC", lim["SLEDAI_LEUKOPENIA_WBC_BELOW"], "below", "x 10^9/L WBC"),
         ("PROTEINURIA", "PROT24", lim["SLEDAI_PROTEINURIA_PROT24_ABOVE"], "above", "g/24h urine protein"),
     ]
+    # Only the rows of the rules' tests, and the columns used: keys are built for these rows only
+    # (not for every row of LB), and the per-test filters below no longer re-take 25 columns.
+    lb = lb.loc[
+        lb["LBTESTCD"].isin([test for _, test, *_ in rules]).to_numpy(dtype=bool),
+        ["USUBJID", "VISIT", "LBDTC", "LBTESTCD", "LBSTRESN", "RECID"],
+    ]
     key_lb = lb["USUBJID"].astype("string") + "|" + lb["VISIT"].astype("string")
     key_lb = key_lb.mask(
         lb["VISIT"].eq("UNSCHEDULED").fillna(False), key_lb + "|" + lb["LBDTC"].astype("string")
@@ -1208,7 +1224,7 @@ def derive_screening_values(forms: dict[str, pd.DataFrame]) -> pd.DataFrame:
     ``ALT_XULN``/``AST_XULN`` (last screening result / ULN), ``SLEDAI`` (last complete screening
     total). Missing stays missing (missing data is NOT EVALUABLE, not a limit failure)."""
     subjects = subjects_from_dm(form_frame(forms, "DM"))
-    vs, lb, sl = form_frame(forms, "VS"), form_frame(forms, "LB"), form_frame(forms, "SLEDAI")
+    vs, lb, sl = (criteria_frame(forms, form) for form in ("VS", "LB", "SLEDAI"))
     out = pd.DataFrame(
         {"USUBJID": subjects["USUBJID"], "SUBJID": subjects["SUBJID"], "SITEID": subjects["SITEID"]}
     )

@@ -12,7 +12,7 @@ import pandas as pd
 import study
 from assets.common.units import format_number
 from assets.sdtm import metadata
-from assets.sdtm.mapping import empty_dataset, map_to_spec, require_columns
+from assets.sdtm.mapping import empty_dataset, map_by_value, map_to_spec, require_columns
 from assets.sdtm.sledai import derive_var_sledai_total
 from assets.sdtm.supp import build_supp, combine_supp
 from assets.sdtm.timing import derive_var_epoch, derive_var_visitnum, with_reference
@@ -38,7 +38,7 @@ def derive_vars_testcd(df: pd.DataFrame, domain: str, source: str) -> pd.DataFra
     unknown = sorted(set(df[source].dropna().unique()) - set(codes.index))
     if unknown:
         raise KeyError(f"study/sdtm_test_codes.csv has no {domain} row for {unknown}")
-    out = df.copy()
+    out = df.copy(deep=False)  # copy-on-write: the columns added below do not reach ``df``
     # Look up each distinct source code once, then spread by position (findings have ~500,000 rows).
     positions, distinct = pd.factorize(out[source])
     found = codes.reindex(distinct)
@@ -63,28 +63,31 @@ def derive_var_lbnrind(lb: pd.DataFrame) -> pd.DataFrame:
     value = lb["LBSTRESN"].astype("float64").to_numpy()
     lo = lb["LBSTNRLO"].astype("float64").to_numpy()
     hi = lb["LBSTNRHI"].astype("float64").to_numpy()
-    qual = lb["LBRESQUAL"].astype("string").fillna("").to_numpy()
-    word = lb["LBSTRESC"].astype("string").fillna("").to_numpy()
-    plain = (qual == "") & ~np.isnan(value)
+    # Text tests in Arrow (not on object arrays of every row: LB has ~500,000)
+    qual = lb["LBRESQUAL"].astype("string").fillna("")
+    word = lb["LBSTRESC"].astype("string").fillna("")
+    plain = qual.eq("").to_numpy(dtype=bool) & ~np.isnan(value)
     has_range = ~np.isnan(lo) | ~np.isnan(hi)
     below = plain & (value < lo)
     above = plain & (value > hi)
     with np.errstate(invalid="ignore"):
-        ind = np.select(
+        choice = np.select(
             [
                 below,
                 above,
                 plain & has_range,
-                np.char.startswith(qual.astype(str), "<") & (value <= lo),
-                np.char.startswith(qual.astype(str), ">") & (value >= hi),
-                np.isin(word, NORMAL_WORDS),
-                np.isin(word, ABNORMAL_WORDS),
+                qual.str.startswith("<").to_numpy(dtype=bool) & (value <= lo),
+                qual.str.startswith(">").to_numpy(dtype=bool) & (value >= hi),
+                word.isin(NORMAL_WORDS).to_numpy(dtype=bool),
+                word.isin(ABNORMAL_WORDS).to_numpy(dtype=bool),
             ],
-            ["LOW", "HIGH", "NORMAL", "LOW", "HIGH", "NORMAL", "ABNORMAL"],
-            default="",
+            np.arange(7),
+            default=-1,
         )
-    out = lb.copy()
-    out["LBNRIND"] = pd.Series(ind, index=lb.index, dtype="string").replace("", pd.NA)
+    # indices into the values (-1: none applies, missing): no text array of every row is built
+    values = pd.array(["LOW", "HIGH", "NORMAL", "LOW", "HIGH", "NORMAL", "ABNORMAL"], dtype="string")
+    out = lb.copy(deep=False)  # copy-on-write: adding LBNRIND does not reach ``lb``
+    out["LBNRIND"] = pd.Series(values.take(choice, allow_fill=True), index=lb.index)
     return out
 
 
@@ -96,7 +99,7 @@ def build_lb(lb: pd.DataFrame, reference: pd.DataFrame, unscheduled: pd.DataFram
     require_columns(lb, ["USUBJID", "LBTESTCD", "LBDTC", "LBSTRESN", "LBRESQUAL", "RECID"], "build_lb")
     work = _visit_timing(lb.rename(columns={"LBTESTCD": "SRC_TESTCD"}), "LBDTC", reference, unscheduled)
     work = derive_vars_testcd(work, "LB", "SRC_TESTCD")
-    work["LBCAT"] = work["SRC_TESTCD"].map(study.lab_tests().set_index("LBTESTCD")["LBCAT"])
+    work["LBCAT"] = map_by_value(work["SRC_TESTCD"], study.lab_tests().set_index("LBTESTCD")["LBCAT"])
     work = derive_var_lbnrind(work)
     work["LBSTRESN"] = work["LBSTRESN"].where(work["LBRESQUAL"].isna())
     return map_to_spec(work, "LB", tiebreak=["RECID"]).reset_index(drop=True)
@@ -108,7 +111,7 @@ def build_vs(vs: pd.DataFrame, reference: pd.DataFrame, unscheduled: pd.DataFram
         return empty_dataset("VS")
     require_columns(vs, ["USUBJID", "VSTESTCD", "VSDTC", "VSSTRESN", "RECID"], "build_vs")
     work = _visit_timing(vs, "VSDTC", reference, unscheduled)
-    work["VSTEST"] = work["VSTESTCD"].map(study.vital_signs().set_index("VSTESTCD")["VSTEST"])
+    work["VSTEST"] = map_by_value(work["VSTESTCD"], study.vital_signs().set_index("VSTESTCD")["VSTEST"])
     work["VSSTRESC"] = format_number(work["VSSTRESN"]).where(work["VSSTRESN"].notna())
     return map_to_spec(work, "VS", tiebreak=["RECID"]).reset_index(drop=True)
 
@@ -162,8 +165,8 @@ def _melt_items(
         long,
         dtc,
         cat,
-        long["ITEM"].map(dict(zip(items, codes))),
-        long["ITEM"].map(dict(zip(items, tests))),
+        map_by_value(long["ITEM"], dict(zip(items, codes))),
+        map_by_value(long["ITEM"], dict(zip(items, tests))),
         long["RESULT"],
         long["RESULT"],
         np.nan,

@@ -28,6 +28,9 @@ def derive_var_sledai_total(sledai: pd.DataFrame) -> pd.DataFrame:
     out = sledai.copy()
     out["SLEDAI_TOTAL"] = total.mask(any_missing)
     names = np.array(list(weights))
-    out["SLEDAI_MISSING_ITEMS"] = [" ".join(names[row]) for row in is_missing] if len(out) else []
-    out["SLEDAI_MISSING_ITEMS"] = out["SLEDAI_MISSING_ITEMS"].astype("string")
+    # Joined in Python for the incomplete assessments only (most are complete: "")
+    missing_names = np.full(len(out), "", dtype=object)
+    incomplete = np.flatnonzero(any_missing)
+    missing_names[incomplete] = [" ".join(names[is_missing[row]]) for row in incomplete]
+    out["SLEDAI_MISSING_ITEMS"] = pd.Series(missing_names, index=out.index, dtype="string")
     return out

@@ -13,7 +13,7 @@ import pandas as pd
 import study
 from assets.common.dates import study_day
 from assets.common.findings import make_findings
-from assets.sdtm.mapping import iso_to_date_by_value, require_columns, study_day_by_value
+from assets.sdtm.mapping import iso_to_date_by_value, map_by_value, require_columns, study_day_by_value
 
 VISIT_FORMS = {
     "VS": "VSDTC",
@@ -93,7 +93,7 @@ def derive_var_epoch_by_date(dtc: pd.Series, rfstdtc: pd.Series, rficdtc: pd.Ser
 def derive_var_epoch(visit: pd.Series, dtc: pd.Series, rfstdtc: pd.Series, rficdtc: pd.Series) -> pd.Series:
     """EPOCH of a visit-based record: the scheduled visit's epoch (study/visits.csv); for UNSCHEDULED
     (or an unknown label) the epoch of the date."""
-    by_visit = visit.map(dict(zip(study.visits()["VISIT"], study.visits()["EPOCH"]))).astype("string")
+    by_visit = map_by_value(visit, dict(zip(study.visits()["VISIT"], study.visits()["EPOCH"])))
     by_visit = by_visit.where(by_visit.str.len() > 0)
     by_date = by_visit.isna()
     if by_date.any():  # only unscheduled records need the (costlier) epoch of their date
@@ -130,6 +130,7 @@ def unscheduled_visitnums(visits: pd.DataFrame) -> pd.DataFrame:
     Returns USUBJID, VISITDATE (``YYYY-MM-DD`` or the partial date) and VISITNUM.
     """
     require_columns(visits, ["USUBJID", "VISIT", "DTC"], "unscheduled_visitnums")
+    visits = visits[["USUBJID", "VISIT", "DTC"]]  # the filter below re-takes only these columns
     uns = visits[visits["VISIT"].eq(UNSCHEDULED).fillna(False) & visits["DTC"].notna()]
     dates = uns.assign(VISITDATE=uns["DTC"].str.slice(0, 10))[["USUBJID", "VISITDATE"]].drop_duplicates()
     dates = dates.sort_values(["USUBJID", "VISITDATE"], kind="stable")

@@ -1,0 +1,151 @@
+"""The SDTM fast paths give what the straightforward pandas code gives, on awkward literal input:
+lookups per distinct value, the Arrow LBNRIND, casting to spec types, SLEDAI missing items."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import study
+from assets.sdtm.eligibility import names_by_subject
+from assets.sdtm.findings import ABNORMAL_WORDS, NORMAL_WORDS, derive_var_lbnrind
+from assets.sdtm.mapping import cast_to_spec_types, is_integer_var, map_by_value
+from assets.sdtm.sledai import derive_var_sledai_total
+from study import spec
+
+TEXT = ["SCREENING", "WEEK 4", None, "UNSCHEDULED", "", "SCREENING", "Wéek 4", "𝄞", "WEEK 4"]
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", object])
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        {"SCREENING": "SCREENING", "WEEK 4": "TREATMENT", "": "EMPTY", "𝄞": None},
+        pd.Series({"SCREENING": "A", "UNSCHEDULED": "B"}),
+        {},
+    ],
+)
+def test_map_by_value_equals_series_map(dtype, mapping):
+    values = pd.Series(TEXT, dtype=dtype, index=range(50, 50 + len(TEXT)))
+    expected = values.map(mapping).astype("string")
+    pd.testing.assert_series_equal(map_by_value(values, mapping), expected, check_names=False)
+    empty = pd.Series([], dtype=dtype)
+    pd.testing.assert_series_equal(map_by_value(empty, mapping), empty.map(mapping).astype("string"))
+
+
+def reference_lbnrind(lb: pd.DataFrame) -> pd.Series:
+    """LBNRIND as first written: numpy text arrays of every row."""
+    value = lb["LBSTRESN"].astype("float64").to_numpy()
+    lo = lb["LBSTNRLO"].astype("float64").to_numpy()
+    hi = lb["LBSTNRHI"].astype("float64").to_numpy()
+    qual = lb["LBRESQUAL"].astype("string").fillna("").to_numpy()
+    word = lb["LBSTRESC"].astype("string").fillna("").to_numpy()
+    plain = (qual == "") & ~np.isnan(value)
+    has_range = ~np.isnan(lo) | ~np.isnan(hi)
+    with np.errstate(invalid="ignore"):
+        ind = np.select(
+            [
+                plain & (value < lo),
+                plain & (value > hi),
+                plain & has_range,
+                np.char.startswith(qual.astype(str), "<") & (value <= lo),
+                np.char.startswith(qual.astype(str), ">") & (value >= hi),
+                np.isin(word, NORMAL_WORDS),
+                np.isin(word, ABNORMAL_WORDS),
+            ],
+            ["LOW", "HIGH", "NORMAL", "LOW", "HIGH", "NORMAL", "ABNORMAL"],
+            default="",
+        )
+    return pd.Series(ind, index=lb.index, dtype="string").replace("", pd.NA)
+
+
+def test_lbnrind_equals_reference_on_awkward_rows():
+    nan = np.nan
+    lb = pd.DataFrame(
+        {
+            "LBSTRESN": [1, 5, 10, nan, 2, 9, 3, 3, nan, nan, nan, 4, 0.5],
+            "LBSTNRLO": [2, 2, 2, 2, 2, 2, nan, nan, nan, nan, 1, 2, 0.5],
+            "LBSTNRHI": [8, 8, 8, 8, 8, 8, nan, 4, nan, nan, 3, nan, nan],
+            "LBRESQUAL": [None, "", None, None, "<", ">", None, None, None, "", "<", "<", "<"],
+            "LBSTRESC": [
+                "1",
+                "5",
+                "10",
+                "POSITIVE",
+                "<2",
+                ">9",
+                "3",
+                "3",
+                "NEGATIVE",
+                "ABSENT",
+                None,
+                "é",
+                "",
+            ],
+        },
+        index=range(7, 20),
+    ).astype({"LBRESQUAL": "str", "LBSTRESC": "string"})
+    out = derive_var_lbnrind(lb)
+    pd.testing.assert_series_equal(out["LBNRIND"], reference_lbnrind(lb), check_names=False)
+    assert out.drop(columns="LBNRIND").equals(lb)
+    empty = derive_var_lbnrind(lb.iloc[:0])
+    pd.testing.assert_series_equal(empty["LBNRIND"], reference_lbnrind(lb.iloc[:0]), check_names=False)
+
+
+def reference_cast(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    out = df.copy()
+    for var, typ in spec.variables("sdtm", dataset)[["VARIABLE", "TYPE"]].itertuples(index=False):
+        if var not in out.columns:
+            continue
+        if typ == "Char":
+            col = out[var].astype("string")
+            out[var] = col.where(col.str.len() > 0)
+        elif is_integer_var(var):
+            out[var] = pd.to_numeric(out[var], errors="coerce").round().astype("Int64")
+        else:
+            out[var] = pd.to_numeric(out[var], errors="coerce").astype("float64")
+    return out
+
+
+def test_cast_to_spec_types_equals_reference():
+    df = pd.DataFrame(
+        {
+            "AETERM": ["Headache", "", None, "é", "𝄞"],  # empty text becomes missing
+            "AESEV": ["MILD", "MILD", "MILD", "MILD", "MILD"],  # no empty text: unchanged
+            "AESEQ": [pd.NA] * 5,
+            "AESTDY": ["3", 4.4, None, "x", -2],
+            "EXTRA": [1, 2, 3, 4, 5],
+        },
+        index=range(3, 8),
+    ).astype({"AESEV": "str", "AESEQ": object})
+    df["AEDECOD"] = pd.Series([None] * 5, index=df.index, dtype="string")
+    before = df.copy()
+    pd.testing.assert_frame_equal(cast_to_spec_types(df, "AE"), reference_cast(df, "AE"))
+    pd.testing.assert_frame_equal(df, before)  # the input is not changed
+    pd.testing.assert_frame_equal(cast_to_spec_types(df.iloc[:0], "AE"), reference_cast(df.iloc[:0], "AE"))
+
+
+def test_sledai_missing_items_equal_joining_every_row():
+    items = list(study.sledai_weights())
+    rows = [dict.fromkeys(items, "N") for _ in range(4)]
+    rows[1][items[0]], rows[1][items[-1]] = None, "maybe"
+    rows[2] = dict.fromkeys(items, None)
+    rows[3][items[5]] = "Y"
+    scored = derive_var_sledai_total(pd.DataFrame(rows, index=range(10, 14), dtype="string"))
+    names = np.array(items)
+    expected = [" ".join(names[[v not in ("Y", "N") for v in row.values()]]) for row in rows]
+    assert scored["SLEDAI_MISSING_ITEMS"].tolist() == expected
+    assert str(scored["SLEDAI_MISSING_ITEMS"].dtype) == "string"
+    assert derive_var_sledai_total(pd.DataFrame(columns=items))["SLEDAI_MISSING_ITEMS"].tolist() == []
+
+
+def test_names_by_subject_equals_arrow_strings_version():
+    names = pd.Series(["Méthotrexate", None, "A", "A", "𝄞", "B", "", "A"], dtype="string")
+    usubjid = pd.Series(["S2", "S2", "S1", "S1", "S1", "S3", "S3", None], dtype="str")
+    index = pd.Index(["S1", "S2", "S3", "S4"])
+    frame = pd.DataFrame({"U": usubjid.to_numpy(), "X": names.astype("string").fillna("?").to_numpy()})
+    joined = frame.drop_duplicates().groupby("U", sort=False)["X"].agg(", ".join)
+    expected = joined.reindex(index).fillna("").astype("string")
+    pd.testing.assert_series_equal(names_by_subject(names, usubjid, index), expected)
+    assert names_by_subject(names, usubjid, index).tolist() == ["A, 𝄞", "Méthotrexate, ?", "B, ", ""]
