@@ -49,6 +49,33 @@ def step_seconds_by_asset(results) -> dict[str, float]:
     return dict(seconds)
 
 
+def materialization_value(results, asset: str, key: str):
+    """A metadata value of ``asset``'s (last) materialization in these runs, or None."""
+    value = None
+    for result in results:
+        for event in result.all_events:
+            if event.event_type_value == "ASSET_MATERIALIZATION":
+                mat = event.event_specific_data.materialization
+                if mat.asset_key.to_user_string() == asset and key in mat.metadata:
+                    value = mat.metadata[key].value
+    return value
+
+
+def fixed_costs(report: dict, results) -> dict:
+    """Seconds of the run that do not grow with the data: interpreter start-up and imports, Dagster
+    outside the steps (run set-up, planning, event storage), and Great Expectations' import and
+    context (paid inside the GX step, on every run that validates)."""
+    outside_steps = report["wall_s"] - report["startup_s"] - sum(report["step_s"].values())
+    gx_setup = materialization_value(results, "qa_gx_validation", "seconds_gx_import_and_context")
+    costs = {
+        "startup_s": report["startup_s"],
+        "dagster_outside_steps_s": round(max(outside_steps, 0.0), 3),
+        "gx_import_and_context_s": gx_setup,
+    }
+    costs["total_s"] = round(sum(v for v in costs.values() if v is not None), 3)
+    return costs
+
+
 def layer_of_steps(defs) -> dict[str, str]:
     """step key (op name) -> the asset group (ingest, sdtm, adam, qa, ...); a check's step counts
     for the group of the asset it checks."""
@@ -212,6 +239,7 @@ def main() -> None:
         "layer_s": {k: round(v, 3) for k, v in sorted(by_layer.items())},
         "layer_rows": layer_rows(mode_root) if ok else {},
     }
+    report["fixed_s"] = fixed_costs(report, results)
     if ok and not args.no_floor:
         report["io_floor"] = io_floor(args.landing.resolve(), mode_root)
     args.out.write_text(json.dumps(report, indent=2))

@@ -345,6 +345,7 @@ def qa_gx_validation(context: dg.AssetExecutionContext, warehouse: Warehouse):
             "structural_failed": int(failed["STRUCTURAL"].sum()),
             "seconds_reading_profiling_planning": round(planned - started, 2),
             "seconds_gx_total": round(finished - planned, 2),
+            "seconds_gx_import_and_context": results.attrs.get("seconds_setup"),
             "seconds_gx_checkpoints": results.attrs.get("seconds_checkpoints"),
             "seconds_gx_data_docs": results.attrs.get("seconds_data_docs"),
             "data_docs": dg.MetadataValue.path(str(qa_dir / "gx" / "index.html")),

@@ -1,0 +1,107 @@
+"""The benchmark's report: fixed costs and the measured reasons printed for unmet targets."""
+
+from __future__ import annotations
+
+from benchmarks.measure import fixed_costs
+from benchmarks.run import limits, verdicts
+
+
+def _run(wall, startup, steps, layer_s, fixed_total=None, phase_s=None, floor=None, rss=1000.0):
+    run = {
+        "wall_s": wall,
+        "startup_s": startup,
+        "step_s": steps,
+        "layer_s": layer_s,
+        "peak_rss_mib": rss,
+        "phase_s": phase_s or {},
+    }
+    if fixed_total is not None:
+        run["fixed_s"] = {
+            "startup_s": startup,
+            "dagster_outside_steps_s": round(fixed_total - startup - 2.0, 3),
+            "gx_import_and_context_s": 2.0,
+            "total_s": fixed_total,
+        }
+    if floor is not None:
+        run["io_floor"] = {"floor_s": floor}
+    return run
+
+
+def _size(subjects, landing_bytes, full, incremental):
+    return {
+        "subjects": subjects,
+        "sites": 1,
+        "landing_bytes": landing_bytes,
+        "full": full,
+        "incremental": incremental,
+    }
+
+
+def test_fixed_costs_are_startup_plus_time_outside_steps_plus_gx_setup():
+    report = {"wall_s": 10.0, "startup_s": 2.0, "step_s": {"a": 3.0, "b": 4.0}}
+    # no run results: GX's set-up is unknown and not counted
+    assert fixed_costs(report, []) == {
+        "startup_s": 2.0,
+        "dagster_outside_steps_s": 1.0,
+        "gx_import_and_context_s": None,
+        "total_s": 3.0,
+    }
+
+
+def test_fixed_costs_never_negative():
+    report = {"wall_s": 5.0, "startup_s": 2.0, "step_s": {"a": 3.5}}  # steps timed a bit over the wall
+    assert fixed_costs(report, [])["dagster_outside_steps_s"] == 0.0
+
+
+def test_limits_explain_each_unmet_target_with_the_measured_numbers():
+    small = _size(
+        200,
+        10_000_000,
+        _run(20.0, 2.0, {"x": 10.0}, {"ingest": 3.0}, fixed_total=8.0, floor=0.3),
+        _run(18.0, 2.0, {"x": 9.0}, {}, fixed_total=8.0, phase_s={"site_ingest_job": 1.0}),
+    )
+    top = _size(
+        5000,
+        200_000_000,
+        # 40 s against a 2.5 s floor (16x); 8 s fixed = 3.2x the floor; 30 s of steps = 12x
+        _run(40.0, 2.0, {"a": 20.0, "b": 10.0}, {"ingest": 6.0, "sdtm": 24.0}, fixed_total=8.0, floor=2.5),
+        # site run 1 s + refresh 30 s = 31 s = 78% of the full run
+        _run(
+            31.0,
+            2.0,
+            {"a": 25.0},
+            {},
+            fixed_total=7.5,
+            phase_s={"site_ingest_job": 1.0, "nightly_refresh": 30.0},
+        ),
+    )
+    v = verdicts(top)
+    assert v["full_ok"] and not v["floor_ok"] and not v["incremental_ok"]
+    text = "\n".join(limits({"sizes": [small, top]}))
+    assert "## What limits the targets not met" in text
+    assert "(10.0 s for the 5,000-subject run)" in text  # 4 x 2.5 s
+    assert "3.2x the floor before a row is processed" in text
+    assert "The steps take 30.0 s (12.0x the floor)" in text
+    assert "with 5% of the input, takes 20.0 s: 8.0x the 5,000-subject floor" in text
+    assert "site run takes 1.0 s (2%)" in text
+    assert "(30.0 s) rebuilds SDTM, ADaM, QA" in text
+    assert "without ingest (34.0 s)" in text
+    assert ": 7.5 s (19% of the full run)" in text
+
+
+def test_limits_say_nothing_when_every_target_is_met():
+    top = _size(
+        5000,
+        200_000_000,
+        _run(9.0, 1.0, {"a": 5.0}, {"ingest": 3.0}, fixed_total=3.0, floor=2.5),
+        _run(
+            2.0,
+            1.0,
+            {"a": 0.5},
+            {},
+            fixed_total=1.5,
+            phase_s={"site_ingest_job": 1.0, "nightly_refresh": 0.5},
+        ),
+    )
+    assert all(verdicts(top)[k] for k in ("full_ok", "floor_ok", "rss_ok", "incremental_ok"))
+    assert limits({"sizes": [top]}) == []
