@@ -64,3 +64,37 @@ def test_pipeline_runs_on_the_postgres_instance_and_records_there(server, pg_ins
         assert cur.fetchone() == ("SUCCESS",)
         cur.execute("SELECT partition FROM dynamic_partitions WHERE partitions_def_name = 'site'")
         assert sorted(r[0] for r in cur.fetchall()) == list(SITES)
+
+
+def test_whole_graph_runs_on_the_postgres_instance(server, pg_instance, tmp_path, monkeypatch):
+    """A small generated trial through every layer (ingest, SDTM, ADaM, QA, exports) with the
+    PostgreSQL instance recording the run, the materializations and the asset checks."""
+    from synth.generate import generate_trial
+
+    generate_trial(tmp_path / "landing", tmp_path / "restricted", sites=2, subjects=24, seed=11, defects=0.0)
+    monkeypatch.setenv("TRIALPIPE_LANDING", str(tmp_path / "landing"))
+    monkeypatch.setenv("TRIALPIPE_WAREHOUSE", str(tmp_path / "warehouse"))
+    monkeypatch.delenv("TRIALPIPE_RESTRICTED", raising=False)
+    monkeypatch.setenv("TRIALPIPE_INGEST_WORKERS", "1")
+
+    outcome = run_pipeline(instance=pg_instance)
+    assert outcome.success, outcome.message
+
+    blinded = tmp_path / "warehouse" / "blinded"
+    for table in ("sdtm/dm.parquet", "sdtm/lb.parquet", "adam/adsl.parquet", "adam/adeff.parquet"):
+        assert (blinded / table).is_file(), table
+    for key in ("sdtm_dm", "adam_adsl", "qa_gx_validation", "export_xpt"):
+        assert pg_instance.get_latest_materialization_event(dg.AssetKey(key)) is not None, key
+    with (
+        psycopg2.connect(
+            host=server.host, port=server.port, user=server.user, password=server.password, dbname=server.db
+        ) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute("SELECT status FROM runs WHERE run_id = %s", (outcome.run_id,))
+        assert cur.fetchone() == ("SUCCESS",)
+        cur.execute(
+            "SELECT COUNT(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = 'ASSET_CHECK_EVALUATION'",
+            (outcome.run_id,),
+        )
+        assert cur.fetchone()[0] > 0
