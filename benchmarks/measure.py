@@ -76,6 +76,29 @@ def fixed_costs(report: dict, results) -> dict:
     return costs
 
 
+GX_METADATA = {
+    "step_s": None,  # filled from the step timings
+    "reading_profiling_planning_s": "seconds_reading_profiling_planning",
+    "import_and_context_s": "seconds_gx_import_and_context",
+    "checkpoints_s": "seconds_gx_checkpoints",
+    "data_docs_s": "seconds_gx_data_docs",
+    "expectation_results": "expectations",
+    "tables_validated": "tables_validated",
+    "sampled_tables": "sampled_tables",
+}
+
+
+def gx_costs(results) -> dict:
+    """Where the Great Expectations step's time goes (from its materialization metadata)."""
+    out = {
+        name: materialization_value(results, "qa_gx_validation", key)
+        for name, key in GX_METADATA.items()
+        if key
+    }
+    out["step_s"] = round(step_seconds_by_asset(results).get("qa_gx_validation", 0.0), 3)
+    return out
+
+
 def layer_of_steps(defs) -> dict[str, str]:
     """step key (op name) -> the asset group (ingest, sdtm, adam, qa, ...); a check's step counts
     for the group of the asset it checks."""
@@ -240,6 +263,7 @@ def main() -> None:
         "layer_rows": layer_rows(mode_root) if ok else {},
     }
     report["fixed_s"] = fixed_costs(report, results)
+    report["gx"] = gx_costs(results)
     if ok and not args.no_floor:
         report["io_floor"] = io_floor(args.landing.resolve(), mode_root)
     args.out.write_text(json.dumps(report, indent=2))

@@ -296,6 +296,24 @@ def markdown(results: dict) -> str:
         "Dagster run set-up and event storage. Layer seconds "
         "include the asset checks of the layer's assets.",
         "",
+        "## Great Expectations (part of the QA layer; big tables validated on a sample)",
+        "",
+        "| subjects | GX step s | read + profile + plan s | import + context s | checkpoints s | Data Docs s "
+        "| expectation results | tables | sampled tables |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for e in results["sizes"]:
+        g = e["full"].get("gx") or {}
+        sampled = g.get("sampled_tables")
+        lines.append(
+            f"| {e['subjects']:,} | {_fmt(g.get('step_s'), '.2f')} | "
+            f"{_fmt(g.get('reading_profiling_planning_s'), '.2f')} | {_fmt(g.get('import_and_context_s'), '.2f')} | "
+            f"{_fmt(g.get('checkpoints_s'), '.2f')} | {_fmt(g.get('data_docs_s'), '.2f')} | "
+            f"{_fmt(g.get('expectation_results'), 'd')} | {_fmt(g.get('tables_validated'), 'd')} | "
+            f"{', '.join(sampled) if sampled else 'none'} |"
+        )
+    lines += [
+        "",
         "## Targets",
         "",
     ]

@@ -105,3 +105,38 @@ def test_limits_say_nothing_when_every_target_is_met():
     )
     assert all(verdicts(top)[k] for k in ("full_ok", "floor_ok", "rss_ok", "incremental_ok"))
     assert limits({"sizes": [top]}) == []
+
+
+def test_markdown_reports_where_the_gx_step_goes_and_the_limits():
+    from benchmarks.run import markdown
+
+    full = _run(40.0, 2.0, {"a": 20.0, "b": 10.0}, {"ingest": 6.0, "qa": 9.0}, fixed_total=8.0, floor=2.5)
+    full.update(
+        cpu_s=45.0,
+        loadavg_1m_at_end=1.0,
+        layer_rows={"ingest": 1000, "qa": 90},
+        gx={
+            "step_s": 6.5,
+            "reading_profiling_planning_s": 1.2,
+            "import_and_context_s": 2.3,
+            "checkpoints_s": 2.5,
+            "data_docs_s": 0.5,
+            "expectation_results": 218,
+            "tables_validated": 48,
+            "sampled_tables": ["ADLB", "LB"],
+        },
+    )
+    inc = _run(
+        31.0, 2.0, {"a": 25.0}, {}, fixed_total=7.5, phase_s={"site_ingest_job": 1.0, "nightly_refresh": 30.0}
+    )
+    results = {
+        "machine": {"cpus": 2, "python": "3.11"},
+        "created_utc": "2026-11-24T00:00:00Z",
+        "sizes": [_size(5000, 200_000_000, full, inc)],
+    }
+    text = markdown(results)
+    assert "| 5,000 | 6.50 | 1.20 | 2.30 | 2.50 | 0.50 | 218 | 48 | ADLB, LB |" in text
+    assert "| subjects | ingest s | ingest rows/s | qa s | qa rows/s | other s |" in text
+    assert "| 5,000 | 6.00 | 167 | 9.00 | 10 | 25.0 |" in text  # other = 40 - 6 - 9
+    assert "- within 4x the I/O floor: 16.0x, NOT met" in text
+    assert "## What limits the targets not met" in text
