@@ -31,7 +31,6 @@ from assets.adam.common import (
     derive_vars_baseline,
     limits,
     merge_adsl,
-    per_distinct,
     require,
     treatment_vars,
 )
@@ -80,7 +79,7 @@ def rs_parameter(rs: pd.DataFrame, rscat: str, rstestcd: str, paramcd: str) -> p
             "PARAM": PARAMS[paramcd][0],
             "PARAMN": PARAMS[paramcd][1],
             "AVAL": pd.to_numeric(r["RSSTRESN"], errors="coerce").astype("float64"),
-            "ADT": per_distinct(r["RSDTC"].astype("string"), iso_to_date),
+            "ADT": iso_to_date(r["RSDTC"]),
             "VISIT": r["VISIT"].astype("str"),
             "SRCDOM": "RS",
             "SRCSEQ": pd.to_numeric(r["RSSEQ"], errors="coerce") if "RSSEQ" in r else np.nan,
@@ -121,7 +120,7 @@ def bilag_grades(rs: pd.DataFrame, adsl: pd.DataFrame) -> tuple[pd.DataFrame, pd
             "USUBJID": b["USUBJID"].astype("str"),
             "DOMAIN": b["RSTESTCD"].astype("str"),
             "GRADE": b["RSSTRESC"].astype("str"),
-            "ADT": per_distinct(b["RSDTC"].astype("string"), iso_to_date),
+            "ADT": iso_to_date(b["RSDTC"]),
             "VISIT": b["VISIT"].astype("str"),
         }
     ).merge(adsl[["USUBJID", "TRTSDT"]], on="USUBJID", how="inner")

@@ -19,11 +19,11 @@ from assets.adam.common import (
     derive_vars_avisit,
     derive_vars_baseline,
     merge_adsl,
-    per_distinct,
     require,
     treatment_vars,
 )
 from assets.common.dates import iso_to_date
+from assets.common.distinct import per_distinct
 
 ADSL_VARS = [*ADSL_CORE_VARS, "TRTSDT"]
 LB_VARS = [
@@ -85,7 +85,7 @@ def derive_adlb(lb: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
             "AVALC": r["LBSTRESC"].astype("str"),
             "A1LO": pd.to_numeric(r["LBSTNRLO"], errors="coerce"),
             "A1HI": pd.to_numeric(r["LBSTNRHI"], errors="coerce"),
-            "ADT": per_distinct(r["LBDTC"].astype("string"), iso_to_date),
+            "ADT": iso_to_date(r["LBDTC"]),
             "VISIT": r["VISIT"].astype("str"),
         }
     )

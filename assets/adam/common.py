@@ -12,8 +12,6 @@ frame still never changes, and a wide BDS frame is not copied column by column a
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -39,14 +37,6 @@ def require(df: pd.DataFrame, columns: list[str], who: str) -> None:
 def limits() -> dict[str, float]:
     t = study.table("protocol_limits")
     return dict(zip(t["LIMIT"], t["VALUE"].astype(float)))
-
-
-def per_distinct(values: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """``func(values)`` for an elementwise ``func``, computed once per distinct value (missing
-    included) and spread back to every row: BDS columns repeat a few codes, visits and dates on
-    ~10^5 records, and string maps and date parsing cost per element."""
-    codes, uniques = values.factorize(use_na_sentinel=False)
-    return func(pd.Series(uniques, dtype=values.dtype)).take(codes).set_axis(values.index)
 
 
 def derive_var_adt(df: pd.DataFrame, dtc: str, target: str = "ADT") -> pd.DataFrame:

@@ -14,28 +14,15 @@ Values that cannot be parsed stay missing here; the raw-form schemas quarantine 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 
 import study
 from assets.common.dates import iso_with_time, parse_cdash_dates
+from assets.common.distinct import per_distinct
 from assets.common.units import convert_to_standard, format_number, parse_number, parse_result
 
 HELPER_COLUMNS = ("VS_UNIT_KNOWN", "LB_UNIT_KNOWN", "FC_UNIT_KNOWN")
 FLAG_SEPARATOR = "__"  # <COLUMN>__<FLAG>: per-row verdicts the raw-form schemas check, then dropped
-
-
-def parse_distinct(parse: Callable[[pd.Series], pd.DataFrame], values: pd.Series) -> pd.DataFrame:
-    """``parse(values)``, computed once per distinct text (missing included) and spread to every row.
-
-    Raw text repeats a lot (about 1,100 distinct dates among 509,000 lab rows) and the parsers run
-    Python regexes value by value, so this does the same work on a fraction of the values. The
-    result is the same as ``parse(values)`` because the parsers work value by value (the distinct
-    values hold the same kinds of text, so dtype inference in ``to_numeric`` decides the same)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    parsed = parse(pd.Series(uniques, dtype=values.dtype))
-    return parsed.take(codes).set_axis(values.index)
 
 
 def derive_vars_dtc(df: pd.DataFrame, form: str) -> pd.DataFrame:
@@ -46,7 +33,7 @@ def derive_vars_dtc(df: pd.DataFrame, form: str) -> pd.DataFrame:
     dates a second time."""
     cols = study.form_columns(form)
     for col in cols.loc[cols["TYPE"] == "DATE", "COLUMN"]:
-        parsed = parse_distinct(parse_cdash_dates, df[col])
+        parsed = per_distinct(df[col], parse_cdash_dates)
         df[col[:-3] + "DTC"] = parsed["iso"]
         df[f"{col}{FLAG_SEPARATOR}FORM_OK"] = parsed["form_ok"].astype(bool)
         df[f"{col}{FLAG_SEPARATOR}EXISTS"] = (parsed["valid"] | ~parsed["form_ok"]).astype(bool)
@@ -60,14 +47,12 @@ def derive_var_visitnum(df: pd.DataFrame) -> pd.DataFrame:
     if "VISIT" in df.columns:
         # Looked up once per distinct label (a handful), not once per row.
         visitnum = study.visitnum_map()
-        df["VISITNUM"] = parse_distinct(
-            lambda labels: labels.map(visitnum).astype("Int64").to_frame(), df["VISIT"]
-        ).iloc[:, 0]
+        df["VISITNUM"] = per_distinct(df["VISIT"], lambda labels: labels.map(visitnum).astype("Int64"))
     return df
 
 
 def _derive_standard(df: pd.DataFrame, prefix: str, testcd: str, domain: str) -> pd.DataFrame:
-    num = parse_distinct(parse_number, df[f"{prefix}ORRES"])
+    num = per_distinct(df[f"{prefix}ORRES"], parse_number)
     conv = convert_to_standard(df[testcd], df[f"{prefix}ORRESU"], num["value"], domain)
     df[f"{prefix}STRESN"] = conv["std_value"]
     df[f"{prefix}STRESU"] = conv["std_unit"].where(conv["unit_known"])
@@ -88,7 +73,7 @@ def derive_vars_fc_standard(df: pd.DataFrame) -> pd.DataFrame:
 
 def derive_vars_lb_standard(df: pd.DataFrame) -> pd.DataFrame:
     """LB results and reference ranges in standard units; ``<``/``>`` qualifiers kept."""
-    res = parse_distinct(parse_result, df["LBORRES"])
+    res = per_distinct(df["LBORRES"], parse_result)
     conv = convert_to_standard(df["LBTESTCD"], df["LBORRESU"], res["value"], "LB")
     df["LBSTRESN"] = conv["std_value"]
     df["LBRESQUAL"] = res["qualifier"]
@@ -97,7 +82,7 @@ def derive_vars_lb_standard(df: pd.DataFrame) -> pd.DataFrame:
     df["LBSTRESU"] = conv["std_unit"].where(conv["unit_known"])
     df["LBCONVF"] = conv["factor"]
     for bound in ("LO", "HI"):
-        raw = parse_distinct(parse_number, df[f"LBORNR{bound}"])["value"]
+        raw = per_distinct(df[f"LBORNR{bound}"], parse_number)["value"]
         df[f"LBSTNR{bound}"] = (raw + conv["add_before"]) * conv["factor"]
     df["LB_UNIT_KNOWN"] = conv["unit_known"]
     return df
@@ -118,11 +103,11 @@ def harmonize_form(df: pd.DataFrame, form: str) -> pd.DataFrame:
     elif form == "FACS":
         df = derive_vars_fc_standard(df)
     elif form == "PGA":
-        df["PGASCOREN"] = parse_distinct(parse_number, df["PGASCORE"])["value"]
+        df["PGASCOREN"] = per_distinct(df["PGASCORE"], parse_number)["value"]
     elif form == "SLEDAI":
-        df["SLTOTALN"] = parse_distinct(parse_number, df["SLTOTAL"])["value"]
+        df["SLTOTALN"] = per_distinct(df["SLTOTAL"], parse_number)["value"]
     elif form == "CM":
-        df["CMDOSEN"] = parse_distinct(parse_number, df["CMDOSE"])["value"]
+        df["CMDOSEN"] = per_distinct(df["CMDOSE"], parse_number)["value"]
     return df
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 
 import study
 from assets.common.dates import iso_to_date, study_day
+from assets.common.distinct import per_distinct
 from assets.sdtm import metadata
 from study import spec
 
@@ -55,11 +56,9 @@ def map_by_value(values: pd.Series, mapping: Mapping | pd.Series) -> pd.Series:
 
     Code lookups (visit -> epoch, test code -> test name) run on findings of ~500,000 rows, where
     ``Series.map`` goes through an object array of every row; here only the distinct values are
-    looked up and Arrow spreads the results (a missing value maps to missing).
+    looked up (a missing value maps to missing).
     """
-    codes, uniques = pd.factorize(values)
-    found = pd.Series(uniques).map(mapping).astype("string").array
-    return pd.Series(found.take(codes, allow_fill=True), index=values.index)
+    return per_distinct(values, lambda distinct: distinct.map(mapping).astype("string"))
 
 
 def study_day_by_value(dates: pd.Series, reference: pd.Series) -> pd.Series:

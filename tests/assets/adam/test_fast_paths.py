@@ -15,9 +15,7 @@ from assets.adam.common import (
     derive_vars_baseline,
     last_per_group,
     merge_adsl,
-    per_distinct,
 )
-from assets.common.dates import iso_to_date
 from schemas.adam_conformance import conformance_failures
 from tests.assets.adam import literal as L
 
@@ -125,18 +123,6 @@ def test_merge_adsl_matches_a_left_merge():
         pd.testing.assert_frame_equal(merge_adsl(df, adsl, columns), expected)
     with pytest.raises(pd.errors.MergeError):
         merge_adsl(frames[0], pd.concat([adsl, adsl]), columns)
-
-
-def test_per_distinct_matches_the_whole_column():
-    text = pd.Series(
-        ["2026-01-05", None, "2026-01", "2026-01-05", "2026-02-30", "", "2026-01-05T10:00"], dtype="string"
-    )
-    pd.testing.assert_series_equal(per_distinct(text, iso_to_date), iso_to_date(text))
-    codes = pd.Series(["ALT", "ÄST", None, "ALT"], dtype="string", index=[4, 2, 9, 1])
-    labels = {"ALT": "Alanine", "ÄST": "Äspartate"}
-    pd.testing.assert_series_equal(per_distinct(codes, lambda c: c.map(labels)), codes.map(labels))
-    empty = text.iloc[:0]
-    pd.testing.assert_series_equal(per_distinct(empty, iso_to_date), iso_to_date(empty))
 
 
 def test_conformance_same_failures_with_date32_or_date_objects():

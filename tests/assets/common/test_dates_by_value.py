@@ -1,4 +1,4 @@
-"""ISO dates are parsed once per distinct text (:func:`assets.common.dates.per_distinct_value`): the
+"""ISO dates are parsed once per distinct text (:func:`assets.common.distinct.per_distinct`): the
 result must be what parsing every row gives, unit and name included, on awkward input."""
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ import pytest
 
 import study
 from assets.common.dates import parse_cdash_dates
+from assets.common.distinct import per_distinct
 from assets.common.units import RESULT_PATTERN, parse_number, parse_result
-from assets.ingest.harmonize import harmonize_form, parse_distinct
+from assets.ingest.harmonize import harmonize_form
 from assets.ingest.site_ingest import _split
 from assets.ingest.validate import _PANDERA_RULES, failures_of
 from schemas.raw_forms import _fullmatch, raw_form_schema
@@ -119,7 +120,7 @@ def test_failures_of_an_empty_form(form):
 )
 def test_parsing_distinct_values_equals_parsing_every_value(parse, values):
     s = pd.Series((values * 3)[::-1], dtype="str", index=np.arange(len(values) * 3) * 10)
-    pd.testing.assert_frame_equal(parse_distinct(parse, s), parse(s), check_exact=True)
+    pd.testing.assert_frame_equal(per_distinct(s, parse), parse(s), check_exact=True)
 
 
 @pytest.mark.parametrize("values", [RESULTS, NUMBERS, DATES, [], [None]])
