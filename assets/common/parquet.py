@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 import study
+from assets.common.cache import LruCache
 
 LABEL_KEY = b"label"
 DATASET_LABEL_KEY = b"dataset_label"
@@ -108,8 +108,7 @@ def write_parquet(
     return Path(path)
 
 
-_READ_CACHE: OrderedDict[tuple, pa.Table] = OrderedDict()
-_READ_CACHE_SIZE = 64  # tables; an SDTM/ADaM table is read by its check, ADaM, QA and exports
+_READ_CACHE: LruCache[pa.Table] = LruCache(64)  # an SDTM/ADaM table is read by its check, ADaM, QA, exports
 
 
 def file_identity(path: Path) -> tuple:
@@ -123,15 +122,7 @@ def read_arrow(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
     """A Parquet file as an Arrow table, read once per process while the file is unchanged: in a
     run (in-process executor) a written table is read again by its checks and by every layer
     downstream. Arrow tables are immutable, so sharing one is safe."""
-    key = file_identity(path)
-    table = _READ_CACHE.get(key)
-    if table is None:
-        table = pq.read_table(path)
-        _READ_CACHE[key] = table
-        while len(_READ_CACHE) > _READ_CACHE_SIZE:
-            _READ_CACHE.popitem(last=False)
-    else:
-        _READ_CACHE.move_to_end(key)
+    table = _READ_CACHE.get_or_make(file_identity(path), lambda: pq.read_table(path))
     return table.select(list(columns)) if columns is not None else table
 
 

@@ -28,7 +28,6 @@ datetimes by :func:`read_export_table`, so every format gets the same numeric da
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from assets.common.cache import LruCache
 from assets.common.parquet import file_identity, read_labels
 
 STANDARDS = ("sdtm", "adam")
@@ -60,8 +60,7 @@ DATETIME_FORMAT = "DATETIME20."
 
 # Export tables and their descriptions, per file content: in a run the XPT, Dataset-JSON and
 # define.xml assets (and a check) each describe and read every SDTM and ADaM table.
-_EXPORT_CACHE: OrderedDict[tuple, object] = OrderedDict()
-_EXPORT_CACHE_SIZE = 128  # entries: a table and a description per dataset (24 datasets today)
+_EXPORT_CACHE: LruCache = LruCache(128)  # a table and a description per dataset (24 datasets today)
 
 
 @dataclass(frozen=True)
@@ -138,7 +137,7 @@ def read_export_table(path: Path, standard: str, dictionary_text: bool = False) 
 
     Read once per process while the file is unchanged (Arrow tables are immutable, so sharing one
     is safe)."""
-    return _cached(
+    return _EXPORT_CACHE.get_or_make(
         ("table", file_identity(path), standard, dictionary_text),
         lambda: _read(path, standard, dictionary_text),
     )
@@ -148,17 +147,6 @@ def _read(path: Path, standard: str, dictionary_text: bool) -> pa.Table:
     read_dictionary = dictionary_text_columns(pq.read_schema(path), standard) if dictionary_text else None
     table = pq.read_table(path, read_dictionary=read_dictionary)
     return normalize_adam_dates(table, standard)
-
-
-def _cached(key: tuple, make):
-    """``make()``, computed once per ``key`` among the last :data:`_EXPORT_CACHE_SIZE` keys used."""
-    if key in _EXPORT_CACHE:
-        _EXPORT_CACHE.move_to_end(key)
-        return _EXPORT_CACHE[key]
-    value = _EXPORT_CACHE[key] = make()
-    while len(_EXPORT_CACHE) > _EXPORT_CACHE_SIZE:
-        _EXPORT_CACHE.popitem(last=False)
-    return value
 
 
 def dictionary_text_columns(schema: pa.Schema, standard: str) -> list[str]:
@@ -358,7 +346,9 @@ def _describe_file(
         labels, ds_label = read_labels(path)
         return describe_table(table, standard, path.stem, *spec, labels, ds_label, path)
 
-    return _cached(("dataset", file_identity(path), str(path), standard, spec_key), describe)
+    return _EXPORT_CACHE.get_or_make(
+        ("dataset", file_identity(path), str(path), standard, spec_key), describe
+    )
 
 
 def describe_written(mode_root: Path) -> list[Dataset]:

@@ -9,7 +9,6 @@ One file per source keeps a site's re-ingest independent of the others (site par
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from assets.common.cache import LruCache
 from assets.common.parquet import file_identity, write_parquet
 from assets.ingest.site_ingest import SourceIngest
 
@@ -69,31 +69,27 @@ def write_source(ingest_dir: Path, result: SourceIngest, forms: tuple[str, ...])
     return {form: len(result.forms[form]) for form in forms if form in result.forms}
 
 
-_TABLE_CACHE: OrderedDict[tuple, pa.Table] = OrderedDict()
-_TABLE_CACHE_SIZE = 24  # folders (13 forms + RAND + QA tables); Arrow tables are immutable
+_TABLE_CACHE: LruCache[pa.Table] = LruCache(
+    24
+)  # folders (13 forms + RAND + QA tables); Arrow tables are immutable
 
 
 def _read_table(folder: Path, files: list[Path]) -> pa.Table:
     """Every column of the folder's files as one Arrow table, read once per run: the SDTM, ADaM
     and QA assets of one run read the same ingested forms several times (in-process executor), and
     the cache is keyed by the files' identity, so a changed or new file is always read again."""
-    key = tuple(file_identity(f) for f in files)
-    table = _TABLE_CACHE.get(key)
-    if table is not None:
-        _TABLE_CACHE.move_to_end(key)
-        return table
-    # One multi-threaded dataset scan instead of a read per site file (50 sites x 13 forms is
-    # thousands of small reads a run); the schema is unified first because a column that is empty
-    # at one site is typed null in that site's file.
+    return _TABLE_CACHE.get_or_make(tuple(file_identity(f) for f in files), lambda: _scan(files))
+
+
+def _scan(files: list[Path]) -> pa.Table:
+    """The files as one table: one multi-threaded dataset scan instead of a read per site file
+    (50 sites x 13 forms is thousands of small reads a run); the schema is unified first because a
+    column that is empty at one site is typed null in that site's file."""
     schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
     try:
-        table = ds.dataset([str(f) for f in files], schema=schema, format="parquet").to_table()
+        return ds.dataset([str(f) for f in files], schema=schema, format="parquet").to_table()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
-    _TABLE_CACHE[key] = table
-    while len(_TABLE_CACHE) > _TABLE_CACHE_SIZE:
-        _TABLE_CACHE.popitem(last=False)
-    return table
+        return pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
 
 
 def _read_dir(folder: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
