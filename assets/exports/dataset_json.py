@@ -37,7 +37,7 @@ from assets.exports.metadata import Dataset, dictionary_text_columns, normalize_
 
 DATASET_JSON_VERSION = "1.1.0"
 ROWS_MARKER = ',"rows":['
-BATCH_ROWS = 20_000
+BATCH_ROWS = 100_000  # rows per batch: fewer, larger Arrow calls; ~16 MB of text at most
 
 
 def item_group_oid(dataset: Dataset) -> str:
@@ -159,20 +159,91 @@ def _float_text(arr: pa.Array) -> pa.Array:
 # integers of the same width, distinct values are found by their bits (-0.0 stays apart from 0.0).
 _BITS = {pa.float64(): pa.int64(), pa.float32(): pa.int32(), pa.date32(): pa.int32()}
 
+# Adjacent columns are joined as one cell while their distinct value combinations in a batch stay
+# under rows / COMBINE_RATIO (studies repeat subject, test, visit and date together), and only
+# while the combinations' code space stays under rows * DENSE_SPACE (numbered with a bitmap).
+COMBINE_RATIO = 4
+DENSE_SPACE = 8
 
-def _json_text(arr: pa.Array) -> pa.Array:
-    """One column of a batch as the JSON text of each value (``null`` for a missing value).
 
-    Dictionary-encoded text (as read from Parquet), doubles, dates and datetimes repeat a lot: the
-    text of each distinct value is computed once (:func:`_value_text`) and taken back to the rows."""
+def _codes_and_text(arr: pa.Array, known: dict | None = None) -> tuple[np.ndarray, pa.Array]:
+    """(code of each row, JSON text of each code) for one column of a batch: ``text[codes]`` is the
+    JSON text of each value (``null`` for a missing value).
+
+    Dictionary-encoded text (as read from Parquet), numbers, dates and datetimes repeat a lot: the
+    text of each distinct value is computed once (:func:`_value_text`); ``known`` keeps a
+    dictionary's text for the next batches, which share it (the batches of one table)."""
     t = arr.type
     if pa.types.is_dictionary(t):
-        return _taken(_value_text(arr.dictionary), arr.indices)
-    bits = pa.int64() if pa.types.is_timestamp(t) else _BITS.get(t)
-    if bits is not None:
-        encoded = pc.dictionary_encode(arr.view(bits))
-        return _taken(_value_text(encoded.dictionary.view(t)), encoded.indices)
-    return _value_text(arr)
+        indices = arr.indices
+        text = _dictionary_text(arr.dictionary, {} if known is None else known)
+    else:
+        if (bits := pa.int64() if pa.types.is_timestamp(t) else _BITS.get(t)) is not None:
+            encoded = pc.dictionary_encode(arr.view(bits))
+            values = encoded.dictionary.view(t)
+        elif pa.types.is_integer(t) or pa.types.is_boolean(t) or pa.types.is_string(t):
+            encoded = pc.dictionary_encode(arr)
+            values = encoded.dictionary
+        else:  # anything else: one code per row
+            return np.arange(len(arr)), _value_text(arr)
+        indices, text = encoded.indices, _with_null(_value_text(values))
+    indices = indices.cast(pa.int64())  # the "null" text's index may not fit int8 indices
+    if indices.null_count:  # a missing value points at the "null" text appended last
+        indices = pc.fill_null(indices, len(text) - 1)
+    return indices.to_numpy(), text
+
+
+def _with_null(text: pa.Array) -> pa.Array:
+    """``text`` with a ``null`` text appended, the code of a missing value."""
+    return pa.concat_arrays([text, pa.array(["null"], text.type)])
+
+
+def _dictionary_text(dictionary: pa.Array, known: dict) -> pa.Array:
+    """The text of a dictionary's values then ``null``, made once per dictionary in ``known``
+    (keyed by the dictionary's buffers: slices of one column share them)."""
+    key = tuple(b.address if b is not None else None for b in dictionary.buffers())
+    key += (dictionary.offset, len(dictionary), str(dictionary.type))
+    if key not in known:
+        # the dictionary is kept with its text so its buffers (the key) are not freed and reused
+        known[key] = (dictionary, _with_null(_value_text(dictionary)))
+    return known[key][1]
+
+
+class _Cell:
+    """Adjacent columns written as one cell: each row's code into the distinct combinations of
+    their values, and per column the code of its value in each combination."""
+
+    def __init__(self, codes: np.ndarray, text: pa.Array) -> None:
+        self.codes = codes
+        self.texts = [text]
+        self.combos = [np.arange(len(text))]
+
+    def absorb(self, codes: np.ndarray, text: pa.Array, limit: int) -> bool:
+        """Add the next column if the combinations stay under ``limit``; False (unchanged) if not."""
+        width = len(text)
+        space = len(self.combos[0]) * width
+        if space > DENSE_SPACE * len(codes):
+            return False
+        key = self.codes * width + codes
+        present = np.zeros(space, dtype=bool)
+        present[key] = True
+        combos = np.flatnonzero(present)
+        if len(combos) > limit:
+            return False
+        number = np.empty(space, dtype=np.int64)
+        number[combos] = np.arange(len(combos))
+        self.codes = number[key]
+        kept = combos // width
+        self.combos = [c[kept] for c in self.combos] + [combos % width]
+        self.texts.append(text)
+        return True
+
+    def text(self, prefix: str, suffix: str) -> pa.Array:
+        """Each row's text: the columns' texts joined by commas, between ``prefix`` and ``suffix``."""
+        parts = [t.take(c) for t, c in zip(self.texts, self.combos, strict=True)]
+        joined = pc.binary_join_element_wise(*parts, _text(","))
+        joined = pc.binary_join_element_wise(_text(prefix), joined, _text(suffix), _text(""))
+        return joined.take(self.codes)
 
 
 def _value_text(arr: pa.Array) -> pa.Array:
@@ -197,15 +268,6 @@ def _value_text(arr: pa.Array) -> pa.Array:
     return pc.fill_null(out.cast(pa.large_string()), "null")
 
 
-def _taken(text: pa.Array, indices: pa.Array) -> pa.Array:
-    """``text[indices]``, ``null`` where the index is null (``text`` holds no nulls)."""
-    if indices.null_count:
-        # a null index points at an appended "null" text, so take leaves no nulls to fill
-        text = pa.concat_arrays([text, pa.array(["null"], text.type)])
-        indices = pc.fill_null(indices.cast(pa.int64()), len(text) - 1)
-    return text.take(indices)
-
-
 def rows_json(batch: pa.RecordBatch | pa.Table, names: list[str]) -> str:
     """The rows of ``batch`` as the comma-separated JSON arrays of the ``rows`` member, byte for
     byte what ``json.dumps(rows, ensure_ascii=False, separators=(",", ":"))`` writes, built column
@@ -213,19 +275,35 @@ def rows_json(batch: pa.RecordBatch | pa.Table, names: list[str]) -> str:
     return str(_rows_bytes(batch, names), "utf-8")
 
 
-def _rows_bytes(batch: pa.RecordBatch | pa.Table, names: list[str]) -> memoryview:
-    """:func:`rows_json` as UTF-8 bytes, a view of the Arrow buffer (written without a copy)."""
+def _cells(batch: pa.RecordBatch, names: list[str], known: dict | None) -> list[_Cell]:
+    """The columns ``names`` grouped into cells of adjacent columns whose values repeat together."""
+    limit = batch.num_rows // COMBINE_RATIO
+    cells: list[_Cell] = []
+    for name in names:
+        codes, text = _codes_and_text(batch.column(name), known)
+        if not (cells and cells[-1].absorb(codes, text, limit)):
+            cells.append(_Cell(codes, text))
+    return cells
+
+
+def _rows_bytes(batch: pa.RecordBatch | pa.Table, names: list[str], known: dict | None = None) -> memoryview:
+    """:func:`rows_json` as UTF-8 bytes, a view of the Arrow buffer (written without a copy);
+    ``known``: the dictionaries' texts from earlier batches (see :func:`_codes_and_text`).
+
+    Each cell's distinct combinations are joined once and taken to the rows; the row brackets
+    ride on the first and last cell, so the rows' text is joined from the cells in one pass."""
     if batch.num_rows == 0:
         return memoryview(b"")
     if isinstance(batch, pa.Table):
         batch = batch.combine_chunks().to_batches()[0] if batch.num_rows else batch
-    cells = [_json_text(batch.column(n)) for n in names]
-    rows = (
-        pc.binary_join_element_wise(*cells, _text(","))
-        if cells
-        else pa.array([""] * batch.num_rows, pa.large_string())
-    )
-    rows = pc.binary_join_element_wise(_text("["), rows, _text("],"), _text(""))
+    cells = _cells(batch, names, known)
+    if not cells:
+        rows = pa.array(["[],"] * batch.num_rows, pa.large_string())
+    elif len(cells) == 1:
+        rows = cells[0].text("[", "],")
+    else:
+        texts = [c.text("[" if i == 0 else "", "") for i, c in enumerate(cells[:-1])]
+        rows = pc.binary_join_element_wise(*texts, cells[-1].text("", "],"), _text(","))
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset : rows.offset + len(rows) + 1]
     return memoryview(rows.buffers()[2])[offsets[0] : offsets[-1] - 1]  # without the last comma
 
@@ -242,8 +320,9 @@ def write_dataset_json(path: Path, header: dict, batches: Iterable[pa.RecordBatc
             fh.write((head[:-1] + ROWS_MARKER).encode("utf-8"))
             first = True
             written = 0
+            known: dict = {}
             for batch in batches:
-                chunk = _rows_bytes(batch, names)
+                chunk = _rows_bytes(batch, names, known)
                 if not chunk:
                     continue
                 if not first:

@@ -192,28 +192,74 @@ def ibm_double_bytes(values: np.ndarray) -> np.ndarray:
     return out.astype(">u8").view(np.uint8).reshape(-1, 8)
 
 
+@dataclass(frozen=True)
+class Gathered:
+    """A (rows x width) byte matrix kept as its distinct rows and each row's position among them:
+    columns repeat a few values, and gathering a chunk of rows at a time (in
+    :func:`observation_chunks`) never builds the whole matrix."""
+
+    distinct: np.ndarray
+    position: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.position), self.distinct.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.position)
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        return np.take(self.distinct, self.position[rows], axis=0)  # faster than distinct[...]
+
+
+def number_bytes(values: np.ndarray) -> Gathered:
+    """:func:`ibm_double_bytes` of SAS numbers, converted once per distinct value (by bit
+    pattern, so every NaN and -0.0 convert as themselves)."""
+    encoded = pc.dictionary_encode(pa.array(np.ascontiguousarray(values, dtype="float64").view(np.int64)))
+    distinct = encoded.dictionary.to_numpy().view(np.float64)
+    return Gathered(ibm_double_bytes(distinct), encoded.indices.to_numpy())
+
+
 def char_bytes(col: pa.Array | pa.ChunkedArray, width: int) -> np.ndarray:
     """A text column as fixed-width ASCII, blank padded to ``width`` bytes, one row per value
     (missing = blanks, as SAS has no null character value). Values must already fit (ASCII,
-    at most ``width`` bytes): :func:`xpt_problems` runs first. A dictionary-encoded column is
-    padded once per distinct value, and the rows gathered from those (a missing row from an
-    appended blank one)."""
+    at most ``width`` bytes): :func:`xpt_problems` runs first."""
+    block = char_block(col, width)
+    return block[:] if isinstance(block, Gathered) else block
+
+
+def char_block(col: pa.Array | pa.ChunkedArray, width: int) -> np.ndarray | Gathered:
+    """:func:`char_bytes`, for a dictionary-encoded column as its padded dictionaries (each
+    followed by a blank row, where its missing rows point) and each row's position among them."""
     if not pa.types.is_dictionary(col.type):
         return _padded(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col, width)
     chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
-    parts = [np.empty((0, width), dtype=np.uint8)]
+    distinct, positions, offset = [np.empty((0, width), np.uint8)], [], 0
     for chunk in chunks:
-        # only the values rows use: a dictionary may hold others, which need not fit
         size = len(chunk.dictionary)
-        rows = pc.fill_null(chunk.indices.cast(pa.int64()), size).to_numpy()
-        used = np.flatnonzero(np.bincount(rows, minlength=size + 1)[:size])
-        distinct = np.vstack(
-            [_padded(chunk.dictionary.take(used), width), np.full((1, width), ord(" "), np.uint8)]
-        )
-        position = np.full(size + 1, len(used))  # missing -> the blank row
-        position[used] = np.arange(len(used))
-        parts.append(np.take(distinct, position[rows], axis=0))  # faster than distinct[...]
-    return np.concatenate(parts)
+        # int64: the blank row's index may not fit the indices' type (int8 with 128 values)
+        rows = chunk.indices.cast(pa.int64()).fill_null(size).to_numpy()
+        distinct += [_padded(_used_fitting(chunk.dictionary, rows, width), width), _blank(width)]
+        positions.append(rows + offset if offset else rows)
+        offset += size + 1
+    position = positions[0] if len(positions) == 1 else np.concatenate([np.empty(0, np.int64), *positions])
+    return Gathered(np.concatenate(distinct), position)
+
+
+def _used_fitting(dictionary: pa.Array, rows: np.ndarray, width: int) -> pa.Array:
+    """``dictionary``, with the values no row uses missing when one of those does not fit
+    ``width`` ASCII bytes (only used values are checked by :func:`xpt_problems`)."""
+    if (
+        pc.all(pc.string_is_ascii(dictionary)).as_py() is not False
+        and (pc.max(pc.binary_length(dictionary)).as_py() or 0) <= width
+    ):
+        return dictionary  # the usual case
+    used = np.bincount(rows, minlength=len(dictionary) + 1)[: len(dictionary)] > 0
+    return pc.if_else(pa.array(used), dictionary, pa.scalar(None, dictionary.type))
+
+
+def _blank(width: int) -> np.ndarray:
+    return np.full((1, width), ord(" "), np.uint8)
 
 
 def _padded(text: pa.Array, width: int) -> np.ndarray:
@@ -308,9 +354,10 @@ def xport_v5_header(
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
 
-def xpt_columns(dataset: Dataset, table: pa.Table) -> tuple[list[XptVariable], list[np.ndarray]]:
-    """The XPT variables and each one's values as a (rows x length) byte matrix: numbers as IBM
-    doubles, text blank padded to the variable's length (sized to the data, at least 1 byte)."""
+def xpt_columns(dataset: Dataset, table: pa.Table) -> tuple[list[XptVariable], list[np.ndarray | Gathered]]:
+    """The XPT variables and each one's values as a (rows x length) byte matrix (or its distinct
+    rows, :class:`Gathered`): numbers as IBM doubles, text blank padded to the variable's length
+    (sized to the data, at least 1 byte)."""
     missing = [v.name for v in dataset.variables if v.name not in table.column_names]
     if missing:
         raise KeyError(f"xpt_columns({dataset.name}): columns not in table: {missing}")
@@ -319,16 +366,18 @@ def xpt_columns(dataset: Dataset, table: pa.Table) -> tuple[list[XptVariable], l
         col = table.column(v.name)
         if v.type == "Char":
             width = max(int(v.length or 1), 1)
-            blocks.append(char_bytes(col, width))
+            blocks.append(char_block(col, width))
             variables.append(XptVariable(v.name, v.label, numeric=False, width=width))
         else:
             numbers, sas_format = sas_numbers(v, col)
-            blocks.append(ibm_double_bytes(numbers))
+            blocks.append(number_bytes(numbers))
             variables.append(XptVariable(v.name, v.label, numeric=True, width=8, format=sas_format))
     return variables, blocks
 
 
-def observation_chunks(blocks: list[np.ndarray], rows_per_chunk: int = CHUNK_ROWS) -> Iterator[bytes]:
+def observation_chunks(
+    blocks: list[np.ndarray | Gathered], rows_per_chunk: int = CHUNK_ROWS
+) -> Iterator[bytes]:
     """The observations (the columns' bytes side by side, row after row) in chunks of rows: a chunk
     small enough to stay in the CPU cache makes the column-by-column copy several times faster
     than filling one matrix of the whole dataset."""

@@ -211,14 +211,30 @@ def _number_text(series: pd.Series) -> pa.Array:
     return pc.if_else(series.isna().to_numpy(), pa.scalar(None, pa.large_string()), text)
 
 
+_XML_ILLEGAL_BYTES = [*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xEF]
+"""UTF-8 bytes of the characters :func:`_escaped_text` drops (``0xEF`` leads U+FFFE and U+FFFF,
+and other characters too: a false alarm only costs the regex)."""
+
+
 def _escaped_text(text: pa.Array) -> pa.Array:
     """Text as XML character data: characters XML cannot carry dropped, then empty as null (no
-    cell), then ``& < >`` and CR escaped."""
-    text = pc.replace_substring_regex(text, _XML_ILLEGAL, "")
-    text = pc.if_else(pc.equal(text, _utf8("")), pa.scalar(None, pa.large_string()), text)
+    cell), then ``& < >`` and CR escaped. A kernel runs only when the text's bytes hold a
+    character it changes (most sheets hold none, or only ``<`` and ``>``)."""
+    data = text.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(0, np.uint8)
+    present = np.bincount(raw, minlength=256).astype(bool)
+    if present[_XML_ILLEGAL_BYTES].any():
+        text = pc.replace_substring_regex(text, _XML_ILLEGAL, "")
+    text = _empty_as_null(text)
     for char, entity in _XML_ESCAPES:
-        text = pc.replace_substring(text, char, entity)
+        if present[ord(char)]:
+            text = pc.replace_substring(text, char, entity)
     return text
+
+
+def _empty_as_null(text: pa.Array) -> pa.Array:
+    """Empty text as null (written as no cell)."""
+    return pc.if_else(pc.equal(text, _utf8("")), pa.scalar(None, pa.large_string()), text)
 
 
 _TEXT_CELL = (' t="inlineStr"', '<is><t xml:space="preserve">', "</t></is>")

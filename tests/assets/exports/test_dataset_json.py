@@ -203,3 +203,47 @@ def test_rows_json_dates_and_datetimes_as_iso_text():
 def test_rows_json_refuses_infinity_as_json_does():
     with pytest.raises(ValueError, match="not JSON compliant"):
         rows_json(pa.table({"AVAL": [1.0, float("inf")]}), ["AVAL"])
+
+
+def test_rows_json_of_repeating_columns_equals_json_dumps():
+    # adjacent columns repeating together are joined per distinct combination: many repeats,
+    # ties, missing values, unicode, -0.0 and NaN, a unique column between repeating ones
+    n = 40
+    table = pa.table(
+        {
+            "STUDYID": ["S1"] * n,
+            "USUBJID": [f"S1-{i // 8}" for i in range(n)],
+            "SEQ": list(range(n)),
+            "TESTCD": [["HGB", "ALT", None, "ÉTAT"][i % 4] for i in range(n)],
+            "TEST": [["Hæmoglobin", 'say "hi"', None, "tab\there"][i % 4] for i in range(n)],
+            "AVAL": [[1.0, -0.0, float("nan"), None, 0.0][i % 5] for i in range(n)],
+            "ADT": [dt.date(2026, 1, 1 + i % 3) if i % 7 else None for i in range(n)],
+            "FLAG": [[True, None, False][i % 3] for i in range(n)],
+        }
+    )
+    encoded = table.set_column(3, "TESTCD", table.column("TESTCD").dictionary_encode())
+    # as written: booleans as 0/1, NaN as null, dates as ISO text
+    reference = (
+        table.set_column(7, "FLAG", table.column("FLAG").cast(pa.int64()))
+        .set_column(5, "AVAL", pa.array(_nan_as_none(table.column("AVAL"))))
+        .set_column(6, "ADT", table.column("ADT").cast(pa.string()))
+    )
+    expected = _dumps_rows(reference)
+    for t in (table, encoded):
+        assert rows_json(t, t.column_names) == expected
+
+
+def test_streamed_batches_sharing_a_dictionary_write_the_same_rows(tmp_path):
+    # the text of a dictionary is kept for the next batches: chunks with their own dictionaries
+    # (same values in another order) and batches slicing one dictionary both read right
+    first = pa.DictionaryArray.from_arrays(pa.array([0, 1, None, 1, 0]), pa.array(["a", "b"]))
+    second = pa.DictionaryArray.from_arrays(pa.array([1, 0, 0, None, 1]), pa.array(["b", "a"]))
+    table = pa.table({"T": pa.chunked_array([first, second]), "N": list(range(10))})
+    header = {"records": 10, "columns": [{"name": "T"}, {"name": "N"}]}
+    path = write_dataset_json(tmp_path / "t.json", header, table.to_batches(max_chunksize=2))
+    rows = json.loads(path.read_text())["rows"]
+    assert rows == [[t, n] for t, n in zip(table.column("T").to_pylist(), range(10), strict=True)]
+
+
+def _nan_as_none(column) -> list:
+    return [None if v is not None and v != v else v for v in column.to_pylist()]

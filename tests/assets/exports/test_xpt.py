@@ -15,7 +15,7 @@ from assets.exports.metadata import (
     describe_table,
     normalize_adam_dates,
 )
-from assets.exports.xpt import ibm_double_bytes, observation_chunks, write_xpt
+from assets.exports.xpt import Gathered, ibm_double_bytes, number_bytes, observation_chunks, write_xpt
 
 NO_SPEC = pd.DataFrame(columns=SPEC_DATASET_COLUMNS), pd.DataFrame(columns=SPEC_VARIABLE_COLUMNS)
 
@@ -254,3 +254,24 @@ def test_empty_dataset_is_headers_only(tmp_path):
     frame, meta = pyreadstat.read_xport(tmp_path / "adsl.xpt")
     assert len(frame) == 0 and meta.column_names == ["USUBJID"]
     assert (tmp_path / "adsl.xpt").stat().st_size % 80 == 0
+
+
+def test_number_bytes_per_distinct_value_equal_ibm_double_bytes():
+    values = np.array(
+        [1.0, -0.0, 0.0, np.nan, -np.nan, 1.0, 1e-300, 1e300, -np.inf, np.inf, 5e-324, 1.0, 2.5, np.nan, -2.5]
+    )
+    gathered = number_bytes(values)
+    assert len(gathered) == len(values) and gathered.shape == (len(values), 8)
+    np.testing.assert_array_equal(gathered[:], ibm_double_bytes(values))
+    np.testing.assert_array_equal(gathered[3:7], ibm_double_bytes(values[3:7]))
+    assert number_bytes(np.empty(0))[:].shape == (0, 8)
+
+
+def test_observations_of_gathered_blocks_equal_the_whole_matrices():
+    distinct = np.array([list(b"AB"), list(b"C "), list(b"  ")], dtype=np.uint8)
+    position = np.array([2, 0, 0, 1, 2])
+    numbers = np.array([1.0, np.nan, 1.0, -3.0, 1.0])
+    blocks = [Gathered(distinct, position), number_bytes(numbers)]
+    whole = np.concatenate([distinct[position], ibm_double_bytes(numbers)], axis=1).tobytes()
+    assert b"".join(observation_chunks(blocks, rows_per_chunk=2)) == whole
+    assert b"".join(observation_chunks(blocks, rows_per_chunk=100)) == whole

@@ -132,6 +132,15 @@ def test_xml_illegal_characters_dropped_exactly_as_python_re_drops_them():
     )
 
 
+@pytest.mark.parametrize(
+    "text", ["plain", "a < b", "a > b", "a & b", "cr\rhere", "nul\x00x", "\ufffe x", "é €", "\x01", ""]
+)
+def test_rows_xml_escapes_text_holding_one_kind_of_special_character(text):
+    # the escaping kernels run only for the characters present: each one alone, and none
+    frame = pd.DataFrame({"T": pd.Series([text, "plain", None], dtype="str"), "N": [1, 2, 3]})
+    assert _rows_xml(frame) == reference_rows_xml(frame)
+
+
 def reference_escape(df: pd.DataFrame) -> pd.DataFrame:
     """The rule in pandas string operations: text starting with a trigger gets a leading quote."""
     out = df.copy()
