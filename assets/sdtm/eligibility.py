@@ -38,6 +38,7 @@ import pandas as pd
 import study
 from assets.common.dates import age_in_years, impute_birth_date, iso_bounds, iso_to_date
 from assets.common.units import format_number
+from assets.sdtm.mapping import isin_text
 from assets.sdtm.sledai import derive_var_sledai_total
 
 ELIGIBILITY_COLUMNS = [
@@ -220,7 +221,7 @@ def all_by_subject(flag: pd.Series, usubjid: pd.Series, index: pd.Index) -> pd.S
         {"U": usubjid.to_numpy(), "F": flag.eq(False).fillna(False).to_numpy(), "N": flag.isna().to_numpy()}
     )
     g = frame.groupby("U")[["F", "N"]].any()
-    has = pd.Series(index.isin(g.index), index=index)
+    has = pd.Series(isin_text(index, g.index), index=index)
     g = g.reindex(index, fill_value=False)
     out = pd.Series(True, index=index, dtype="boolean")
     return out.mask(g["N"] | ~has, pd.NA).mask(g["F"], False)
@@ -291,7 +292,7 @@ def derive_in02_sledai_at_least_8(subjects: pd.DataFrame, sledai: pd.DataFrame) 
     last = last_by_subject(scored, "SLDTC", "SLEDAI_TOTAL").set_index("USUBJID")["SLEDAI_TOTAL"]
     total = last.reindex(subjects.index).astype("Float64")
     flag = total >= limit
-    attended = pd.Series(subjects.index.isin(scr["USUBJID"].unique()), index=subjects.index)
+    attended = pd.Series(isin_text(subjects.index, scr["USUBJID"].unique()), index=subjects.index)
     txt = _num(total)
     reason = _choose(
         subjects.index,
@@ -407,8 +408,8 @@ def derive_in04_standard_treatment(
     known = cortico & ongoing.eq(True).fillna(False) & meds["PRED_MG"].notna()
     unknown = candidate & ~known
     known_mg = meds.loc[known].groupby("USUBJID")["PRED_MG"].sum().reindex(idx).fillna(0.0)
-    has_candidate = pd.Series(idx.isin(meds.loc[candidate, "USUBJID"]), index=idx)
-    has_unknown = pd.Series(idx.isin(meds.loc[unknown, "USUBJID"]), index=idx)
+    has_candidate = pd.Series(isin_text(idx, meds.loc[candidate, "USUBJID"]), index=idx)
+    has_unknown = pd.Series(isin_text(idx, meds.loc[unknown, "USUBJID"]), index=idx)
     per_kg = _r(known_mg / weight)
     over = per_kg > lim["CORTICOSTEROID_MAX_MG_PER_KG"]
     dose_ok = pd.Series(True, index=idx, dtype="boolean")
@@ -458,11 +459,11 @@ def _hcg_at_screening(subjects: pd.DataFrame, lb: pd.DataFrame) -> tuple[pd.Seri
     hcg = hcg[hcg["LBTESTCD"].eq("HCG").fillna(False)]
     word = hcg["LBSTRESC"].astype("string").str.upper()
     pos = pd.Series(
-        subjects.index.isin(hcg.loc[word.eq("POSITIVE").fillna(False), "USUBJID"].unique()),
+        isin_text(subjects.index, hcg.loc[word.eq("POSITIVE").fillna(False), "USUBJID"].unique()),
         index=subjects.index,
     )
     neg = pd.Series(
-        subjects.index.isin(hcg.loc[word.eq("NEGATIVE").fillna(False), "USUBJID"].unique()),
+        isin_text(subjects.index, hcg.loc[word.eq("NEGATIVE").fillna(False), "USUBJID"].unique()),
         index=subjects.index,
     )
     return pos, neg
@@ -501,7 +502,8 @@ def derive_in06_informed_consent(subjects: pd.DataFrame, forms: dict[str, pd.Dat
     """
     parts = []
     for form, col in SCREENING_DATES.items():
-        df = _at_screening(form_frame(forms, form))
+        # the three columns used, before the filter re-takes them (LB alone has ~500,000 rows)
+        df = _at_screening(form_frame(forms, form)[["USUBJID", "VISIT", col]])
         parts.append(
             pd.DataFrame(
                 {
@@ -512,7 +514,7 @@ def derive_in06_informed_consent(subjects: pd.DataFrame, forms: dict[str, pd.Dat
             )
         )
     dates = pd.concat(parts, ignore_index=True)
-    dates = dates[dates["USUBJID"].isin(subjects.index)].reset_index(drop=True)
+    dates = dates[isin_text(dates["USUBJID"], subjects.index)].reset_index(drop=True)
     ic = dates["USUBJID"].map(subjects["ICDTC"]).astype("string")
     ok = date_on_or_before(ic, dates["DTC"])
     flag = all_by_subject(ok, dates["USUBJID"], subjects.index)
@@ -536,8 +538,7 @@ def derive_in06_informed_consent(subjects: pd.DataFrame, forms: dict[str, pd.Dat
             ),
             (flag.eq(True), "consent " + subjects["ICDTC"].fillna("") + " on or before every SCREENING date"),
             (
-                # unique() first: Index.isin of a long Arrow-string Series is ~20x slower
-                pd.Series(subjects.index.isin(dates["USUBJID"].unique()), index=subjects.index),
+                pd.Series(isin_text(subjects.index, dates["USUBJID"]), index=subjects.index),
                 f"{NOT_EVALUABLE}: consent and SCREENING dates cannot be ordered at their precision",
             ),
         ],

@@ -50,9 +50,9 @@ def derive_vars_testcd(df: pd.DataFrame, domain: str, source: str) -> pd.DataFra
 
 def _spread(per_value: pd.Series, positions: np.ndarray, index: pd.Index) -> pd.Series:
     """Values looked up per distinct key back onto the rows (``positions`` from ``pd.factorize``;
-    -1, a missing key, gives a missing value)."""
-    with_missing = pd.concat([per_value.reset_index(drop=True), pd.Series([None], dtype=per_value.dtype)])
-    return pd.Series(with_missing.to_numpy()[positions], index=index, dtype=per_value.dtype)
+    -1, a missing key, gives a missing value). The array's own ``take`` (an Arrow take for text)
+    rather than an object array of every row, which then had to be converted back to text."""
+    return pd.Series(per_value.array.take(positions, allow_fill=True), index=index, dtype=per_value.dtype)
 
 
 def derive_var_lbnrind(lb: pd.DataFrame) -> pd.DataFrame:
@@ -128,6 +128,10 @@ def build_cp(facs: pd.DataFrame, reference: pd.DataFrame, unscheduled: pd.DataFr
     return map_to_spec(work, "CP", tiebreak=["RECID"]).reset_index(drop=True)
 
 
+TIMED_COLUMNS = ["USUBJID", "VISIT", "VISITNUM", "EPOCH", "RFSTDTC", "RECID"]
+"""Columns of a timed form (:func:`_visit_timing`) that every RS row of a record repeats."""
+
+
 def _rs_rows(
     df: pd.DataFrame, dtc: str, cat: str, testcd, test, orres, stresc, stresn, **extra
 ) -> pd.DataFrame:
@@ -136,6 +140,8 @@ def _rs_rows(
             "USUBJID": df["USUBJID"],
             "VISIT": df["VISIT"],
             "VISITNUM": df["VISITNUM"],
+            "EPOCH": df["EPOCH"],
+            "RFSTDTC": df["RFSTDTC"],
             "RSDTC": df[dtc],
             "RECID": df["RECID"],
             "RSCAT": cat,
@@ -154,8 +160,8 @@ def _rs_rows(
 def _melt_items(
     df: pd.DataFrame, items: list[str], codes: list[str], tests: list[str], dtc: str, cat: str
 ) -> pd.DataFrame:
-    long = df[["USUBJID", "VISIT", "VISITNUM", dtc, "RECID", *items]].melt(
-        id_vars=["USUBJID", "VISIT", "VISITNUM", dtc, "RECID"],
+    long = df[[*TIMED_COLUMNS, dtc, *items]].melt(
+        id_vars=[*TIMED_COLUMNS, dtc],
         value_vars=items,
         var_name="ITEM",
         value_name="RESULT",
@@ -176,8 +182,9 @@ def _melt_items(
 def derive_rs_sledai(sledai: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """SLEDAI-2K as RS rows: SLED01-SLED24 (items in study/sledai_items.csv order, RSORRES Y/N) and
     SLEDTOT, the total recomputed by :func:`derive_var_sledai_total` (missing when any item is
-    missing: RSSTAT NOT DONE with the items named). Returns (rows, site totals for SUPPRS SLTOTSIT)."""
-    require_columns(sledai, ["USUBJID", "VISIT", "VISITNUM", "SLDTC", "RECID", "SLTOTAL"], "derive_rs_sledai")
+    missing: RSSTAT NOT DONE with the items named). ``sledai`` is timed (:func:`_visit_timing`).
+    Returns (rows, site totals for SUPPRS SLTOTSIT)."""
+    require_columns(sledai, [*TIMED_COLUMNS, "SLDTC", "SLTOTAL"], "derive_rs_sledai")
     items = study.table("sledai_items")
     codes = [f"SLED{i:02d}" for i in range(1, len(items) + 1)]
     tests = [f"{c}-{d}" for c, d in zip(codes, items["DESCRIPTION"])]
@@ -203,10 +210,8 @@ def derive_rs_sledai(sledai: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def derive_rs_pga(pga: pd.DataFrame) -> pd.DataFrame:
-    """PGA as RS rows: RSORRES the score as sent, RSSTRESN the number (0-3)."""
-    require_columns(
-        pga, ["USUBJID", "VISIT", "VISITNUM", "PGADTC", "RECID", "PGASCORE", "PGASCOREN"], "derive_rs_pga"
-    )
+    """PGA as RS rows: RSORRES the score as sent, RSSTRESN the number (0-3); ``pga`` is timed."""
+    require_columns(pga, [*TIMED_COLUMNS, "PGADTC", "PGASCORE", "PGASCOREN"], "derive_rs_pga")
     code = metadata.test_codes("RS").set_index("SOURCE_TESTCD").loc["PGA"]
     value = pga["PGASCOREN"].astype("float64")
     return _rs_rows(
@@ -222,7 +227,8 @@ def derive_rs_pga(pga: pd.DataFrame) -> pd.DataFrame:
 
 
 def derive_rs_bilag(bilag: pd.DataFrame) -> pd.DataFrame:
-    """BILAG-2004 as RS rows: RSTESTCD the domain column (CONSTIT ... HAEM), grade A-E."""
+    """BILAG-2004 as RS rows: RSTESTCD the domain column (CONSTIT ... HAEM), grade A-E; ``bilag`` is
+    timed."""
     domains = study.table("bilag_domains")
     tests = [f"BILAG-2004 {d}" for d in domains["DESCRIPTION"]]
     return _melt_items(
@@ -240,13 +246,15 @@ def build_rs(
     """RS (SDTMIG 3.4 clinical classifications) from SLEDAI-2K, PGA and BILAG-2004, and SUPPRS
     holding the site's own SLEDAI-2K total (QNAM SLTOTSIT) on the SLEDTOT record. CDISC Q1-2025 CT
     publishes no QRS codes for these instruments: the test codes are sponsor-defined."""
+    # VISITNUM, EPOCH and RFSTDTC are per source record: derived on the ~75,000 records before
+    # they are spread to ~900,000 RS rows (one per item).
     parts = []
     if not sledai.empty:
-        parts.append(derive_rs_sledai(sledai)[0])
+        parts.append(derive_rs_sledai(_visit_timing(sledai, "SLDTC", reference, unscheduled))[0])
     if not pga.empty:
-        parts.append(derive_rs_pga(pga))
+        parts.append(derive_rs_pga(_visit_timing(pga, "PGADTC", reference, unscheduled)))
     if not bilag.empty:
-        parts.append(derive_rs_bilag(bilag))
+        parts.append(derive_rs_bilag(_visit_timing(bilag, "BLDTC", reference, unscheduled)))
     if not parts:
         return {"RS": empty_dataset("RS"), "SUPPRS": empty_dataset("SUPPRS")}
     rows = pd.concat(parts, ignore_index=True)
@@ -254,9 +262,8 @@ def build_rs(
         if col not in rows:
             rows[col] = pd.NA
     rows["RSSTAT"] = pd.Series(NOT_DONE, index=rows.index, dtype="string").where(rows["RSORRES"].isna())
-    work = _visit_timing(rows, "RSDTC", reference, unscheduled)
-    out = map_to_spec(work, "RS", tiebreak=["RECID"])
-    supp = build_supp(out, work["SLTOTSIT"], "RS", "SLTOTSIT", "SLEDAI-2K Total as Computed by Site")
+    out = map_to_spec(rows, "RS", tiebreak=["RECID"])
+    supp = build_supp(out, rows["SLTOTSIT"], "RS", "SLTOTSIT", "SLEDAI-2K Total as Computed by Site")
     return {"RS": out.reset_index(drop=True), "SUPPRS": combine_supp([supp], "SUPPRS")}
 
 

@@ -21,7 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 import study
 from assets.common.dates import iso_to_date, study_day
@@ -38,6 +41,15 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], who: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise KeyError(f"{who}: columns missing: {missing}")
+
+
+def isin_text(values: pd.Index | pd.Series, allowed) -> np.ndarray:
+    """``values.isin(allowed)`` for text (a missing value matches a missing one), in Arrow: pandas'
+    ``isin`` of Arrow text makes a Python scalar of every allowed value, ~20 ms for 5,000 subjects."""
+    as_text = pa.array(pd.array(values, dtype="str"))
+    value_set = pa.array(pd.array(allowed, dtype="str"))
+    found = pc.is_in(as_text, value_set=value_set, skip_nulls=False)
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 
 def is_integer_var(name: str) -> bool:

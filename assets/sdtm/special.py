@@ -7,7 +7,7 @@ import pandas as pd
 import study
 from assets.common.dates import age_in_years, impute_birth_date, iso_to_date
 from assets.sdtm import metadata
-from assets.sdtm.mapping import empty_dataset, map_to_spec, require_columns
+from assets.sdtm.mapping import empty_dataset, isin_text, map_to_spec, require_columns
 from assets.sdtm.timing import derive_var_visitnum, derive_vars_reference_dates, unscheduled_visitnums
 
 
@@ -30,9 +30,9 @@ def derive_vars_death(dm: pd.DataFrame, ds: pd.DataFrame, ae: pd.DataFrame) -> p
         else pd.DataFrame(columns=["USUBJID", "DSSTDTC"])
     )
     first = deaths.groupby("USUBJID")["DSSTDTC"].min() if len(deaths) else pd.Series(dtype="string")
-    fatal = set(ae.loc[ae["AEOUT"].eq("FATAL").fillna(False), "USUBJID"]) if len(ae) else set()
+    fatal = ae.loc[ae["AEOUT"].eq("FATAL").fillna(False), "USUBJID"] if len(ae) else pd.Series(dtype="str")
     out["DTHDTC"] = out["USUBJID"].map(first).astype("string")
-    dead = out["USUBJID"].isin(set(deaths["USUBJID"]) | fatal)
+    dead = isin_text(out["USUBJID"], pd.concat([deaths["USUBJID"], fatal], ignore_index=True))
     out["DTHFL"] = pd.Series("Y", index=out.index, dtype="string").where(dead)
     return out
 
@@ -51,7 +51,9 @@ def derive_vars_arm(
     """
     require_columns(dm, ["USUBJID", "RFXSTDTC"], "derive_vars_arm")
     out = dm.copy()
-    randomized = out["USUBJID"].isin(set(rand["USUBJID"])) if len(rand) else pd.Series(False, index=out.index)
+    randomized = pd.Series(
+        isin_text(out["USUBJID"], rand["USUBJID"]) if len(rand) else False, index=out.index
+    )
     if randlist is None:
         label = metadata.trial_design()["blinded_arm"]
         armcd = pd.Series(label, index=out.index, dtype="string").where(randomized)
@@ -64,7 +66,10 @@ def derive_vars_arm(
         arm = armcd.map(dict(zip(study.arms()["ARMCD"], study.arms()["ARM"]))).astype("string")
     dosed = out["RFXSTDTC"].notna()
     screen_failed = (
-        out["USUBJID"].isin(set(ds.loc[ds["DSDECOD"].eq("SCREEN FAILURE").fillna(False), "USUBJID"]))
+        pd.Series(
+            isin_text(out["USUBJID"], ds.loc[ds["DSDECOD"].eq("SCREEN FAILURE").fillna(False), "USUBJID"]),
+            index=out.index,
+        )
         if len(ds)
         else False
     )

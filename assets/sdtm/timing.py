@@ -12,6 +12,7 @@ import pandas as pd
 
 import study
 from assets.common.dates import study_day
+from assets.common.distinct import per_distinct
 from assets.common.findings import make_findings
 from assets.sdtm.mapping import iso_to_date_by_value, map_by_value, require_columns, study_day_by_value
 
@@ -142,15 +143,20 @@ def unscheduled_visitnums(visits: pd.DataFrame) -> pd.DataFrame:
 def derive_var_visitnum(df: pd.DataFrame, dtc: str, unscheduled: pd.DataFrame) -> pd.DataFrame:
     """VISITNUM (float) from the schedule; UNSCHEDULED rows get their dated number (99.01, ...)."""
     require_columns(df, ["USUBJID", "VISIT", "VISITNUM", dtc], "derive_var_visitnum")
+    is_uns = df["VISIT"].eq(UNSCHEDULED).fillna(False).to_numpy(dtype=bool)
+    # Only the (few) UNSCHEDULED rows are looked up by subject and date, not every row.
     key = pd.DataFrame(
-        {"USUBJID": df["USUBJID"].astype("string"), "VISITDATE": df[dtc].astype("string").str.slice(0, 10)}
+        {
+            "USUBJID": df["USUBJID"][is_uns].astype("string"),
+            "VISITDATE": df[dtc][is_uns].astype("string").str.slice(0, 10),
+        }
     )
     uns = unscheduled.astype({"USUBJID": "string", "VISITDATE": "string"})
-    dated = key.merge(uns, on=["USUBJID", "VISITDATE"], how="left")["VISITNUM"].to_numpy()
+    dated = key.merge(uns, on=["USUBJID", "VISITDATE"], how="left")["VISITNUM"].to_numpy(dtype="float64")
     out = df.copy()
-    scheduled = pd.to_numeric(df["VISITNUM"], errors="coerce").astype("float64").to_numpy()
-    is_uns = df["VISIT"].eq(UNSCHEDULED).fillna(False).to_numpy()
-    out["VISITNUM"] = np.where(is_uns & ~np.isnan(dated.astype("float64")), dated, scheduled)
+    visitnum = pd.to_numeric(df["VISITNUM"], errors="coerce").astype("float64").to_numpy(copy=True)
+    visitnum[np.flatnonzero(is_uns)[~np.isnan(dated)]] = dated[~np.isnan(dated)]
+    out["VISITNUM"] = visitnum
     return out
 
 
@@ -164,11 +170,22 @@ def find_visits_outside_window(visits: pd.DataFrame, reference: pd.DataFrame) ->
     """
     require_columns(visits, ["USUBJID", "VISIT", "DTC", "FORM"], "find_visits_outside_window")
     require_columns(reference, ["USUBJID", "RFSTDTC"], "find_visits_outside_window(reference)")
-    sched = study.visits().dropna(subset=["PLANNED_DAY"])[["VISIT", "PLANNED_DAY", "WINDOW_DAYS"]]
-    df = visits.merge(sched, on="VISIT", how="inner").merge(reference[["USUBJID", "RFSTDTC"]], on="USUBJID")
-    df["DY"] = study_day_by_value(df["DTC"], df["RFSTDTC"])
-    off = (df["DY"] - df["PLANNED_DAY"]).abs() > df["WINDOW_DAYS"].fillna(0)
-    bad = df[off.fillna(False)].sort_values(["USUBJID", "VISIT", "FORM", "DTC", "RECID"], kind="stable")
+    sched = study.visits().dropna(subset=["PLANNED_DAY"]).set_index("VISIT")[["PLANNED_DAY", "WINDOW_DAYS"]]
+    rfstdtc = reference.set_index("USUBJID")["RFSTDTC"]
+    # Looked up per distinct visit and subject on every row, rather than inner merges of every
+    # column of ~800,000 rows; rows without a planned day or a DM subject get no study day or
+    # planned day, so they are never off (as the inner merges dropped them). Only the few rows
+    # off their window are then taken with their lineage.
+    df = visits.assign(
+        **{
+            col: per_distinct(visits["VISIT"], lambda v, col=col: v.map(sched[col])).astype("float64")
+            for col in ("PLANNED_DAY", "WINDOW_DAYS")
+        }
+    )
+    day = study_day_by_value(df["DTC"], per_distinct(df["USUBJID"], lambda u: u.map(rfstdtc)))
+    off = ((day - df["PLANNED_DAY"]).abs() > df["WINDOW_DAYS"].fillna(0)).fillna(False).to_numpy(dtype=bool)
+    bad = df[off].assign(DY=day[off])
+    bad = bad.sort_values(["USUBJID", "VISIT", "FORM", "DTC", "RECID"], kind="stable")
     bad = bad.drop_duplicates(["USUBJID", "VISIT", "FORM", "DTC"])
     lo = (bad["PLANNED_DAY"] - bad["WINDOW_DAYS"].fillna(0)).astype(int).astype(str)
     hi = (bad["PLANNED_DAY"] + bad["WINDOW_DAYS"].fillna(0)).astype(int).astype(str)

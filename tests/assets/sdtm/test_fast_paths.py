@@ -1,5 +1,7 @@
 """The SDTM fast paths give what the straightforward pandas code gives, on awkward literal input:
-lookups per distinct value, the Arrow LBNRIND, casting to spec types, SLEDAI missing items."""
+lookups per distinct value, the Arrow LBNRIND, casting to spec types, SLEDAI missing items, Arrow
+``isin`` of text, test codes spread by position, visit windows by lookup instead of merges, dated
+VISITNUM looked up for the UNSCHEDULED rows only."""
 
 from __future__ import annotations
 
@@ -9,9 +11,16 @@ import pytest
 
 import study
 from assets.sdtm.eligibility import names_by_subject
-from assets.sdtm.findings import ABNORMAL_WORDS, NORMAL_WORDS, derive_var_lbnrind
-from assets.sdtm.mapping import cast_to_spec_types, is_integer_var, map_by_value
+from assets.sdtm.findings import ABNORMAL_WORDS, NORMAL_WORDS, derive_var_lbnrind, derive_vars_testcd
+from assets.sdtm.mapping import (
+    cast_to_spec_types,
+    is_integer_var,
+    isin_text,
+    map_by_value,
+    study_day_by_value,
+)
 from assets.sdtm.sledai import derive_var_sledai_total
+from assets.sdtm.timing import derive_var_visitnum, find_visits_outside_window, unscheduled_visitnums
 from study import spec
 
 TEXT = ["SCREENING", "WEEK 4", None, "UNSCHEDULED", "", "SCREENING", "Wéek 4", "𝄞", "WEEK 4"]
@@ -149,3 +158,107 @@ def test_names_by_subject_equals_arrow_strings_version():
     expected = joined.reindex(index).fillna("").astype("string")
     pd.testing.assert_series_equal(names_by_subject(names, usubjid, index), expected)
     assert names_by_subject(names, usubjid, index).tolist() == ["A, 𝄞", "Méthotrexate, ?", "B, ", ""]
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", object])
+@pytest.mark.parametrize("allowed", [["WEEK 4", None, "𝄞"], ["Wéek 4", ""], [], TEXT * 3])
+def test_isin_text_equals_pandas_isin(dtype, allowed):
+    values = pd.Series(TEXT, dtype=dtype, index=range(50, 50 + len(TEXT)))
+    allowed = pd.Series(allowed, dtype=dtype)
+    expected = values.isin(allowed).to_numpy(dtype=bool)
+    np.testing.assert_array_equal(isin_text(values, allowed), expected)
+    np.testing.assert_array_equal(isin_text(pd.Index(values), allowed), pd.Index(values).isin(allowed))
+    assert isin_text(pd.Series([], dtype=dtype), allowed).tolist() == []
+
+
+def test_derive_vars_testcd_equals_series_map():
+    lb = pd.DataFrame({"SRC": ["ALT", None, "HCG", "ALT", "CREAT", None]}, index=range(10, 16), dtype="str")
+    codes = study.table("sdtm_test_codes")
+    codes = codes[codes["DOMAIN"] == "LB"].set_index("SOURCE_TESTCD")
+    got = derive_vars_testcd(lb, "LB", "SRC")
+    for column in ("TESTCD", "TEST", "SPEC"):
+        expected = lb["SRC"].map(codes[column]).astype(codes[column].dtype)
+        pd.testing.assert_series_equal(got[f"LB{column}"], expected, check_names=False)
+    pd.testing.assert_series_equal(got["MARKERS"], lb["SRC"].map(codes["MARKERS"]), check_names=False)
+
+
+def reference_visits_outside_window(visits: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """The rows :func:`find_visits_outside_window` reports, as first written: inner merges of every
+    visit row with the schedule and DM."""
+    sched = study.visits().dropna(subset=["PLANNED_DAY"])[["VISIT", "PLANNED_DAY", "WINDOW_DAYS"]]
+    df = visits.merge(sched, on="VISIT", how="inner").merge(reference[["USUBJID", "RFSTDTC"]], on="USUBJID")
+    df["DY"] = study_day_by_value(df["DTC"], df["RFSTDTC"])
+    off = (df["DY"] - df["PLANNED_DAY"]).abs() > df["WINDOW_DAYS"].fillna(0)
+    bad = df[off.fillna(False)].sort_values(["USUBJID", "VISIT", "FORM", "DTC", "RECID"], kind="stable")
+    return bad.drop_duplicates(["USUBJID", "VISIT", "FORM", "DTC"])
+
+
+def test_visits_outside_window_equal_merging_every_row():
+    rows = [
+        # USUBJID, VISIT, DTC, FORM, RECID
+        ("S1", "WEEK 8", "2025-03-05", "LB", "L2"),  # day 63: outside 57 +- 3
+        ("S1", "WEEK 8", "2025-03-05", "LB", "L1"),  # same visit, form and date: one finding (L1)
+        ("S1", "WEEK 8", "2025-03-05", "VS", "V1"),
+        ("S1", "WEEK 4", "2025-02-01", "LB", "L3"),  # day 31: inside
+        ("S1", "WEEK 4", "2025-02", "LB", "L4"),  # partial date: not checked
+        ("S1", "UNSCHEDULED", "2025-06-01", "LB", "L5"),  # no planned day
+        ("S1", "SCREENING", "2024-12-01", "LB", "L6"),
+        ("S2", "WEEK 8", "2025-06-01", "LB", "L7"),  # never dosed
+        ("S9", "WEEK 8", "2025-06-01", "LB", "L8"),  # not in DM
+        ("S3", "WEEK 2", None, "LB", "L9"),
+        ("S3", "Wéek 2", "2025-06-01", "LB", "L10"),  # unknown visit
+        ("S3", "DAY 1", "2025-01-20", "PGA", "P1"),  # day 20: outside 1 +- 0
+    ]
+    visits = pd.DataFrame(rows, columns=["USUBJID", "VISIT", "DTC", "FORM", "RECID"], dtype="str")
+    visits["SITEID"], visits["SUBJID"], visits["VISITNUM"] = "101", visits["USUBJID"], 1.0
+    visits["SRC_EXPORT"], visits["SRC_FILE"], visits["SRC_LINE"] = (
+        "E1",
+        visits["FORM"] + ".csv",
+        range(len(rows)),
+    )
+    reference = pd.DataFrame(
+        {"USUBJID": ["S1", "S2", "S3"], "RFSTDTC": ["2025-01-01", None, "2025-01-01"]}, dtype="str"
+    )
+    expected = reference_visits_outside_window(visits, reference)
+    got = find_visits_outside_window(visits, reference)
+    assert got["RECID"].tolist() == expected["RECID"].tolist() == ["L1", "V1", "P1"]
+    assert got["MESSAGE"].tolist()[0] == "WEEK 8 dated on study day 64, outside the window (day 54 to 60)"
+    empty = find_visits_outside_window(visits.iloc[:0], reference)
+    assert len(empty) == len(reference_visits_outside_window(visits.iloc[:0], reference)) == 0
+
+
+def test_visitnum_equals_looking_up_every_row():
+    visits = pd.DataFrame(
+        {
+            "USUBJID": ["S1", "S1", "S1", "S2", "S2", None, "S3"],
+            "VISIT": ["UNSCHEDULED", "WEEK 4", "UNSCHEDULED", "UNSCHEDULED", None, "UNSCHEDULED", "WEEK 4"],
+            "VISITNUM": ["99", "4", "99", "99", None, "99", "x"],
+            "DTC": [
+                "2025-02-03T10:00",
+                "2025-02-01",
+                "2025-01",
+                None,
+                "2025-03-01",
+                "2025-01-01",
+                "2025-02-01",
+            ],
+        },
+        dtype="str",
+    )
+    unscheduled = unscheduled_visitnums(visits)
+    # as first written: every row's subject and date looked up
+    key = pd.DataFrame(
+        {
+            "USUBJID": visits["USUBJID"].astype("string"),
+            "VISITDATE": visits["DTC"].astype("string").str.slice(0, 10),
+        }
+    )
+    uns = unscheduled.astype({"USUBJID": "string", "VISITDATE": "string"})
+    dated = key.merge(uns, on=["USUBJID", "VISITDATE"], how="left")["VISITNUM"].to_numpy()
+    scheduled = pd.to_numeric(visits["VISITNUM"], errors="coerce").astype("float64").to_numpy()
+    is_uns = visits["VISIT"].eq("UNSCHEDULED").fillna(False).to_numpy()
+    expected = np.where(is_uns & ~np.isnan(dated.astype("float64")), dated, scheduled)
+    got = derive_var_visitnum(visits, "DTC", unscheduled)
+    np.testing.assert_array_equal(got["VISITNUM"].to_numpy(), expected)
+    assert got["VISITNUM"].tolist()[:3] == [99.02, 4.0, 99.01]
+    assert derive_var_visitnum(visits.iloc[:0], "DTC", unscheduled)["VISITNUM"].tolist() == []
