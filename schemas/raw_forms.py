@@ -25,6 +25,7 @@ import pandera.pandas as pa
 
 import study
 from assets.common.dates import TIME_PATTERN
+from assets.common.distinct import per_distinct
 from assets.common.units import NUMBER_PATTERN, RESULT_PATTERN
 
 SUBJID_PATTERN = r"^\d{3}-\d{4}$"
@@ -100,9 +101,11 @@ def _column_checks(col_type: str, valueset: str) -> list[pa.Check]:
 
 def _range_ok(df: pd.DataFrame, test_col: str, value_col: str, ranges: pd.DataFrame, key: str) -> pd.Series:
     # Each row's bounds by its test, the last row of a test winning as in a dict: one index lookup
-    # per row; an unknown test finds -1, the missing bound appended at the end.
+    # per distinct test code (a few dozen codes over up to ~10^6 rows); an unknown test finds -1,
+    # the missing bound appended at the end.
     bounds = ranges.drop_duplicates(key, keep="last")
-    at = pd.Index(bounds[key]).get_indexer(df[test_col])
+    tests = pd.Index(bounds[key])
+    at = per_distinct(df[test_col], lambda t: pd.Series(tests.get_indexer(t), index=t.index)).to_numpy()
     lo = pd.Series(np.append(bounds["PLAUSIBLE_LO"].to_numpy(dtype="float64"), np.nan)[at], index=df.index)
     hi = pd.Series(np.append(bounds["PLAUSIBLE_HI"].to_numpy(dtype="float64"), np.nan)[at], index=df.index)
     v = df[value_col]

@@ -89,21 +89,32 @@ def validate_form(tables: list[pa.Table], form: str) -> tuple[pd.DataFrame, pd.D
     )
 
 
-def _split(df: pd.DataFrame, sources: list[str]) -> dict[str, pd.DataFrame]:
-    """Each source's rows of ``df`` without SRC_SOURCE, in their order.
+def _split(
+    df: pd.DataFrame, sources: list[str], column: str = "SRC_SOURCE", drop: bool = True
+) -> dict[str, pd.DataFrame]:
+    """Each source's rows of ``df`` (named by ``column``, left out when ``drop``), in their order.
 
     The forms are concatenated source by source and validation keeps the order, so a source's rows
-    are one block: slicing it out copies nothing (a group-by would copy every column)."""
-    codes, names = pd.factorize(df["SRC_SOURCE"])
-    df = df.drop(columns="SRC_SOURCE")  # once: a drop per block would copy every numeric column
+    are one block: slicing it out copies nothing (a group-by would copy every column). Rows not in
+    blocks (the quarantines of all forms, one form after the other) are brought together first."""
+    codes, names = pd.factorize(df[column])
+    if drop:
+        df = df.drop(columns=column)  # once: a drop per block would copy every numeric column
     if (np.diff(codes) < 0).any():  # not in blocks: bring each source's rows together, order kept
         order = np.argsort(codes, kind="stable")
         df, codes = df.take(order), codes[order]
     bounds = np.searchsorted(codes, np.arange(len(names) + 1))
-    # A source with no valid row gets the empty block past the last one.
+    # A source with no row gets the empty block past the last one.
     block = {name: (bounds[i], bounds[i + 1]) for i, name in enumerate(names)}
     empty = (len(df), len(df))
-    return {s: df.iloc[slice(*block.get(s, empty))].reset_index(drop=True) for s in sources}
+    return {s: _renumbered(df.iloc[slice(*block.get(s, empty))]) for s in sources}
+
+
+def _renumbered(block: pd.DataFrame) -> pd.DataFrame:
+    """``block.reset_index(drop=True)`` for a new frame (a slice): its index is replaced in place,
+    where ``reset_index`` would make yet another frame (a shallow copy of every column)."""
+    block.index = pd.RangeIndex(len(block))
+    return block
 
 
 def ingest_sources(sources: list[str], checks: list[ExportCheck], landing: Path) -> dict[str, SourceIngest]:
@@ -148,18 +159,18 @@ def ingest_sources(sources: list[str], checks: list[ExportCheck], landing: Path)
                         "VALUES_PRESENT": int(extra[col].notna().sum()) if extra is not None else 0,
                     }
                 )
-    quarantines: dict[str, list[pd.DataFrame]] = {s: [] for s in sources}
+    quarantines: list[pd.DataFrame] = []  # per form, every source's
     for form, by_source in picked.items():
         tables = [with_source(read.table, source) for source, (read, _check) in by_source.items()]
         valid, quarantine = validate_form(tables, form)
         valid_by_source = _split(valid, list(by_source))
-        bad_by_source = dict(tuple(quarantine.groupby("SOURCE", sort=False))) if len(quarantine) else {}
+        quarantines.append(quarantine)
+        # Rows, not failures: a source's file is one per form, so its lines name its rows.
+        rows_bad = quarantine.drop_duplicates(["SOURCE", "SRC_LINE"])["SOURCE"].value_counts()
         for source, (read, check) in by_source.items():
             ok = valid_by_source[source]
-            bad = bad_by_source.get(source, quarantine.iloc[0:0]).reset_index(drop=True)
             results[source].forms[form] = ok
-            quarantines[source].append(bad)
-            n_read, n_bad = read.table.num_rows, bad["SRC_LINE"].nunique(dropna=False)  # rows, not failures
+            n_read, n_bad = read.table.num_rows, int(rows_bad.get(source, 0))
             rows[source]["accounting"].append(
                 {
                     "SOURCE": source,
@@ -171,9 +182,13 @@ def ingest_sources(sources: list[str], checks: list[ExportCheck], landing: Path)
                     "BALANCED": n_read == len(ok) + n_bad,
                 }
             )
+    # Each source's quarantine, form after form: one concatenation and one split for all sources
+    # instead of a group-by per form and a concatenation per source.
+    if quarantines:
+        bad = _split(pd.concat(quarantines, ignore_index=True), sources, column="SOURCE", drop=False)
+        for source in {s for by_source in picked.values() for s in by_source}:
+            results[source].quarantine = bad[source]
     for source, result in results.items():
-        if quarantines[source]:
-            result.quarantine = pd.concat(quarantines[source], ignore_index=True)
         acc = pd.DataFrame(rows[source]["accounting"], columns=ACCOUNTING_COLUMNS)
         order = {f: i for i, f in enumerate(forms_of(source))}
         result.accounting = acc.sort_values("FORM", key=lambda c: c.map(order)).reset_index(drop=True)

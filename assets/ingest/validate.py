@@ -31,9 +31,11 @@ _PANDERA_RULES = {"not_nullable": "required", "field_uniqueness": "unique_recid"
 
 
 def empty_quarantine() -> pd.DataFrame:
-    df = pd.DataFrame({c: pd.Series(dtype="string") for c in QUARANTINE_COLUMNS})
-    df["SRC_LINE"] = df["SRC_LINE"].astype("Int64")
-    return df
+    """A quarantine without rows (text columns, SRC_LINE a nullable integer); built from empty
+    arrays of the final types: one is made per source ingested (the default of its result)."""
+    return pd.DataFrame(
+        {c: pd.array([], dtype="Int64" if c == "SRC_LINE" else "string") for c in QUARANTINE_COLUMNS}
+    )
 
 
 def _column_and_rule(column: str, check: str) -> tuple[str, str]:
@@ -50,17 +52,26 @@ def _column_and_rule(column: str, check: str) -> tuple[str, str]:
 def _failing_rows(check: pa.Check, obj: pd.Series | pd.DataFrame) -> pd.Index:
     """Index labels of the rows ``check`` fails, as pandera's lazy validation reports them.
 
-    pandera runs the check (missing values skipped for a column, a row of missing values passing a
-    frame-level rule); a check that cannot run (a column missing) or gives no row-wise verdict
-    fails without naming a row, so it names none here either."""
+    pandera's check backend prepares the object (missing values dropped for a column) and runs the
+    check; its post-processing is left out: it collects the failing values (for a frame-level rule a
+    filter of the whole wide frame) and tests every row of the frame for all-missing values, where
+    only the failing rows need that test (a row of missing values passes a frame-level rule). A
+    check that cannot run (a column missing), gives no row-wise verdict, or a missing verdict for a
+    row it does not pass (pandera's report cannot turn that into rows) names no row."""
+    backend = check.get_backend(obj)(check)
     try:
-        result = check(obj)
+        checked = backend.preprocess(obj, None)
+        out = backend.apply(checked)
     except Exception:  # pandera's lazy report makes this a failure that names no row
         return pd.Index([])
-    out = result.check_output
-    if not isinstance(out, pd.Series) or not out.index.equals(result.checked_object.index):
+    if not isinstance(out, pd.Series) or not out.index.equals(checked.index):
         return pd.Index([])
-    return out.index[~out.astype(bool)]
+    at = np.flatnonzero(~out.fillna(False).astype(bool).to_numpy())  # failed, or no verdict
+    if check.ignore_na and isinstance(checked, pd.DataFrame) and len(at):
+        at = at[~checked.iloc[at].isna().all(axis="columns").to_numpy()]
+    if out.iloc[at].isna().any():
+        return pd.Index([])
+    return out.index[at]
 
 
 def failures_of(df: pd.DataFrame, form: str) -> pd.DataFrame:

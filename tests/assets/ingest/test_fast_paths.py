@@ -15,8 +15,8 @@ from assets.common.distinct import per_distinct
 from assets.common.units import RESULT_PATTERN, parse_number, parse_result
 from assets.ingest.harmonize import harmonize_form
 from assets.ingest.site_ingest import _split
-from assets.ingest.validate import _PANDERA_RULES, failures_of
-from schemas.raw_forms import _fullmatch, raw_form_schema
+from assets.ingest.validate import _PANDERA_RULES, _failing_rows, failures_of
+from schemas.raw_forms import _fullmatch, _range_ok, raw_form_schema
 
 DATES = [
     "07-MAR-2026", "UN-MAR-2026", "UN-UNK-2019", "29-FEB-2024", "29-FEB-2025", "31-DEC-1899",
@@ -130,9 +130,72 @@ def test_fullmatch_once_per_distinct_value(values):
 
 
 @pytest.mark.parametrize("order", [["101", "101", "102", "103"], ["102", "101", "102", "101"], []])
-def test_sources_sliced_out_of_a_form_equal_a_group_by(order):
+@pytest.mark.parametrize("drop", [True, False])
+def test_sources_sliced_out_of_a_form_equal_a_group_by(order, drop):
     df = pd.DataFrame({"SRC_SOURCE": pd.Series(order, dtype="str"), "V": range(len(order))})
-    got = _split(df, ["101", "102", "104"])
+    got = _split(df, ["101", "102", "104"], drop=drop)
     for source in ("101", "102", "104"):
-        expected = df[df["SRC_SOURCE"] == source].drop(columns="SRC_SOURCE").reset_index(drop=True)
+        expected = df[df["SRC_SOURCE"] == source].reset_index(drop=True)
+        expected = expected.drop(columns="SRC_SOURCE") if drop else expected
         pd.testing.assert_frame_equal(got[source], expected)
+
+
+def _failing_by_pandera(check: pa.Check, obj) -> list:
+    """The rows pandera's own check call names (a check that raises names none, as in its report)."""
+    try:
+        result = check(obj)
+    except Exception:
+        return []
+    return [] if result.failure_cases is None else list(result.failure_cases.index)
+
+
+@pytest.mark.parametrize(
+    "verdict",
+    [
+        lambda d: d["A"].notna() & (d["A"] != "x"),  # a row of missing values fails, but passes
+        lambda d: d["A"].astype("string") == d["B"].astype("string"),  # missing verdicts and fails
+        lambda d: d["A"].astype("string").isna() | (d["A"].astype("string") != "\u00fc"),
+        lambda d: pd.Series(True, index=d.index),
+        lambda d: True,  # no row-wise verdict
+        lambda d: d["MISSING"] == 1,  # cannot run
+    ],
+)
+def test_failing_rows_are_the_rows_pandera_names(verdict):
+    df = pd.DataFrame(
+        {"A": ["x", None, "\u00fc", "y", None], "B": ["x", "y", "\u00fc", None, None]},
+        dtype="str",
+        index=[3, 1, 4, 0, 2],
+    )
+    frame_check = pa.Check(verdict, name="rule")
+    assert list(_failing_rows(frame_check, df)) == _failing_by_pandera(frame_check, df)
+    column_check = pa.Check(lambda s: s.isin(["x", "\u00fc"]), name="value_set")
+    assert list(_failing_rows(column_check, df["A"])) == _failing_by_pandera(column_check, df["A"])
+    assert list(_failing_rows(column_check, df["A"].iloc[0:0])) == []
+
+
+def test_plausible_ranges_looked_up_once_per_test_equal_a_lookup_per_row():
+    ranges = pd.DataFrame(
+        {
+            "TESTCD": ["HGB", "ALT", "HGB", "\u00c4"],
+            "PLAUSIBLE_LO": [1.0, 0.0, 2.0, None],
+            "PLAUSIBLE_HI": [20.0, None, 25.0, 5.0],
+        }
+    )
+    df = pd.DataFrame(
+        {
+            "TESTCD": pd.Series(
+                ["HGB", "HGB", "ALT", None, "UNKNOWN", "\u00c4", "HGB", "ALT", "\u00c4"], dtype="str"
+            ),
+            "VALUE": [1.5, 25.0, -1.0, 1e9, 1e9, 5.0, np.nan, 1e9, 5.5],
+        }
+    ).set_axis(np.arange(9) * 2)  # an index that is not 0..n-1
+    bounds = ranges.drop_duplicates("TESTCD", keep="last")  # the last range of a test wins
+    at = pd.Index(bounds["TESTCD"]).get_indexer(df["TESTCD"])
+    lo = pd.Series(np.append(bounds["PLAUSIBLE_LO"].to_numpy(), np.nan)[at], index=df.index)
+    hi = pd.Series(np.append(bounds["PLAUSIBLE_HI"].to_numpy(), np.nan)[at], index=df.index)
+    v = df["VALUE"]
+    expected = ~(v.notna() & ((lo.notna() & (v < lo)) | (hi.notna() & (v > hi))))
+    got = _range_ok(df, "TESTCD", "VALUE", ranges, "TESTCD")
+    pd.testing.assert_series_equal(got, expected)
+    assert got.tolist() == [False, True, False, True, True, True, True, True, False]
+    assert _range_ok(df.iloc[0:0], "TESTCD", "VALUE", ranges, "TESTCD").empty
