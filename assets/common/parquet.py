@@ -88,6 +88,9 @@ def sort_table(table: pa.Table, sort_by: Sequence[str] | None) -> pa.Table:
     return table.take(order)
 
 
+_READ_CACHE: LruCache[pa.Table] = LruCache(64)  # an SDTM/ADaM table is read by its check, ADaM, QA, exports
+
+
 def write_parquet(
     df: pd.DataFrame,
     path: Path,
@@ -105,10 +108,12 @@ def write_parquet(
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd", write_statistics=True, store_schema=True)
     atomic_write_bytes(Path(path), sink.getvalue().to_pybytes())
+    # The table just written is what reading the file gives (same schema, metadata and values), so
+    # the file's checks and the layers downstream need not read and decode it again. Dictionary
+    # columns (pandas categoricals) are the exception: they read back with other value types.
+    if not any(pa.types.is_dictionary(field.type) for field in table.schema):
+        _READ_CACHE.put(file_identity(path), table)
     return Path(path)
-
-
-_READ_CACHE: LruCache[pa.Table] = LruCache(64)  # an SDTM/ADaM table is read by its check, ADaM, QA, exports
 
 
 def file_identity(path: Path) -> tuple:

@@ -52,3 +52,32 @@ def test_read_parquet_sees_every_rewrite_and_callers_get_their_own_frame(tmp_pat
     assert list(read_parquet(path, columns=["ROW"]).columns) == ["ROW"]
     write_parquet(ROWS.head(2), path, sort_by=["ROW"])  # rewritten in place (atomic rename)
     assert read_parquet(path)["ROW"].tolist() == [0, 1]
+
+
+def test_the_written_table_served_from_the_cache_is_what_reading_the_file_gives(tmp_path):
+    """write_parquet keeps the table it wrote as the file's read: it must equal a fresh read of the
+    file, schema, labels and dataset metadata included, for every column type the pipeline writes."""
+    import datetime
+
+    import pyarrow as pa
+
+    from assets.common.parquet import read_arrow
+
+    frame = ROWS.assign(
+        DATE=pd.array(
+            [datetime.date(2026, 1, d) for d in range(1, 8)] + [None], dtype=pd.ArrowDtype(pa.date32())
+        ),
+        STAMP=pd.to_datetime(["2026-01-01T10:00"] * 7 + [None]),
+        CODES=pd.Categorical(["x", "y", None, "x", "y", "x", "x", "y"]),
+        EMPTY=[None] * 8,
+        FLOAT=pd.array([1.5, None, 2.0, 0.0, None, -0.0, 3.0, 1.0], dtype="Float64"),
+        STR=pd.Series(["a", None, "b", "ü", "", "c", "d", "e"], dtype="str"),
+    )
+    path = write_parquet(
+        frame, tmp_path / "t.parquet", sort_by=["TEXT", "ROW"], labels={"TEXT": "Text"}, dataset_label="T"
+    )
+    cached = read_arrow(path)
+    fresh = pq.read_table(path)
+    assert cached.schema.equals(fresh.schema, check_metadata=True)
+    assert cached.equals(fresh, check_metadata=True)
+    assert pa.types.is_dictionary(fresh.schema.field("CODES").type)  # a categorical is read from the file
