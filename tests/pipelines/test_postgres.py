@@ -40,6 +40,18 @@ def pg_instance(server, tmp_path, monkeypatch):
         yield inst
 
 
+def _rows(server, sql: str, *params) -> list[tuple]:
+    """The rows of one query on the test server's database (what Dagster recorded there)."""
+    with (
+        psycopg2.connect(
+            host=server.host, port=server.port, user=server.user, password=server.password, dbname=server.db
+        ) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute(sql, params or None)
+        return cur.fetchall()
+
+
 def test_pipeline_runs_on_the_postgres_instance_and_records_there(server, pg_instance, pipeline_env):
     storages = {
         type(pg_instance.run_storage).__name__,
@@ -54,16 +66,9 @@ def test_pipeline_runs_on_the_postgres_instance_and_records_there(server, pg_ins
     assert registered_sites(pg_instance) == list(SITES)
     assert set(pg_instance.get_materialized_partitions(dg.AssetKey("site_ingest"))) == set(SITES)
 
-    with (
-        psycopg2.connect(
-            host=server.host, port=server.port, user=server.user, password=server.password, dbname=server.db
-        ) as conn,
-        conn.cursor() as cur,
-    ):
-        cur.execute("SELECT status FROM runs WHERE run_id = %s", (outcome.run_id,))
-        assert cur.fetchone() == ("SUCCESS",)
-        cur.execute("SELECT partition FROM dynamic_partitions WHERE partitions_def_name = 'site'")
-        assert sorted(r[0] for r in cur.fetchall()) == list(SITES)
+    assert _rows(server, "SELECT status FROM runs WHERE run_id = %s", outcome.run_id) == [("SUCCESS",)]
+    partitions = _rows(server, "SELECT partition FROM dynamic_partitions WHERE partitions_def_name = 'site'")
+    assert sorted(r[0] for r in partitions) == list(SITES)
 
 
 def test_whole_graph_runs_on_the_postgres_instance(server, pg_instance, tmp_path, monkeypatch):
@@ -85,16 +90,10 @@ def test_whole_graph_runs_on_the_postgres_instance(server, pg_instance, tmp_path
         assert (blinded / table).is_file(), table
     for key in ("sdtm_dm", "adam_adsl", "qa_gx_validation", "export_xpt"):
         assert pg_instance.get_latest_materialization_event(dg.AssetKey(key)) is not None, key
-    with (
-        psycopg2.connect(
-            host=server.host, port=server.port, user=server.user, password=server.password, dbname=server.db
-        ) as conn,
-        conn.cursor() as cur,
-    ):
-        cur.execute("SELECT status FROM runs WHERE run_id = %s", (outcome.run_id,))
-        assert cur.fetchone() == ("SUCCESS",)
-        cur.execute(
-            "SELECT COUNT(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = 'ASSET_CHECK_EVALUATION'",
-            (outcome.run_id,),
-        )
-        assert cur.fetchone()[0] > 0
+    assert _rows(server, "SELECT status FROM runs WHERE run_id = %s", outcome.run_id) == [("SUCCESS",)]
+    checks = _rows(
+        server,
+        "SELECT COUNT(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = 'ASSET_CHECK_EVALUATION'",
+        outcome.run_id,
+    )
+    assert checks[0][0] > 0
