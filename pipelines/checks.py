@@ -16,8 +16,8 @@ import pandas as pd
 from assets.ingest.assets import ingest_findings
 from assets.ingest.discovery import IWRS, list_sites
 from assets.ingest.store import read_qa_table
-from pipelines.partitions import registered_sites
-from pipelines.resources import LandingZone, Warehouse
+from assets.common.partitions import registered_sites
+from assets.common.resources import LandingZone, Warehouse
 
 ENV_FRESHNESS_DAYS = "TRIALPIPE_FRESHNESS_DAYS"
 DEFAULT_FRESHNESS_DAYS = 7.0

@@ -10,7 +10,7 @@ from assets.sdtm.assets import SDTM_ASSETS, SDTM_CHECKS
 from assets.sdtm.eligibility_assets import ELIGIBILITY_ASSETS, ELIGIBILITY_CHECKS
 from pipelines.checks import FRESHNESS_CHECKS
 from pipelines.jobs import ALL_JOBS
-from pipelines.resources import resources_from_env
+from assets.common.resources import resources_from_env
 from pipelines.schedules import nightly_refresh_schedule
 from pipelines.sensors import landing_zone_sensor
 

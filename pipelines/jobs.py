@@ -7,7 +7,7 @@ are picked up by the nightly refresh without being listed here.
 
 import dagster as dg
 
-from pipelines.partitions import SITE_PARTITIONS
+from assets.common.partitions import SITE_PARTITIONS
 
 SITE_INGEST = dg.AssetKey("site_ingest")
 IWRS_INGEST = dg.AssetKey("iwrs_ingest")

@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 import pyarrow.parquet as pq
 
-from pipelines.partitions import register_sites, registered_sites
+from assets.common.partitions import register_sites, registered_sites
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"

@@ -19,8 +19,8 @@ import dagster as dg
 
 from assets.ingest.discovery import EXPORT_ID_PATTERN, IWRS, list_sites, verify_export
 from pipelines.jobs import iwrs_ingest_job, site_ingest_job
-from pipelines.partitions import SITE_PARTITIONS, registered_sites
-from pipelines.resources import LandingZone
+from assets.common.partitions import SITE_PARTITIONS, registered_sites
+from assets.common.resources import LandingZone
 
 ENV_SENSOR_INTERVAL = "TRIALPIPE_SENSOR_INTERVAL_SECONDS"
 ENV_AUTOMATION_DEFAULT = "TRIALPIPE_AUTOMATION_DEFAULT"

@@ -110,6 +110,12 @@ def dose_units() -> pd.DataFrame:
     return df
 
 
+def protocol_limits() -> dict[str, float]:
+    """Numeric protocol limits (protocol_limits.csv): LIMIT -> VALUE, the one loader of them."""
+    t = table("protocol_limits")
+    return dict(zip(t["LIMIT"], t["VALUE"].astype(float)))
+
+
 def criteria() -> pd.DataFrame:
     """The 20 eligibility criteria: IETESTCD, IECAT, IETEST, SOURCE, RULE."""
     return table("criteria")

@@ -20,7 +20,7 @@ from assets.adam.stats import sledai_change_plot, sledai_change_table, sri4_resp
 from assets.common.asset_metadata import table_metadata
 from assets.common.parquet import atomic_write_bytes, read_parquet, write_parquet
 from assets.ingest.store import read_form
-from pipelines.resources import RestrictedRandomization, Warehouse
+from assets.common.resources import RestrictedRandomization, Warehouse
 from schemas.adam_conformance import conformance_failures
 from study import spec
 

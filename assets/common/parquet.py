@@ -8,8 +8,6 @@ dataset's keys so the same input gives the same file contents.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -20,33 +18,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 import study
+from assets.common.atomic import atomic_write_bytes, atomic_write_text  # noqa: F401 (re-exported)
 from assets.common.cache import LruCache
 
 LABEL_KEY = b"label"
 DATASET_LABEL_KEY = b"dataset_label"
 CONTRACT_KEY = b"contract_version"
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp creates owner-only files; published tables get the usual permissions.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def to_arrow(

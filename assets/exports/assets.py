@@ -19,7 +19,7 @@ from assets.exports.metadata import describe_written, written_tables
 from assets.qa.assets import QA_ASSETS
 from assets.sdtm.assets import SDTM_ASSETS
 from assets.sdtm.eligibility_assets import ELIGIBILITY_ASSETS
-from pipelines.resources import Warehouse
+from assets.common.resources import Warehouse
 
 GROUP = "exports"
 MAX_LISTED = 50  # problems listed in a check's metadata; the full list is in the findings file

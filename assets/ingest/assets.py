@@ -19,8 +19,8 @@ from assets.common.parquet import write_parquet
 from assets.ingest.batch import balanced_batches, ingest_batch
 from assets.ingest.discovery import IWRS, list_sites
 from assets.ingest.store import read_qa_table
-from pipelines.partitions import SITE_PARTITIONS
-from pipelines.resources import LandingZone, Warehouse
+from assets.common.partitions import SITE_PARTITIONS
+from assets.common.resources import LandingZone, Warehouse
 
 GROUP = "ingest"
 ENV_INGEST_WORKERS = "TRIALPIPE_INGEST_WORKERS"

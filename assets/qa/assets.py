@@ -47,7 +47,7 @@ from assets.qa.queries import (
 )
 from assets.qa.report import build_report_context, derive_sledai_completeness, render_report
 from assets.sdtm.sledai import derive_var_sledai_total
-from pipelines.resources import Warehouse
+from assets.common.resources import Warehouse
 
 GROUP = "qa"
 ENV_FRESHNESS_DAYS = "TRIALPIPE_FRESHNESS_DAYS"  # same setting as the ingest freshness check

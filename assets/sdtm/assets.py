@@ -23,7 +23,7 @@ from assets.sdtm.timing import (
     unscheduled_visitnums,
     visit_dates,
 )
-from pipelines.resources import RestrictedRandomization, Warehouse
+from assets.common.resources import RestrictedRandomization, Warehouse
 from schemas.sdtm_conformance import conformance_report
 from study import spec
 

@@ -28,7 +28,7 @@ from assets.sdtm.eligibility import (
     derive_sledai_findings,
     form_frame,
 )
-from pipelines.resources import Warehouse
+from assets.common.resources import Warehouse
 from schemas.protocol_rules import protocol_limit_failures
 
 GROUP = "sdtm"

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import assets.ingest.assets as ingest_assets
-from pipelines.partitions import register_sites, registered_sites
+from assets.common.partitions import register_sites, registered_sites
 from pipelines.run import run_pipeline, summarize
 from tests.exports import write_export
 from tests.pipelines.conftest import SITES, dm_row, write_site_export

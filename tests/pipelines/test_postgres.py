@@ -9,7 +9,7 @@ import dagster as dg
 import psycopg2
 import pytest
 
-from pipelines.partitions import registered_sites
+from assets.common.partitions import registered_sites
 from pipelines.run import run_pipeline
 from tests.pipelines import pg
 from tests.pipelines.conftest import SITES

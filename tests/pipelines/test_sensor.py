@@ -7,8 +7,8 @@ import shutil
 
 import dagster as dg
 
-from pipelines.partitions import SITE_PARTITIONS_NAME
-from pipelines.resources import LandingZone
+from assets.common.partitions import SITE_PARTITIONS_NAME
+from assets.common.resources import LandingZone
 from pipelines.sensors import landing_zone_sensor, scan_landing
 from tests.pipelines.conftest import FIRST, IWRS_FIRST, SITES, write_iwrs_export, write_site_export
 

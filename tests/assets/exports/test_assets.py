@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets.exports.assets import EXPORTS_ASSETS, EXPORTS_CHECKS, TABLE_DEPS
-from pipelines.resources import LandingZone, RestrictedRandomization, Warehouse
+from assets.common.resources import LandingZone, RestrictedRandomization, Warehouse
 from tests.assets.exports.builders import build_mode_root
 
 

@@ -13,7 +13,7 @@ from assets.ingest.discovery import discover_exports, inventory_frame, list_site
 from assets.ingest.site_ingest import ingest_source
 from assets.ingest.store import read_qa_table, write_source
 from assets.qa.assets import QA_ASSETS, QA_CHECKS
-from pipelines.resources import Warehouse
+from assets.common.resources import Warehouse
 from tests.exports import write_export
 
 OLD, NEW = "20260301T020000Z", "20260401T020000Z"

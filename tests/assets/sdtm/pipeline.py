@@ -9,8 +9,8 @@ import dagster as dg
 from assets.ingest.assets import iwrs_ingest, site_ingest
 from assets.ingest.discovery import list_sites
 from assets.sdtm.assets import SDTM_ASSETS, SDTM_CHECKS
-from pipelines.partitions import register_sites
-from pipelines.resources import LandingZone, RestrictedRandomization, Warehouse
+from assets.common.partitions import register_sites
+from assets.common.resources import LandingZone, RestrictedRandomization, Warehouse
 
 
 def run_sdtm_layer(landing: Path, warehouse: Path, unblinded: bool = False, restricted: Path | None = None):

@@ -35,23 +35,3 @@ def register_sites(instance: dg.DagsterInstance, sites: list[str]) -> list[str]:
 # The single-run backfill policy of site_ingest is marked beta; the warning would print on every
 # load of the code location and says nothing an operator can act on.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
-
-
-def main() -> None:
-    """``python -m pipelines.partitions``: register the landing zone's sites in the DAGSTER_HOME
-    instance, so the UI shows the site partitions before the sensor's first tick (``make dev``)."""
-    import os
-    from pathlib import Path
-
-    from assets.ingest.discovery import list_sites
-
-    landing = Path(os.environ["TRIALPIPE_LANDING"])
-    with dg.DagsterInstance.get() as instance:
-        added = register_sites(instance, list_sites(landing))
-        print(
-            f"site partitions: {len(registered_sites(instance))} ({len(added)} new) from {landing / 'sites'}"
-        )
-
-
-if __name__ == "__main__":
-    main()
