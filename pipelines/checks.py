@@ -3,30 +3,22 @@
 The age of a site's data is the time since its newest complete export, read from the export id
 (the UTC time of the export, site-export.md) in the ingest inventory. A site with no complete
 export at all, or one that is a partition but no longer has a folder in the landing zone, is
-stale too. N is ``TRIALPIPE_FRESHNESS_DAYS`` (default 7). The check is a warning: stale data is
+stale too. N is the ``freshness_days`` run setting (``TRIALPIPE_FRESHNESS_DAYS``, default 7). The check is a warning: stale data is
 a reason to chase a site, not to stop the nightly run.
 """
 
-import os
 from datetime import UTC, datetime
 
 import dagster as dg
 import pandas as pd
 
-from assets.ingest.assets import ingest_findings
+from assets.common import keys
+from assets.common.partitions import registered_sites
+from assets.common.resources import LandingZone, RunSettings, Warehouse
 from assets.ingest.discovery import IWRS, list_sites
 from assets.ingest.store import read_qa_table
-from assets.common.partitions import registered_sites
-from assets.common.resources import LandingZone, Warehouse
 
-ENV_FRESHNESS_DAYS = "TRIALPIPE_FRESHNESS_DAYS"
-DEFAULT_FRESHNESS_DAYS = 7.0
 EXPORT_ID_FORMAT = "%Y%m%dT%H%M%SZ"
-
-
-def freshness_days() -> float:
-    raw = os.environ.get(ENV_FRESHNESS_DAYS, "").strip()
-    return float(raw) if raw else DEFAULT_FRESHNESS_DAYS
 
 
 def site_export_ages(inventory: pd.DataFrame, sites: list[str], now: datetime) -> pd.DataFrame:
@@ -48,7 +40,7 @@ def stale_sites(ages: pd.DataFrame, max_age_days: float) -> pd.DataFrame:
 
 
 @dg.asset_check(
-    asset=ingest_findings,
+    asset=keys.INGEST_FINDINGS,
     blocking=False,
     description=(
         "Every site sent a complete export within the last TRIALPIPE_FRESHNESS_DAYS days "
@@ -56,9 +48,12 @@ def stale_sites(ages: pd.DataFrame, max_age_days: float) -> pd.DataFrame:
     ),
 )
 def sites_exported_within_freshness_window(
-    context: dg.AssetCheckExecutionContext, landing: LandingZone, warehouse: Warehouse
+    context: dg.AssetCheckExecutionContext,
+    landing: LandingZone,
+    warehouse: Warehouse,
+    settings: RunSettings,
 ) -> dg.AssetCheckResult:
-    threshold = freshness_days()
+    threshold = settings.freshness_days
     sites = sorted(set(list_sites(landing.root)) | set(registered_sites(context.instance)))
     now = datetime.now(UTC)
     ages = site_export_ages(read_qa_table(warehouse.root / "ingest", "inventory"), sites, now)

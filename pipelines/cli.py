@@ -8,10 +8,7 @@ from pathlib import Path
 
 import click
 
-ENV_LANDING = "TRIALPIPE_LANDING"
-ENV_WAREHOUSE = "TRIALPIPE_WAREHOUSE"
-ENV_RESTRICTED = "TRIALPIPE_RESTRICTED"
-ENV_MODE = "TRIALPIPE_MODE"
+from pipelines.settings import ENV_LANDING, ENV_RESTRICTED, ENV_WAREHOUSE
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,21 +79,45 @@ def run(landing: str, warehouse: str, restricted: str | None, unblinded: bool) -
     """Materialize the whole asset graph in-process and print what was written."""
     if unblinded and not restricted:
         raise click.UsageError("--unblinded needs --restricted DIR (or TRIALPIPE_RESTRICTED)")
-    os.environ[ENV_LANDING] = str(Path(landing).resolve())
-    os.environ[ENV_WAREHOUSE] = str(Path(warehouse).resolve())
-    os.environ[ENV_MODE] = "unblinded" if unblinded else "blinded"
-    if unblinded:
-        os.environ[ENV_RESTRICTED] = str(Path(restricted).resolve())
-    else:
-        # The blinded run never learns where the restricted list is.
-        os.environ.pop(ENV_RESTRICTED, None)
+    from pipelines.resources import resources_for
     from pipelines.run import run_pipeline, summarize
 
-    outcome = run_pipeline()
+    # A blinded run is given no restricted location at all, whatever the environment says.
+    resources = resources_for(
+        landing=str(Path(landing).resolve()),
+        warehouse=str(Path(warehouse).resolve()),
+        unblinded=unblinded,
+        restricted=str(Path(restricted).resolve()) if unblinded and restricted else None,
+    )
+    outcome = run_pipeline(resources=resources)
     if not outcome.success:
         click.echo(outcome.message, err=True)
         sys.exit(1)
-    click.echo(summarize(Path(warehouse).resolve() / os.environ[ENV_MODE]))
+    click.echo(summarize(resources["warehouse"].root))
+
+
+@main.command("register-sites")
+@click.option(
+    "--landing",
+    envvar=ENV_LANDING,
+    required=True,
+    type=click.Path(exists=True, file_okay=False),
+    help=f"Landing zone root [env {ENV_LANDING}].",
+)
+def register_sites_command(landing: str) -> None:
+    """Register the landing zone's site folders as partitions of the DAGSTER_HOME instance, so the UI
+    shows them before the sensor's first tick (``make dev``)."""
+    import dagster as dg
+
+    from assets.common.partitions import register_sites, registered_sites
+    from assets.ingest.discovery import list_sites
+
+    root = Path(landing).resolve()
+    with dg.DagsterInstance.get() as instance:
+        added = register_sites(instance, list_sites(root))
+        click.echo(
+            f"site partitions: {len(registered_sites(instance))} ({len(added)} new) from {root / 'sites'}"
+        )
 
 
 def _register_export() -> None:

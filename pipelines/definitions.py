@@ -10,23 +10,29 @@ from assets.sdtm.assets import SDTM_ASSETS, SDTM_CHECKS
 from assets.sdtm.eligibility_assets import ELIGIBILITY_ASSETS, ELIGIBILITY_CHECKS
 from pipelines.checks import FRESHNESS_CHECKS
 from pipelines.jobs import ALL_JOBS
-from assets.common.resources import resources_from_env
+from pipelines.resources import resources_from_env
 from pipelines.schedules import nightly_refresh_schedule
 from pipelines.sensors import landing_zone_sensor
 
-defs = dg.Definitions(
-    assets=[*INGEST_ASSETS, *ELIGIBILITY_ASSETS, *SDTM_ASSETS, *ADAM_ASSETS, *QA_ASSETS, *EXPORTS_ASSETS],
-    asset_checks=[
-        *INGEST_CHECKS,
-        *FRESHNESS_CHECKS,
-        *ELIGIBILITY_CHECKS,
-        *SDTM_CHECKS,
-        *ADAM_CHECKS,
-        *QA_CHECKS,
-        *EXPORTS_CHECKS,
-    ],
-    jobs=ALL_JOBS,
-    sensors=[landing_zone_sensor],
-    schedules=[nightly_refresh_schedule],
-    resources=resources_from_env(),
-)
+
+def build_definitions(resources: dict) -> dg.Definitions:
+    """The whole graph with the given resource instances (the environment's, or ``trialpipe run``'s)."""
+    return dg.Definitions(
+        assets=[*INGEST_ASSETS, *ELIGIBILITY_ASSETS, *SDTM_ASSETS, *ADAM_ASSETS, *QA_ASSETS, *EXPORTS_ASSETS],
+        asset_checks=[
+            *INGEST_CHECKS,
+            *FRESHNESS_CHECKS,
+            *ELIGIBILITY_CHECKS,
+            *SDTM_CHECKS,
+            *ADAM_CHECKS,
+            *QA_CHECKS,
+            *EXPORTS_CHECKS,
+        ],
+        jobs=ALL_JOBS,
+        sensors=[landing_zone_sensor],
+        schedules=[nightly_refresh_schedule],
+        resources=resources,
+    )
+
+
+defs = build_definitions(resources_from_env())

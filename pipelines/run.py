@@ -10,7 +10,6 @@ unpartitioned asset downstream. The alternative, one run per site and then one f
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,8 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from assets.common.partitions import register_sites, registered_sites
+from assets.common.resources import LandingZone
+from pipelines.settings import console_log_level, dagster_home
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -34,7 +35,7 @@ class RunOutcome:
 
 def _instance() -> dg.DagsterInstance:
     """The DAGSTER_HOME instance when one is configured (runs show in the UI), else ephemeral."""
-    home = os.environ.get("DAGSTER_HOME")
+    home = dagster_home()
     if home and Path(home).is_dir():
         return dg.DagsterInstance.get()
     return dg.DagsterInstance.ephemeral()
@@ -60,11 +61,12 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
     return f"trialpipe run failed (run {result.run_id}): {detail}. Nothing downstream of a failed step was written."
 
 
-def _landing_root() -> Path:
-    landing = os.environ.get("TRIALPIPE_LANDING")
-    if not landing:
+def _landing_root(landing: LandingZone) -> Path:
+    """The landing zone's folder, also when the resource names it by ``EnvVar`` (the code location's)."""
+    path = landing.path.get_value() if isinstance(landing.path, dg.EnvVar) else landing.path
+    if not path:
         raise ValueError("TRIALPIPE_LANDING is not set: no landing zone to run on")
-    return Path(landing).resolve()
+    return Path(path).resolve()
 
 
 def _outcome(results: list[dg.ExecuteInProcessResult]) -> RunOutcome:
@@ -77,8 +79,7 @@ def _outcome(results: list[dg.ExecuteInProcessResult]) -> RunOutcome:
 def _quiet_console() -> dict:
     """Console log level of the in-process run: ``TRIALPIPE_LOG_LEVEL`` (default WARNING), so a
     person sees warnings and the summary, not every step event (the UI keeps the full event log)."""
-    level = os.environ.get("TRIALPIPE_LOG_LEVEL", "WARNING").upper()
-    return {"loggers": {"console": {"config": {"log_level": level}}}}
+    return {"loggers": {"console": {"config": {"log_level": console_log_level()}}}}
 
 
 def run_pipeline(
@@ -86,19 +87,25 @@ def run_pipeline(
     instance: dg.DagsterInstance | None = None,
     on_result: Callable[[dg.ExecuteInProcessResult], None] | None = None,
     asset_selection: Sequence[dg.AssetKey] | None = None,
+    resources: dict | None = None,
 ) -> RunOutcome:
     """Materialize the whole graph of :mod:`pipelines.definitions` (the UI's code location).
 
+    ``resources`` are the resource instances of the run (``pipelines.resources.resources_for``, as
+    ``trialpipe run`` passes them); None is the code location's, from the environment as it is now.
     ``on_result`` sees each finished run (the benchmark reads step timings from it);
     ``asset_selection`` limits the run to some assets (tests, debugging); None is the whole graph.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
     from assets.ingest.discovery import list_sites
-    from pipelines.definitions import defs
+    from pipelines.definitions import build_definitions
+    from pipelines.resources import resources_from_env
 
     try:
-        landing = _landing_root()
+        resources = resources or resources_from_env()
+        defs = build_definitions(resources)
+        landing = _landing_root(resources["landing"])
         sites = list_sites(landing)
         if not sites:
             return RunOutcome(

@@ -11,25 +11,23 @@ supersedes them (site-export.md). A site folder seen for the first time becomes 
 """
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
-from assets.ingest.discovery import EXPORT_ID_PATTERN, IWRS, list_sites, verify_export
-from pipelines.jobs import iwrs_ingest_job, site_ingest_job
 from assets.common.partitions import SITE_PARTITIONS, registered_sites
 from assets.common.resources import LandingZone
+from assets.ingest.discovery import EXPORT_ID_PATTERN, IWRS, list_sites, verify_export
+from pipelines.jobs import iwrs_ingest_job, site_ingest_job
+from pipelines.settings import AutomationSettings
 
-ENV_SENSOR_INTERVAL = "TRIALPIPE_SENSOR_INTERVAL_SECONDS"
-ENV_AUTOMATION_DEFAULT = "TRIALPIPE_AUTOMATION_DEFAULT"
+AUTOMATION = AutomationSettings.from_env()
 
 
 def automation_default_status() -> dg.DefaultSensorStatus:
     """Sensor and schedule start stopped unless ``TRIALPIPE_AUTOMATION_DEFAULT=running`` (production)."""
-    running = os.environ.get(ENV_AUTOMATION_DEFAULT, "stopped").strip().lower() == "running"
-    return dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
+    return dg.DefaultSensorStatus.RUNNING if AUTOMATION.running_by_default else dg.DefaultSensorStatus.STOPPED
 
 
 @dataclass(frozen=True)
@@ -94,7 +92,7 @@ def _load_cursor(raw: str | None) -> dict[str, str]:
 @dg.sensor(
     name="landing_zone_sensor",
     jobs=[site_ingest_job, iwrs_ingest_job],
-    minimum_interval_seconds=int(os.environ.get(ENV_SENSOR_INTERVAL, "60")),
+    minimum_interval_seconds=AUTOMATION.sensor_interval_seconds,
     default_status=automation_default_status(),
     description=(
         "Requests the ingest of a site's partition (or of the IWRS) for each new complete export, "

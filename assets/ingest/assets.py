@@ -1,13 +1,12 @@
 """Ingest layer assets: thin wrappers around discovery, reading, harmonizing and validation.
 
-``site_ingest`` is partitioned by site (``pipelines.partitions.SITE_PARTITIONS``): a run ingests
+``site_ingest`` is partitioned by site (``assets.common.partitions.SITE_PARTITIONS``): a run ingests
 the sites of its partition key(s) and rewrites only their per-site files, so a new export of one
 site re-ingests that site alone. ``iwrs_ingest`` and everything downstream are unpartitioned and
 read every site's files.
 """
 
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 
@@ -16,14 +15,13 @@ import pandas as pd
 
 from assets.common.findings import make_findings
 from assets.common.parquet import write_parquet
+from assets.common.partitions import SITE_PARTITIONS
+from assets.common.resources import LandingZone, RunSettings, Warehouse
 from assets.ingest.batch import balanced_batches, ingest_batch
 from assets.ingest.discovery import IWRS, list_sites
 from assets.ingest.store import read_qa_table
-from assets.common.partitions import SITE_PARTITIONS
-from assets.common.resources import LandingZone, Warehouse
 
 GROUP = "ingest"
-ENV_INGEST_WORKERS = "TRIALPIPE_INGEST_WORKERS"
 IO_RETRIES = 3
 """Transient I/O errors (network share hiccup, file replaced while read) are retried this often."""
 
@@ -35,19 +33,13 @@ def _retry_transient_io(context, exc: OSError):
     raise dg.RetryRequested(max_retries=IO_RETRIES, seconds_to_wait=2**context.retry_number) from exc
 
 
-def ingest_workers(n_sources: int) -> int:
-    """Processes for a run of several sources: ``TRIALPIPE_INGEST_WORKERS``, default the CPUs.
-
-    Sites are independent (one set of files each), so they are ingested side by side; one source
-    (the sensor's run of one site) stays in the run's own process."""
-    raw = os.environ.get(ENV_INGEST_WORKERS, "").strip()
-    wanted = int(raw) if raw else (os.cpu_count() or 1)
-    return max(1, min(wanted, n_sources))
-
-
-def _ingest_sources(context, landing: LandingZone, warehouse: Warehouse, sources: list[str]) -> dict:
+def _ingest_sources(
+    context, landing: LandingZone, warehouse: Warehouse, settings: RunSettings, sources: list[str]
+) -> dict:
+    """Sites are independent (one set of files each), so several are ingested side by side; one
+    source (the sensor's run of one site) stays in the run's own process."""
     ingest_dir = warehouse.layer("ingest")
-    workers = ingest_workers(len(sources))
+    workers = settings.workers_for(len(sources))
     # One batch of sites per process, of similar landing bytes. This process ingests the first
     # batch itself while spawned workers ingest the others (a worker less to start and import).
     # spawn, not fork: the run process has Dagster's threads, and a forked lock can deadlock.
@@ -83,7 +75,9 @@ def _ingest_sources(context, landing: LandingZone, warehouse: Warehouse, sources
     backfill_policy=dg.BackfillPolicy.single_run(),
     description="A site's newest complete export, read, harmonized and validated (rows + quarantine).",
 )
-def site_ingest(context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse):
+def site_ingest(
+    context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse, settings: RunSettings
+):
     sites = list(context.partition_keys)
     present = set(list_sites(landing.root))
     for gone in sorted(set(sites) - present):
@@ -91,7 +85,7 @@ def site_ingest(context: dg.AssetExecutionContext, landing: LandingZone, warehou
             f"site {gone}: no folder in the landing zone; its ingested forms are removed (see freshness check)"
         )
     try:
-        meta = _ingest_sources(context, landing, warehouse, sites)
+        meta = _ingest_sources(context, landing, warehouse, settings, sites)
     except OSError as exc:
         _retry_transient_io(context, exc)
     return dg.MaterializeResult(metadata={"sites": len(sites), **meta})
@@ -102,9 +96,11 @@ def site_ingest(context: dg.AssetExecutionContext, landing: LandingZone, warehou
     kinds={"python", "parquet"},
     description="The blinded randomization system export (RAND): who was randomized, when, stratum.",
 )
-def iwrs_ingest(context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse):
+def iwrs_ingest(
+    context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse, settings: RunSettings
+):
     try:
-        meta = _ingest_sources(context, landing, warehouse, [IWRS])
+        meta = _ingest_sources(context, landing, warehouse, settings, [IWRS])
     except OSError as exc:
         _retry_transient_io(context, exc)
     return dg.MaterializeResult(metadata=meta)

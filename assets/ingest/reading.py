@@ -178,3 +178,14 @@ def read_form(path: Path, form: str, export_id: str, relative_to: Path | None = 
     # Kept for QA as (line, column, value) without being used downstream.
     extra = table.select(unexpected).to_pandas().assign(SRC_LINE=lines) if unexpected else None
     return FormRead(form, path, form_table, "", unexpected, unexpected=extra)
+
+
+def read_randlist(path: Path) -> pd.DataFrame:
+    """The restricted RANDLIST.csv of an unblinded run, read like any form (derivations.md, Populations).
+
+    Callers get ``path`` only from ``RestrictedRandomization.randlist_path``, which refuses in a
+    blinded run, so a blinded run never opens the restricted location."""
+    read = read_form(path, "RANDLIST", "RESTRICTED")
+    if read.frame is None:
+        raise ValueError(f"RANDLIST.csv rejected: {read.rejection}")
+    return read.frame

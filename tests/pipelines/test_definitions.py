@@ -11,7 +11,7 @@ import dagster as dg
 import pytest
 
 from pipelines.definitions import defs
-from pipelines.schedules import DEFAULT_NIGHTLY_CRON, nightly_cron
+from pipelines.settings import DEFAULT_NIGHTLY_CRON, AutomationSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -43,14 +43,14 @@ def test_sensor_and_nightly_schedule_are_in_the_code_location():
     schedule = defs.resolve_schedule_def("nightly_refresh_schedule")
     assert schedule.job_name == "nightly_refresh"
     assert schedule.execution_timezone == "UTC"
-    assert schedule.cron_schedule == nightly_cron()
+    assert schedule.cron_schedule == AutomationSettings.from_env().nightly_cron
 
 
 def test_nightly_cron_defaults_to_two_utc_and_follows_the_environment(monkeypatch):
     monkeypatch.delenv("TRIALPIPE_NIGHTLY_CRON", raising=False)
-    assert nightly_cron() == DEFAULT_NIGHTLY_CRON == "0 2 * * *"
+    assert AutomationSettings.from_env().nightly_cron == DEFAULT_NIGHTLY_CRON == "0 2 * * *"
     monkeypatch.setenv("TRIALPIPE_NIGHTLY_CRON", "30 1 * * 1-5")
-    assert nightly_cron() == "30 1 * * 1-5"
+    assert AutomationSettings.from_env().nightly_cron == "30 1 * * 1-5"
 
 
 def _cli(args: list[str], tmp_path) -> subprocess.CompletedProcess:

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from pipelines.checks import freshness_days, site_export_ages, stale_sites
+from assets.common.resources import RunSettings
+from pipelines.checks import site_export_ages, stale_sites
+from pipelines.resources import resources_from_env
 from pipelines.run import run_pipeline
 from tests.pipelines.test_partitions import INGEST
 
@@ -42,11 +44,16 @@ def test_no_inventory_at_all_makes_every_site_stale():
     assert stale_sites(ages, 7.0)["SITEID"].tolist() == ["101"]
 
 
+def settings_resolved() -> RunSettings:
+    """The settings resource of the code location as a run would see it (EnvVar resolved now)."""
+    return resources_from_env()["settings"].process_config_and_initialize()
+
+
 def test_threshold_comes_from_the_environment(monkeypatch):
     monkeypatch.delenv("TRIALPIPE_FRESHNESS_DAYS", raising=False)
-    assert freshness_days() == 7.0
+    assert settings_resolved().freshness_days == 7
     monkeypatch.setenv("TRIALPIPE_FRESHNESS_DAYS", "30")
-    assert freshness_days() == 30.0
+    assert settings_resolved().freshness_days == 30
 
 
 def test_check_fails_as_a_warning_for_old_exports_and_passes_with_a_wide_window(
@@ -65,5 +72,5 @@ def test_check_fails_as_a_warning_for_old_exports_and_passes_with_a_wide_window(
     ]
     assert [e.passed for e in verdicts] == [False, True]  # the exports are from March 2026
     assert verdicts[0].severity.value == "WARN"
-    assert verdicts[0].metadata["threshold_days"].value == 7.0
+    assert verdicts[0].metadata["threshold_days"].value == 7
     assert verdicts[0].metadata["stale_sites"].value == 3
