@@ -1,7 +1,7 @@
 """The one Parquet writer: labelled, sorted, atomic and byte-deterministic.
 
 derivations.md (Output layout): every Parquet file carries per column the CDISC label in the field
-metadata, and per file the dataset label and the contract version; rows are sorted by the
+metadata, and per file the dataset label, the contract version and the code version (:mod:`assets.common.version`); rows are sorted by the
 dataset's keys so the same input gives the same file contents.
 """
 
@@ -17,13 +17,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-import study
 from assets.common.atomic import atomic_write_bytes, atomic_write_text  # noqa: F401 (re-exported)
 from assets.common.cache import LruCache
+from assets.common.version import code_version, contract_version
 
 LABEL_KEY = b"label"
 DATASET_LABEL_KEY = b"dataset_label"
 CONTRACT_KEY = b"contract_version"
+CODE_KEY = b"code_version"
 
 
 def to_arrow(
@@ -42,7 +43,7 @@ def to_arrow(
         if field.name in labels and labels[field.name]:
             meta[LABEL_KEY] = labels[field.name].encode("utf-8")
         fields.append(field.with_metadata(meta or None))
-    schema_meta = {CONTRACT_KEY: str(study.study()["contract_version"]).encode()}
+    schema_meta = {CONTRACT_KEY: contract_version().encode(), CODE_KEY: code_version().encode()}
     if dataset_label:
         schema_meta[DATASET_LABEL_KEY] = dataset_label.encode("utf-8")
     for key, value in (extra_metadata or {}).items():

@@ -81,3 +81,14 @@ def test_the_written_table_served_from_the_cache_is_what_reading_the_file_gives(
     assert cached.schema.equals(fresh.schema, check_metadata=True)
     assert cached.equals(fresh, check_metadata=True)
     assert pa.types.is_dictionary(fresh.schema.field("CODES").type)  # a categorical is read from the file
+
+
+def test_every_file_records_the_code_version_beside_the_contract_version(tmp_path):
+    from assets.common.version import code_version
+
+    path = tmp_path / "t.parquet"
+    write_parquet(ROWS, path)
+    meta = pq.read_schema(path).metadata
+    assert meta[b"contract_version"] == b"1"
+    assert meta[b"code_version"] == code_version().encode()
+    assert code_version() not in ("", "0+unknown")  # the package is installed (make venv)
