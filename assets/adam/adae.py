@@ -13,7 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from assets.adam.common import ADSL_CORE_VARS, derive_var_ady, limits, merge_adsl, require, treatment_vars
+import study
+from assets.adam.common import ADSL_CORE_VARS, derive_var_ady, merge_adsl, treatment_vars
+from assets.common.columns import require_columns
 from assets.common.dates import iso_bounds
 
 ADSL_VARS = [*ADSL_CORE_VARS, "TRTSDT", "TRTEDT"]
@@ -30,7 +32,7 @@ def _imputation_flag(iso: pd.Series) -> pd.Series:
 
 def derive_vars_astdt(adae: pd.DataFrame) -> pd.DataFrame:
     """``ASTDT``/``ASTDTF`` from ``AESTDTC`` (imputation above), ``AENDT``/``AENDTF`` from ``AEENDTC``."""
-    require(adae, ["AESTDTC", "AEENDTC", "TRTSDT"], "derive_vars_astdt")
+    require_columns(adae, ["AESTDTC", "AEENDTC", "TRTSDT"], "derive_vars_astdt")
     out = adae.copy(deep=False)
     start = iso_bounds(out["AESTDTC"].astype("string"))
     contains_first_dose = (start["lo"] <= out["TRTSDT"]) & (out["TRTSDT"] <= start["hi"])
@@ -43,9 +45,9 @@ def derive_vars_astdt(adae: pd.DataFrame) -> pd.DataFrame:
 
 def derive_var_trtemfl(adae: pd.DataFrame) -> pd.DataFrame:
     """``TRTEMFL = Y`` when ``TRTSDT <= ASTDT <= TRTEDT + 28 days``, else missing (ADaM convention)."""
-    require(adae, ["ASTDT", "TRTSDT", "TRTEDT"], "derive_var_trtemfl")
+    require_columns(adae, ["ASTDT", "TRTSDT", "TRTEDT"], "derive_var_trtemfl")
     out = adae.copy(deep=False)
-    window = pd.Timedelta(days=int(limits()["TEAE_DAYS_AFTER_LAST_DOSE"]))
+    window = pd.Timedelta(days=int(study.protocol_limits()["TEAE_DAYS_AFTER_LAST_DOSE"]))
     emergent = (out["ASTDT"] >= out["TRTSDT"]) & (out["ASTDT"] <= out["TRTEDT"] + window)
     out["TRTEMFL"] = pd.Series(pd.NA, index=out.index, dtype="string").mask(emergent.fillna(False), "Y")
     return out
@@ -53,7 +55,7 @@ def derive_var_trtemfl(adae: pd.DataFrame) -> pd.DataFrame:
 
 def derive_adae(ae: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
     """ADAE before spec conformance."""
-    require(
+    require_columns(
         ae, ["USUBJID", "AETERM", "AEDECOD", "AESTDTC", "AEENDTC", "AESEV", "AESER", "AEREL"], "derive_adae"
     )
     cols = [

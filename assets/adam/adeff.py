@@ -29,12 +29,12 @@ from assets.adam.common import (
     derive_var_anl01fl,
     derive_vars_avisit,
     derive_vars_baseline,
-    limits,
     merge_adsl,
-    require,
     treatment_vars,
 )
+from assets.common.columns import require_columns
 from assets.common.dates import iso_to_date
+from assets.common.precision import DECIMALS
 
 PARAMS = {
     "SLEDAI": ("SLEDAI-2K Total Score", 1),
@@ -66,7 +66,7 @@ def _rs_rows(rs: pd.DataFrame, rows: pd.Series, columns: list[str]) -> pd.DataFr
 
 def rs_parameter(rs: pd.DataFrame, rscat: str, rstestcd: str, paramcd: str) -> pd.DataFrame:
     """RS records of one assessment as BDS rows: ``PARAMCD PARAM PARAMN AVAL ADT AVISIT AVISITN SRCSEQ``."""
-    require(rs, ["USUBJID", "RSCAT", "RSTESTCD", "RSSTRESN", "RSDTC", "VISIT"], "rs_parameter")
+    require_columns(rs, ["USUBJID", "RSCAT", "RSTESTCD", "RSSTRESN", "RSDTC", "VISIT"], "rs_parameter")
     r = _rs_rows(
         rs,
         rs["RSCAT"].eq(rscat).fillna(False) & rs["RSTESTCD"].eq(rstestcd).fillna(False),
@@ -109,7 +109,7 @@ def derive_bds_parameter(records: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFr
 def bilag_grades(rs: pd.DataFrame, adsl: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """BILAG-2004 grades: (per subject x scheduled visit x domain: grade and date, the last of the
     visit) and (per subject x domain: the baseline grade, the last on or before ``TRTSDT``)."""
-    require(rs, ["USUBJID", "RSCAT", "RSTESTCD", "RSSTRESC", "RSDTC", "VISIT"], "bilag_grades")
+    require_columns(rs, ["USUBJID", "RSCAT", "RSTESTCD", "RSSTRESC", "RSDTC", "VISIT"], "bilag_grades")
     b = _rs_rows(
         rs,
         rs["RSCAT"].eq("BILAG-2004").fillna(False) & rs["RSTESTCD"].isin(study.bilag_domains()).fillna(False),
@@ -155,7 +155,7 @@ def derive_var_bilag_component(
         .agg(NEWA=("NEWA", "sum"), NEWB=("NEWB", "sum"), BLMISS=("MISS", "sum"))
         .reset_index()
     )
-    max_b = limits()["SRI4_MAX_NEW_BILAG_B"]
+    max_b = study.protocol_limits()["SRI4_MAX_NEW_BILAG_B"]
     fails = agg["NEWA"].gt(0) | agg["NEWB"].gt(max_b)
     agg["CRIT2FL"] = (
         pd.Series("Y", index=agg.index, dtype="string").mask(agg["BLMISS"].gt(0), pd.NA).mask(fails, "N")
@@ -175,8 +175,8 @@ def derive_param_sri4(
     attended its planned date ``TRTSDT + planned day - 1``), means not a responder, reason in
     ``NRREAS`` (``VISIT NOT YET DUE AT DATA CUT`` for an ongoing subject whose planned date is after
     the latest assessment date in the data)."""
-    require(adsl, ["USUBJID", "FASFL", "TRTSDT", "EOSSTT", "EOSDT"], "derive_param_sri4")
-    lim = limits()
+    require_columns(adsl, ["USUBJID", "FASFL", "TRTSDT", "EOSSTT", "EOSDT"], "derive_param_sri4")
+    lim = study.protocol_limits()
     fas = adsl[adsl["FASFL"].eq("Y").fillna(False)][["USUBJID", "TRTSDT", "EOSSTT", "EOSDT"]]
     grid = fas.merge(sri4_visits(), how="cross")
 
@@ -195,8 +195,8 @@ def derive_param_sri4(
     b_dt = grades.groupby(["USUBJID", "VISIT"])["ADT"].max().rename("B_ADT").reset_index()
     grid = grid.merge(b_dt, on=["USUBJID", "VISIT"], how="left")
 
-    s_chg = grid["S_CHG"].astype("Float64").round(6)
-    p_chg = grid["P_CHG"].astype("Float64").round(6)
+    s_chg = grid["S_CHG"].astype("Float64").round(DECIMALS)
+    p_chg = grid["P_CHG"].astype("Float64").round(DECIMALS)
     crit1 = (s_chg <= -lim["SRI4_SLEDAI_REDUCTION"]).map({True: "Y", False: "N"}).astype("string")
     crit3 = (p_chg < lim["SRI4_PGA_WORSENING"]).map({True: "Y", False: "N"}).astype("string")
     grid["CRIT1FL"], grid["CRIT3FL"] = crit1, crit3
@@ -269,7 +269,9 @@ def derive_param_sri4(
 
 def derive_adeff(adsl: pd.DataFrame, rs: pd.DataFrame) -> pd.DataFrame:
     """ADEFF before spec conformance: SLEDAI and PGA BDS records plus SRI4."""
-    require(rs, ["USUBJID", "RSCAT", "RSTESTCD", "RSSTRESN", "RSSTRESC", "RSDTC", "VISIT"], "derive_adeff")
+    require_columns(
+        rs, ["USUBJID", "RSCAT", "RSTESTCD", "RSSTRESN", "RSSTRESC", "RSDTC", "VISIT"], "derive_adeff"
+    )
     sledai = derive_bds_parameter(rs_parameter(rs, "SLEDAI-2K", "SLEDTOT", "SLEDAI"), adsl)
     pga = derive_bds_parameter(rs_parameter(rs, "PGA", "PGA", "PGA"), adsl)
     sri4 = derive_param_sri4(adsl, sledai, pga, rs)

@@ -19,11 +19,12 @@ from assets.adam.common import (
     derive_vars_avisit,
     derive_vars_baseline,
     merge_adsl,
-    require,
     treatment_vars,
 )
+from assets.common.columns import require_columns
 from assets.common.dates import iso_to_date
 from assets.common.distinct import per_distinct
+from assets.common.precision import DECIMALS
 
 ADSL_VARS = [*ADSL_CORE_VARS, "TRTSDT"]
 LB_VARS = [
@@ -43,9 +44,9 @@ LB_VARS = [
 def derive_var_anrind(adlb: pd.DataFrame) -> pd.DataFrame:
     """``ANRIND``: ``LOW`` below ``A1LO``, ``HIGH`` above ``A1HI``, else ``NORMAL`` (6 decimals, so a
     converted value equal to its converted limit is NORMAL); missing without value or range."""
-    require(adlb, ["AVAL", "A1LO", "A1HI"], "derive_var_anrind")
+    require_columns(adlb, ["AVAL", "A1LO", "A1HI"], "derive_var_anrind")
     out = adlb.copy(deep=False)
-    v, lo, hi = (out[c].astype("Float64").round(6) for c in ("AVAL", "A1LO", "A1HI"))
+    v, lo, hi = (out[c].astype("Float64").round(DECIMALS) for c in ("AVAL", "A1LO", "A1HI"))
     ind = pd.Series(pd.NA, index=out.index, dtype="string")
     ind = ind.mask((v.notna() & (lo.notna() | hi.notna())).fillna(False), "NORMAL")
     ind = ind.mask((v < lo).fillna(False), "LOW").mask((v > hi).fillna(False), "HIGH")
@@ -55,7 +56,7 @@ def derive_var_anrind(adlb: pd.DataFrame) -> pd.DataFrame:
 
 def derive_var_shift1(adlb: pd.DataFrame) -> pd.DataFrame:
     """``SHIFT1`` = ``BNRIND to ANRIND`` on post-baseline records with both indicators."""
-    require(adlb, ["BNRIND", "ANRIND", "CHG"], "derive_var_shift1")
+    require_columns(adlb, ["BNRIND", "ANRIND", "CHG"], "derive_var_shift1")
     out = adlb.copy(deep=False)
     both = out["BNRIND"].notna() & out["ANRIND"].notna() & out["CHG"].notna()
     out["SHIFT1"] = (out["BNRIND"].astype("string") + " to " + out["ANRIND"].astype("string")).where(both)
@@ -64,7 +65,7 @@ def derive_var_shift1(adlb: pd.DataFrame) -> pd.DataFrame:
 
 def derive_adlb(lb: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
     """ADLB before spec conformance."""
-    require(lb, LB_VARS, "derive_adlb")
+    require_columns(lb, LB_VARS, "derive_adlb")
     tests = study.lab_tests()
     numeric = tests.loc[tests["RESULT_TYPE"] == "NUMERIC"].reset_index(drop=True)
     paramn = {t: i + 1 for i, t in enumerate(numeric["LBTESTCD"])}
@@ -91,7 +92,7 @@ def derive_adlb(lb: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
     )
     out["SRCSEQ"] = out["LBSEQ"]
     out = derive_vars_avisit(out).drop(columns="VISIT")
-    out["R2A1HI"] = (out["AVAL"] / out["A1HI"].where(out["A1HI"] > 0)).round(6)
+    out["R2A1HI"] = (out["AVAL"] / out["A1HI"].where(out["A1HI"] > 0)).round(DECIMALS)
     out = derive_var_anrind(out)
     out = merge_adsl(out, adsl, ["USUBJID", "TRTSDT"])
     out = derive_vars_baseline(out, nrind=True)

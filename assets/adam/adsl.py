@@ -11,25 +11,18 @@ import numpy as np
 import pandas as pd
 
 import study
-from assets.adam.common import derive_vars_baseline, flag_yn, limits, require
+from assets.adam.common import derive_vars_baseline, flag_yn
+from assets.common.columns import require_columns
 from assets.common.dates import iso_to_date
+from study import facts
 
 BLINDED = "BLINDED"
 NOT_TREATED = ("NOTTRT", "Not Treated")
-DISCONTINUATION = (
-    "ADVERSE EVENT",
-    "WITHDRAWAL BY SUBJECT",
-    "LOST TO FOLLOW-UP",
-    "LACK OF EFFICACY",
-    "PHYSICIAN DECISION",
-    "DEATH",
-    "SCREEN FAILURE",
-)
 
 
 def given_injections(ex: pd.DataFrame) -> pd.DataFrame:
     """EX rows of injections given: ``EXOCCUR != 'N'`` (all rows when EX has no ``EXOCCUR``)."""
-    require(ex, ["USUBJID", "EXSTDTC"], "given_injections")
+    require_columns(ex, ["USUBJID", "EXSTDTC"], "given_injections")
     if "EXOCCUR" in ex.columns:
         ex = ex[ex["EXOCCUR"].ne("N").fillna(True)]
     return ex
@@ -37,7 +30,7 @@ def given_injections(ex: pd.DataFrame) -> pd.DataFrame:
 
 def derive_adsl_subjects(dm: pd.DataFrame) -> pd.DataFrame:
     """The ADSL skeleton: DM identifiers and demographics, one row per subject."""
-    require(dm, ["STUDYID", "USUBJID", "SUBJID", "SITEID", "AGE", "SEX"], "derive_adsl_subjects")
+    require_columns(dm, ["STUDYID", "USUBJID", "SUBJID", "SITEID", "AGE", "SEX"], "derive_adsl_subjects")
     cols = [
         c
         for c in ("STUDYID", "USUBJID", "SUBJID", "SITEID", "AGE", "AGEU", "SEX", "RACE", "ETHNIC")
@@ -55,7 +48,7 @@ def derive_vars_trt_dates(adsl: pd.DataFrame, ex: pd.DataFrame) -> pd.DataFrame:
     """``TRTSDT``/``TRTEDT``: first and last given injection date (derivations.md: first dose is the
     earliest ``EXSTDAT`` with ``EXADMIN = Y``); ``TRTDURD = TRTEDT - TRTSDT + 1``; ``INJGIVN``: number
     of injections given."""
-    require(adsl, ["USUBJID"], "derive_vars_trt_dates")
+    require_columns(adsl, ["USUBJID"], "derive_vars_trt_dates")
     given = given_injections(ex).assign(D=lambda d: iso_to_date(d["EXSTDTC"].astype("string")))
     agg = given.groupby("USUBJID").agg(TRTSDT=("D", "min"), TRTEDT=("D", "max"), INJGIVN=("USUBJID", "size"))
     out = adsl.merge(agg, left_on="USUBJID", right_index=True, how="left")
@@ -66,7 +59,7 @@ def derive_vars_trt_dates(adsl: pd.DataFrame, ex: pd.DataFrame) -> pd.DataFrame:
 
 def derive_vars_randomization(adsl: pd.DataFrame, rand: pd.DataFrame) -> pd.DataFrame:
     """``RANDFL`` (in the IWRS randomization export), ``RANDDT`` and the helper ``RANDNO``."""
-    require(adsl, ["USUBJID"], "derive_vars_randomization")
+    require_columns(adsl, ["USUBJID"], "derive_vars_randomization")
     if rand is None or rand.empty or "USUBJID" not in rand.columns:
         rand = pd.DataFrame(
             {
@@ -93,7 +86,7 @@ def derive_vars_treatment(adsl: pd.DataFrame, randlist: pd.DataFrame | None) -> 
     Blinded (``randlist`` None): ``BLINDED`` for randomized subjects, numeric codes missing; a
     randomized subject never dosed is ``NOTTRT`` for the actual arm (says nothing about the arm).
     Not randomized (screen failures): all missing (SDTMIG 3.4: ``ARMNRS`` explains, in DM)."""
-    require(adsl, ["USUBJID", "RANDNO", "RANDFL", "INJGIVN"], "derive_vars_treatment")
+    require_columns(adsl, ["USUBJID", "RANDNO", "RANDFL", "INJGIVN"], "derive_vars_treatment")
     out = adsl.copy()
     randomized = out["RANDFL"].eq("Y")
     treated = out["INJGIVN"].fillna(0).gt(0)
@@ -103,7 +96,7 @@ def derive_vars_treatment(adsl: pd.DataFrame, randlist: pd.DataFrame | None) -> 
         arm = armcd.copy()
         pn = pd.Series(np.nan, index=out.index, dtype="Float64")
     else:
-        require(randlist, ["RANDNO", "ARMCD"], "derive_vars_treatment(randlist)")
+        require_columns(randlist, ["RANDNO", "ARMCD"], "derive_vars_treatment(randlist)")
         arms = study.arms().set_index("ARMCD")
         codes = randlist.drop_duplicates("RANDNO").set_index("RANDNO")["ARMCD"]
         armcd = out["RANDNO"].map(codes).astype("string").where(randomized)
@@ -121,7 +114,7 @@ def derive_vars_treatment(adsl: pd.DataFrame, randlist: pd.DataFrame | None) -> 
 def derive_var_eligfl(adsl: pd.DataFrame, eligibility: pd.DataFrame) -> pd.DataFrame:
     """``ELIGFL = Y`` when every inclusion criterion is met and no exclusion criterion is present
     (no row of the subject counts against eligibility; derivations.md, Eligibility)."""
-    require(eligibility, ["USUBJID", "COUNTS_AGAINST"], "derive_var_eligfl")
+    require_columns(eligibility, ["USUBJID", "COUNTS_AGAINST"], "derive_var_eligfl")
     against = eligibility.groupby("USUBJID")["COUNTS_AGAINST"].any()
     evaluated = adsl["USUBJID"].isin(against.index)
     out = adsl.copy()
@@ -131,14 +124,14 @@ def derive_var_eligfl(adsl: pd.DataFrame, eligibility: pd.DataFrame) -> pd.DataF
 
 def sledai_records(rs: pd.DataFrame) -> pd.DataFrame:
     """SLEDAI-2K totals from RS (``RSCAT = SLEDAI-2K``, ``RSTESTCD = SLEDTOT``: the recomputed total)."""
-    require(rs, ["USUBJID", "RSCAT", "RSTESTCD", "RSSTRESN", "RSDTC", "VISIT"], "sledai_records")
+    require_columns(rs, ["USUBJID", "RSCAT", "RSTESTCD", "RSSTRESN", "RSDTC", "VISIT"], "sledai_records")
     return rs[rs["RSCAT"].eq("SLEDAI-2K").fillna(False) & rs["RSTESTCD"].eq("SLEDTOT").fillna(False)]
 
 
 def derive_var_sledaibl(adsl: pd.DataFrame, rs: pd.DataFrame) -> pd.DataFrame:
     """``SLEDAIBL``: the baseline SLEDAI-2K total (last non-missing total on or before the first
     dose date; derivations.md, SLEDAI-2K)."""
-    require(adsl, ["USUBJID", "TRTSDT"], "derive_var_sledaibl")
+    require_columns(adsl, ["USUBJID", "TRTSDT"], "derive_var_sledaibl")
     # only the columns used: filtering the whole of SDTM RS (~10^6 records) re-takes every column
     used = ["USUBJID", "RSCAT", "RSTESTCD", "RSSTRESN", "RSDTC", "VISIT", "VISITNUM"]
     s = sledai_records(rs[[c for c in used if c in rs.columns]])
@@ -164,7 +157,7 @@ def derive_var_sledaibl(adsl: pd.DataFrame, rs: pd.DataFrame) -> pd.DataFrame:
 def derive_var_weightbl(adsl: pd.DataFrame, vs: pd.DataFrame) -> pd.DataFrame:
     """``WEIGHTBL`` (kg): the last weight on or before the first dose; for a subject never dosed,
     the last weight at ``SCREENING`` (derivations.md, ADSL)."""
-    require(vs, ["USUBJID", "VSTESTCD", "VSSTRESN", "VSDTC", "VISIT"], "derive_var_weightbl")
+    require_columns(vs, ["USUBJID", "VSTESTCD", "VSSTRESN", "VSDTC", "VISIT"], "derive_var_weightbl")
     used = [c for c in ("USUBJID", "VSTESTCD", "VSSTRESN", "VSDTC", "VISIT", "VSSEQ") if c in vs.columns]
     w = vs.loc[(vs["VSTESTCD"].eq("WEIGHT").fillna(False) & vs["VSSTRESN"].notna()).to_numpy(), used]
     w["D"] = iso_to_date(w["VSDTC"].astype("string"))
@@ -186,9 +179,11 @@ def derive_var_weightbl(adsl: pd.DataFrame, vs: pd.DataFrame) -> pd.DataFrame:
 
 def derive_vars_disposition(adsl: pd.DataFrame, ds: pd.DataFrame) -> pd.DataFrame:
     """``EOSSTT`` (``COMPLETED``, ``DISCONTINUED`` or ``ONGOING``), ``EOSDT`` and ``DCSREAS`` from
-    DS: the last completion or discontinuation event (``DSDECOD``)."""
-    require(ds, ["USUBJID", "DSDECOD", "DSSTDTC"], "derive_vars_disposition")
-    ends = ds[ds["DSDECOD"].isin(["COMPLETED", *DISCONTINUATION]).fillna(False)]
+    DS: the last completion or discontinuation event (``DSDECOD`` with an ``EOSSTT`` in
+    study/disposition.csv); ``ONGOING`` without one."""
+    require_columns(ds, ["USUBJID", "DSDECOD", "DSSTDTC"], "derive_vars_disposition")
+    status = facts.end_of_study_status()
+    ends = ds[ds["DSDECOD"].isin(list(status)).fillna(False)]
     ends = (
         ends.sort_values(["USUBJID", "DSSTDTC"], kind="stable", na_position="first")
         .groupby("USUBJID")
@@ -197,10 +192,7 @@ def derive_vars_disposition(adsl: pd.DataFrame, ds: pd.DataFrame) -> pd.DataFram
     ends = ends.set_index("USUBJID")
     out = adsl.copy()
     decod = out["USUBJID"].map(ends["DSDECOD"]).astype("string")
-    out["EOSSTT"] = pd.Series("ONGOING", index=out.index, dtype="string").mask(
-        decod.eq("COMPLETED").fillna(False), "COMPLETED"
-    )
-    out["EOSSTT"] = out["EOSSTT"].mask(decod.notna() & decod.ne("COMPLETED"), "DISCONTINUED")
+    out["EOSSTT"] = decod.map(status).astype("string").fillna("ONGOING")
     out["EOSDT"] = iso_to_date(out["USUBJID"].map(ends["DSSTDTC"]).astype("string"))
     out["DCSREAS"] = decod.where(out["EOSSTT"].eq("DISCONTINUED"))
     return out
@@ -209,11 +201,11 @@ def derive_vars_disposition(adsl: pd.DataFrame, ds: pd.DataFrame) -> pd.DataFram
 def derive_vars_populations(adsl: pd.DataFrame) -> pd.DataFrame:
     """``SAFFL``: randomized and at least one injection; ``FASFL``: ``SAFFL`` and a baseline
     SLEDAI-2K; ``PPROTFL``: ``FASFL``, ``ELIGFL`` and at least 17 of 21 injections given."""
-    require(adsl, ["RANDFL", "INJGIVN", "SLEDAIBL", "ELIGFL"], "derive_vars_populations")
+    require_columns(adsl, ["RANDFL", "INJGIVN", "SLEDAIBL", "ELIGFL"], "derive_vars_populations")
     out = adsl.copy()
     out["SAFFL"] = flag_yn(out["RANDFL"].eq("Y") & out["INJGIVN"].fillna(0).ge(1))
     out["FASFL"] = flag_yn(out["SAFFL"].eq("Y") & out["SLEDAIBL"].notna())
-    need = limits()["PPROT_MIN_INJECTIONS"]
+    need = study.protocol_limits()["PPROT_MIN_INJECTIONS"]
     out["PPROTFL"] = flag_yn(out["FASFL"].eq("Y") & out["ELIGFL"].eq("Y") & out["INJGIVN"].fillna(0).ge(need))
     return out
 

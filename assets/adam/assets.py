@@ -3,7 +3,7 @@ derivations in this package and write ``<mode root>/adam/<dataset>.parquet`` wit
 study/adam_variables.csv; ``adam_stats`` writes ``<mode root>/stats/``.
 
 Blinding (derivations.md, Populations): only ``adam_adsl`` may read the restricted randomization
-list, only through ``restricted.read_randlist(warehouse)`` and only when the warehouse is in
+list, only through ``read_randlist(restricted.randlist_path(warehouse))`` and only when the warehouse is in
 unblinded mode; every other dataset takes treatment from ADSL.
 """
 
@@ -17,12 +17,14 @@ from assets.adam.adlb import derive_adlb
 from assets.adam.adsl import derive_adsl
 from assets.adam.common import DATE32, dates_to_datetime, finalize
 from assets.adam.stats import sledai_change_plot, sledai_change_table, sri4_response_table
+from assets.common import keys
 from assets.common.asset_metadata import table_metadata
 from assets.common.parquet import atomic_write_bytes, read_parquet, write_parquet
-from assets.ingest.store import read_form
 from assets.common.resources import RestrictedRandomization, Warehouse
+from assets.ingest.reading import read_randlist
+from assets.ingest.store import read_form
 from schemas.adam_conformance import conformance_failures
-from study import spec
+from study import facts, spec
 
 GROUP = "adam"
 
@@ -61,13 +63,13 @@ def _write(warehouse: Warehouse, df: pd.DataFrame, dataset: str) -> pd.DataFrame
 
 @dg.asset(
     group_name=GROUP,
-    deps=["sdtm_dm", "sdtm_ex", "sdtm_ds", "sdtm_vs", "sdtm_rs", "eligibility", "iwrs_ingest"],
+    deps=[*(keys.sdtm(d) for d in ("DM", "EX", "DS", "VS", "RS")), keys.ELIGIBILITY, keys.IWRS_INGEST],
     kinds={"python", "parquet"},
     description="ADSL: one record per screened subject; populations, treatment per blinding mode, "
     "TRTSDT/TRTEDT/RANDDT, SLEDAIBL, WEIGHTBL, ELIGFL, disposition.",
 )
 def adam_adsl(warehouse: Warehouse, restricted: RestrictedRandomization):
-    randlist = restricted.read_randlist(warehouse) if warehouse.unblinded else None
+    randlist = read_randlist(restricted.randlist_path(warehouse)) if warehouse.unblinded else None
     eligibility = read_parquet(warehouse.root / "derived" / "eligibility.parquet")
     adsl = derive_adsl(
         _sdtm(warehouse, "dm"),
@@ -93,13 +95,13 @@ def adam_adsl(warehouse: Warehouse, restricted: RestrictedRandomization):
 
 @dg.asset(
     group_name=GROUP,
-    deps=[adam_adsl, "sdtm_rs"],
+    deps=[keys.adam("ADSL"), keys.sdtm("RS")],
     kinds={"python", "parquet"},
     description="ADEFF: SLEDAI-2K total, PGA (baseline, change) and SRI-4 response at WEEK 4..WEEK 24.",
 )
 def adam_adeff(warehouse: Warehouse):
     out = _write(warehouse, derive_adeff(_adam(warehouse, "ADSL"), _sdtm(warehouse, "rs")), "ADEFF")
-    sri4 = out[(out["PARAMCD"] == "SRI4") & (out["AVISIT"] == "WEEK 24")]
+    sri4 = out[(out["PARAMCD"] == "SRI4") & (out["AVISIT"] == facts.primary_endpoint_visit())]
     return dg.MaterializeResult(
         metadata={
             **_table_metadata(out, "ADEFF"),
@@ -115,7 +117,7 @@ def adam_adeff(warehouse: Warehouse):
 
 @dg.asset(
     group_name=GROUP,
-    deps=[adam_adsl, "sdtm_lb"],
+    deps=[keys.adam("ADSL"), keys.sdtm("LB")],
     kinds={"python", "parquet"},
     description="ADLB: numeric labs in standard units with A1HI, R2A1HI, ANRIND, BNRIND, BASE, CHG, SHIFT1.",
 )
@@ -132,7 +134,7 @@ def adam_adlb(warehouse: Warehouse):
 
 @dg.asset(
     group_name=GROUP,
-    deps=[adam_adsl, "sdtm_ae"],
+    deps=[keys.adam("ADSL"), keys.sdtm("AE")],
     kinds={"python", "parquet"},
     description="ADAE: analysis dates (ASTDT, AENDT, ASTDY) and TRTEMFL (first dose to last dose + 28 days).",
 )
@@ -149,10 +151,11 @@ def adam_adae(warehouse: Warehouse):
 
 @dg.asset(
     group_name=GROUP,
-    deps=[adam_adeff],
+    deps=[keys.adam("ADEFF")],
     kinds={"python", "parquet"},
-    description="For statisticians: SRI-4 at WEEK 24 (n, responders, %, 95% CI) and mean SLEDAI-2K change "
-    "by visit, by arm when unblinded and pooled when blinded; Parquet tables and a PNG plot in stats/.",
+    description=f"For statisticians: SRI-4 at {facts.primary_endpoint_visit()} (n, responders, %, 95% CI) "
+    "and mean SLEDAI-2K change by visit, by arm when unblinded and pooled when blinded; Parquet tables "
+    "and a PNG plot in stats/.",
 )
 def adam_stats(warehouse: Warehouse):
     blinded = not warehouse.unblinded
@@ -195,7 +198,7 @@ def _has_tabulate() -> bool:
 def _conformance_check(dataset: str):
     @dg.asset_check(
         name=f"{dataset.lower()}_conforms_to_adam_spec",
-        asset=f"adam_{dataset.lower()}",
+        asset=keys.adam(dataset),
         blocking=True,
         description=f"{dataset} matches study/adam_variables.csv (order, types, lengths, flags, unique keys"
         "; in blinded mode no arm or dose value).",

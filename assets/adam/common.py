@@ -17,7 +17,9 @@ import pandas as pd
 import pyarrow as pa
 
 import study
+from assets.common.columns import require_columns
 from assets.common.dates import iso_to_date, study_day
+from assets.common.precision import DECIMALS
 from study import spec
 
 DATE32 = pd.ArrowDtype(pa.date32())
@@ -28,20 +30,9 @@ ADSL_CORE_VARS = ["USUBJID", "STUDYID", "SUBJID", "SITEID", "TRT01P", "TRT01PN",
 """Identifiers, treatment and safety flag that every BDS/OCCDS dataset carries from ADSL."""
 
 
-def require(df: pd.DataFrame, columns: list[str], who: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise KeyError(f"{who}: columns missing: {missing}")
-
-
-def limits() -> dict[str, float]:
-    t = study.table("protocol_limits")
-    return dict(zip(t["LIMIT"], t["VALUE"].astype(float)))
-
-
 def derive_var_adt(df: pd.DataFrame, dtc: str, target: str = "ADT") -> pd.DataFrame:
     """``ADT`` (datetime64) from an ISO ``--DTC``: full dates only; partial dates get no ``ADT``."""
-    require(df, [dtc], "derive_var_adt")
+    require_columns(df, [dtc], "derive_var_adt")
     out = df.copy(deep=False)
     out[target] = iso_to_date(out[dtc].astype("string"))
     return out
@@ -51,7 +42,7 @@ def derive_var_ady(
     df: pd.DataFrame, date: str = "ADT", ref: str = "TRTSDT", target: str = "ADY"
 ) -> pd.DataFrame:
     """Study day against the first dose (derivations.md, Time: no day 0)."""
-    require(df, [date, ref], "derive_var_ady")
+    require_columns(df, [date, ref], "derive_var_ady")
     out = df.copy(deep=False)
     out[target] = study_day(out[date], out[ref]) if len(out) else pd.Series(dtype="Int64")
     return out
@@ -59,7 +50,7 @@ def derive_var_ady(
 
 def derive_vars_avisit(df: pd.DataFrame, visit: str = "VISIT") -> pd.DataFrame:
     """``AVISIT`` = the nominal ``VISIT`` label, ``AVISITN`` its number (study/visits.csv)."""
-    require(df, [visit], "derive_vars_avisit")
+    require_columns(df, [visit], "derive_vars_avisit")
     out = df.copy(deep=False)
     out["AVISIT"] = out[visit].astype("string")
     out["AVISITN"] = out["AVISIT"].map(study.visitnum_map()).astype("Float64")
@@ -68,7 +59,7 @@ def derive_vars_avisit(df: pd.DataFrame, visit: str = "VISIT") -> pd.DataFrame:
 
 def merge_adsl(df: pd.DataFrame, adsl: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Add subject-level ``columns`` from ADSL by ``USUBJID`` (left join; ADSL is unique)."""
-    require(adsl, ["USUBJID", *columns], "merge_adsl")
+    require_columns(adsl, ["USUBJID", *columns], "merge_adsl")
     keep = [c for c in columns if c != "USUBJID" and c not in df.columns]
     if not adsl["USUBJID"].is_unique:
         raise pd.errors.MergeError("merge_adsl: ADSL has more than one record for a USUBJID")
@@ -110,7 +101,7 @@ def derive_vars_baseline(
 
     Needs ``USUBJID PARAMCD AVAL ADT TRTSDT``; ``order`` breaks ties between records of the same
     date (default ``AVISITN``, then the source sequence ``SRCSEQ`` if present): the last wins."""
-    require(bds, ["USUBJID", "PARAMCD", "AVAL", "ADT", "TRTSDT"], "derive_vars_baseline")
+    require_columns(bds, ["USUBJID", "PARAMCD", "AVAL", "ADT", "TRTSDT"], "derive_vars_baseline")
     out = bds.copy(deep=False)
     order = order or [c for c in ("AVISITN", "SRCSEQ") if c in out.columns]
     candidate = (
@@ -134,14 +125,14 @@ def derive_vars_baseline(
         out[target] = base[column]
     post = (out["ADT"] > out["TRTSDT"]).fillna(False).astype(bool)
     out["CHG"] = (out["AVAL"] - out["BASE"]).where(post).astype("Float64")
-    out["CHG"] = out["CHG"].round(6)
+    out["CHG"] = out["CHG"].round(DECIMALS)
     return out
 
 
 def derive_var_anl01fl(bds: pd.DataFrame) -> pd.DataFrame:
     """``ANL01FL = Y`` on the baseline record and, per subject, parameter and scheduled post-baseline
     ``AVISIT``, the last record by date (``UNSCHEDULED`` never analysed by visit)."""
-    require(bds, ["USUBJID", "PARAMCD", "AVISIT", "ADT", "TRTSDT", "ABLFL"], "derive_var_anl01fl")
+    require_columns(bds, ["USUBJID", "PARAMCD", "AVISIT", "ADT", "TRTSDT", "ABLFL"], "derive_var_anl01fl")
     out = bds.copy(deep=False)
     post = (out["ADT"] > out["TRTSDT"]).fillna(False) & out["AVISIT"].ne(UNSCHEDULED).fillna(False)
     order = [c for c in ("SRCSEQ",) if c in out.columns]

@@ -1,8 +1,8 @@
 """Tables and a plot for statisticians (issue 4, item 6), from ADSL/ADEFF.
 
-- SRI-4 response at ``WEEK 24`` (the primary endpoint) in the full analysis set, by arm: n,
-  responders, %, and a 95% confidence interval: Clopper-Pearson (exact, via scipy's beta
-  quantiles) when scipy is importable, else Wilson score; the table's ``CI_METHOD`` names it.
+- SRI-4 response at the primary endpoint visit (study.yaml, ``WEEK 24``) in the full analysis
+  set, by arm: n, responders, %, and a 95% confidence interval: Clopper-Pearson (exact, via scipy's
+  beta quantiles) when scipy is importable, else Wilson score; the table's ``CI_METHOD`` names it.
 - Mean SLEDAI-2K change from baseline by visit and arm (n, mean, SD, SE), FAS, ``ANL01FL = Y``.
 
 Blinded mode: the group is ``ALL SUBJECTS`` (pooled); nothing splits by arm, because arm values
@@ -16,6 +16,8 @@ import math
 
 import numpy as np
 import pandas as pd
+
+from study import facts
 
 POOLED = "ALL SUBJECTS"
 Z95 = 1.959963984540054
@@ -58,8 +60,10 @@ def _groups(df: pd.DataFrame, blinded: bool) -> pd.DataFrame:
     return out
 
 
-def sri4_response_table(adeff: pd.DataFrame, blinded: bool, visit: str = "WEEK 24") -> pd.DataFrame:
-    """SRI-4 responders at ``visit`` among FAS subjects, by group."""
+def sri4_response_table(adeff: pd.DataFrame, blinded: bool, visit: str | None = None) -> pd.DataFrame:
+    """SRI-4 responders at ``visit`` (default the primary endpoint visit, study.yaml) among FAS
+    subjects, by group."""
+    visit = facts.primary_endpoint_visit() if visit is None else visit
     s = adeff[(adeff["PARAMCD"] == "SRI4") & (adeff["AVISIT"] == visit) & (adeff["FASFL"] == "Y")]
     s = _groups(s, blinded)
     rows = []

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 import study
+from assets.common.precision import DECIMALS
 
 NUMBER_PATTERN = r"^[+-]?(?:\d+\.?\d*|\.\d+)$"
 RESULT_PATTERN = r"^(?P<qual>[<>]=?)?\s*(?P<num>[+-]?(?:\d+\.?\d*|\.\d+))$"
@@ -69,14 +70,14 @@ def convert_to_standard(testcd: pd.Series, unit: pd.Series, value: pd.Series, do
 
 
 def format_number(values: pd.Series) -> pd.Series:
-    """Numbers as short text for ``--STRESC`` (rounded to 6 decimals, shortest form, no trailing zeros).
+    """Numbers as short text for ``--STRESC`` (rounded to ``DECIMALS`` decimals, shortest form, no trailing zeros).
 
     Vectorized through pyarrow's float-to-string cast (the shortest repr that round-trips).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    rounded = pa.array(np.round(values.to_numpy(dtype="float64"), 6), from_pandas=True)
+    rounded = pa.array(np.round(values.to_numpy(dtype="float64"), DECIMALS), from_pandas=True)
     text = pc.cast(rounded, pa.string()).to_pandas()
     text.index = values.index
     return text.str.replace(r"\.0$", "", regex=True).astype("string")

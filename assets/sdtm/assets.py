@@ -11,9 +11,12 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from assets.common import keys
 from assets.common.asset_metadata import table_metadata
 from assets.common.findings import make_findings
 from assets.common.parquet import read_parquet, write_parquet
+from assets.common.resources import RestrictedRandomization, Warehouse
+from assets.ingest.reading import read_randlist
 from assets.ingest.store import read_form, read_forms
 from assets.sdtm import events, findings, interventions, special, trial_design
 from assets.sdtm.timing import (
@@ -23,20 +26,11 @@ from assets.sdtm.timing import (
     unscheduled_visitnums,
     visit_dates,
 )
-from assets.common.resources import RestrictedRandomization, Warehouse
 from schemas.sdtm_conformance import conformance_report
 from study import spec
 
 GROUP = "sdtm"
-SITE = dg.AssetKey("site_ingest")
-IWRS = dg.AssetKey("iwrs_ingest")
-ELIGIBILITY = dg.AssetKey("eligibility")
-DM_KEY = dg.AssetKey("sdtm_dm")
 DATASETS = spec.datasets("sdtm")["DATASET"].tolist()
-
-
-def asset_key(dataset: str) -> dg.AssetKey:
-    return dg.AssetKey(f"sdtm_{dataset.lower()}")
 
 
 def dataset_path(warehouse: Warehouse, dataset: str) -> Path:
@@ -124,7 +118,7 @@ TRIAL_DESIGN = [
 
 @dg.asset(
     group_name=GROUP,
-    deps=[SITE, IWRS],
+    deps=[keys.SITE_INGEST, keys.IWRS_INGEST],
     kinds={"python", "parquet"},
     description="SDTM DM: one record per screened subject; arms BLINDED unless the run is unblinded.",
 )
@@ -134,7 +128,7 @@ def sdtm_dm(
     forms = read_forms(_ingest(warehouse), ("DM", "EX", "DS", "AE"))
     rand = read_form(_ingest(warehouse), "RAND")
     # The restricted list is opened only here and only when unblinded (the resource refuses otherwise).
-    randlist = restricted.read_randlist(warehouse) if warehouse.unblinded else None
+    randlist = read_randlist(restricted.randlist_path(warehouse)) if warehouse.unblinded else None
     dm = special.build_dm(forms["DM"], forms["EX"], forms["DS"], forms["AE"], rand, randlist)
     meta = write_dataset(warehouse, "DM", dm)
     meta["unblinded"] = warehouse.unblinded
@@ -144,7 +138,7 @@ def sdtm_dm(
 
 @dg.asset(
     group_name=GROUP,
-    deps=[SITE, DM_KEY],
+    deps=[keys.SITE_INGEST, keys.sdtm("DM")],
     kinds={"python", "parquet"},
     description="SDTM SV: subject visits from every visit-based form; visit-window findings to QA.",
 )
@@ -162,7 +156,7 @@ def _findings_asset(dataset: str, form: str, builder):
     @dg.asset(
         name=f"sdtm_{dataset.lower()}",
         group_name=GROUP,
-        deps=[SITE, DM_KEY],
+        deps=[keys.SITE_INGEST, keys.sdtm("DM")],
         kinds={"python", "parquet"},
         description=f"SDTM {dataset} ({spec.dataset_label('sdtm', dataset)}) from the {form} form.",
     )
@@ -178,7 +172,7 @@ def _events_asset(dataset: str, form: str, builder):
     @dg.asset(
         name=f"sdtm_{dataset.lower()}",
         group_name=GROUP,
-        deps=[SITE, DM_KEY],
+        deps=[keys.SITE_INGEST, keys.sdtm("DM")],
         kinds={"python", "parquet"},
         description=f"SDTM {dataset} ({spec.dataset_label('sdtm', dataset)}) from the {form} form.",
     )
@@ -212,7 +206,7 @@ def _outs(*datasets: str) -> dict[str, dg.AssetOut]:
     }
 
 
-@dg.multi_asset(outs=_outs("EX", "SUPPEX"), deps=[SITE, DM_KEY])
+@dg.multi_asset(outs=_outs("EX", "SUPPEX"), deps=[keys.SITE_INGEST, keys.sdtm("DM")])
 def sdtm_ex(warehouse: Warehouse):
     """EX (given injections; dose from DM's arm only when unblinded) and SUPPEX (kit numbers)."""
     reference = _reference(warehouse)
@@ -220,21 +214,21 @@ def sdtm_ex(warehouse: Warehouse):
     built = interventions.build_ex(read_form(_ingest(warehouse), "EX"), reference, armcd)
     for dataset in ("EX", "SUPPEX"):
         yield dg.MaterializeResult(
-            asset_key=asset_key(dataset), metadata=write_dataset(warehouse, dataset, built[dataset])
+            asset_key=keys.sdtm(dataset), metadata=write_dataset(warehouse, dataset, built[dataset])
         )
 
 
-@dg.multi_asset(outs=_outs("MH", "SUPPMH"), deps=[SITE])
+@dg.multi_asset(outs=_outs("MH", "SUPPMH"), deps=[keys.SITE_INGEST])
 def sdtm_mh(warehouse: Warehouse):
     """MH and SUPPMH (NYHA class)."""
     built = events.build_mh(read_form(_ingest(warehouse), "MH"))
     for dataset in ("MH", "SUPPMH"):
         yield dg.MaterializeResult(
-            asset_key=asset_key(dataset), metadata=write_dataset(warehouse, dataset, built[dataset])
+            asset_key=keys.sdtm(dataset), metadata=write_dataset(warehouse, dataset, built[dataset])
         )
 
 
-@dg.multi_asset(outs=_outs("RS", "SUPPRS"), deps=[SITE, DM_KEY])
+@dg.multi_asset(outs=_outs("RS", "SUPPRS"), deps=[keys.SITE_INGEST, keys.sdtm("DM")])
 def sdtm_rs(warehouse: Warehouse):
     """RS: SLEDAI-2K items and recomputed total, PGA, BILAG-2004; SUPPRS: the site's SLEDAI-2K total."""
     forms = read_forms(_ingest(warehouse), ("SLEDAI", "PGA", "BILAG"))
@@ -244,13 +238,13 @@ def sdtm_rs(warehouse: Warehouse):
     )
     for dataset in ("RS", "SUPPRS"):
         yield dg.MaterializeResult(
-            asset_key=asset_key(dataset), metadata=write_dataset(warehouse, dataset, built[dataset])
+            asset_key=keys.sdtm(dataset), metadata=write_dataset(warehouse, dataset, built[dataset])
         )
 
 
 @dg.asset(
     group_name=GROUP,
-    deps=[ELIGIBILITY, DM_KEY],
+    deps=[keys.ELIGIBILITY, keys.sdtm("DM")],
     kinds={"python", "parquet"},
     description="SDTM IE: per subject the inclusion criteria not met and the exclusion criteria present.",
 )
@@ -268,7 +262,7 @@ def sdtm_ie(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mater
 
 def _conformance_check(dataset: str):
     @dg.asset_check(
-        asset=asset_key(dataset),
+        asset=keys.sdtm(dataset),
         name=f"sdtm_{dataset.lower()}_conforms",
         blocking=True,
         description=f"{dataset} conforms to its spec-generated pandera schema (schemas/sdtm_conformance.py).",

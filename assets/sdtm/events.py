@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-from assets.sdtm.mapping import empty_dataset, map_to_spec, require_columns
+from assets.common.columns import require_columns
+from assets.sdtm.mapping import empty_dataset, map_to_spec
 from assets.sdtm.supp import build_supp, combine_supp
 from assets.sdtm.timing import derive_var_epoch_by_date, with_reference
+from study import facts
 
 ONGOING = "ONGOING"
-MILESTONES = ("INFORMED CONSENT OBTAINED", "RANDOMIZED")
-"""DSDECOD values that are protocol milestones (CT C114118); the rest are disposition events (C66727)."""
+MILESTONES = facts.milestones()
+"""DSDECOD values that are protocol milestones (CT C114118; study/disposition.csv); the rest are
+disposition events (C66727)."""
 
 
 def _flag(values: pd.Series, text: str) -> pd.Series:

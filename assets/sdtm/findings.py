@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 
 import study
+from assets.common.columns import require_columns
 from assets.common.units import format_number
 from assets.sdtm import metadata
-from assets.sdtm.mapping import empty_dataset, map_by_value, map_to_spec, require_columns
+from assets.sdtm.mapping import empty_dataset, map_by_value, map_to_spec
 from assets.sdtm.sledai import derive_var_sledai_total
 from assets.sdtm.supp import build_supp, combine_supp
 from assets.sdtm.timing import derive_var_epoch, derive_var_visitnum, with_reference

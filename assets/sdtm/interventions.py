@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 import study
+from assets.common.columns import require_columns
 from assets.sdtm import metadata
-from assets.sdtm.mapping import empty_dataset, map_to_spec, require_columns
+from assets.sdtm.mapping import empty_dataset, map_to_spec
 from assets.sdtm.supp import build_supp, combine_supp
 from assets.sdtm.timing import derive_var_epoch_by_date, with_reference
 

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import study
+from assets.common.columns import require_columns
 from assets.common.dates import iso_to_date, study_day
 from assets.common.distinct import per_distinct
 from assets.sdtm import metadata
@@ -34,13 +35,6 @@ from study import spec
 
 STANDARD = "sdtm"
 INTEGER_VARIABLES = frozenset({"AGE", "TAETORD", "VISITDY"})
-
-
-def require_columns(df: pd.DataFrame, columns: Sequence[str], who: str) -> None:
-    """Raise naming the columns ``who`` needs and ``df`` lacks."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise KeyError(f"{who}: columns missing: {missing}")
 
 
 def isin_text(values: pd.Index | pd.Series, allowed) -> np.ndarray:

@@ -1,7 +1,8 @@
 """SDTM-only study metadata (files this layer adds under ``study/``), read once and copied out.
 
 - ``trial_design.yaml``: country, blinded labels, EX treatment names and dose unit, TE elements, TA pattern
-- ``trial_summary.csv``: TS parameters; ``{key}`` in TSVAL is filled from ``study.yaml``
+- ``trial_summary.csv``: TS parameters; ``{key}`` in TSVAL is filled from ``study.yaml`` or, for an
+  upper-case ``{LIMIT}``, from ``protocol_limits.csv`` as written there (``{AGE_MIN}`` -> ``18``)
 - ``sdtm_test_codes.csv``: source test code -> SDTM test code, test name, specimen, CT code (LB, CP, RS)
 - ``sdtm_value_maps.csv``: collected value -> CT submission value, per domain and variable
 - ``sdtm_ct_extensions.csv``: sponsor-defined terms added to extensible CDISC codelists
@@ -30,9 +31,11 @@ def trial_design() -> dict:
 
 
 def trial_summary() -> pd.DataFrame:
-    """TS parameters with ``{study.yaml key}`` placeholders filled."""
+    """TS parameters with ``{study.yaml key}`` and ``{protocol limit}`` placeholders filled."""
     ts = study.table("trial_summary")
     facts = {k: str(v) for k, v in study.study().items()}
+    limits = study.table("protocol_limits")  # the text as written: AGE_MIN 18, not 18.0
+    facts.update(zip(limits["LIMIT"], limits["VALUE"]))
     ts["TSVAL"] = [val.format(**facts) for val in ts["TSVAL"]]
     return ts
 

@@ -5,10 +5,16 @@ from __future__ import annotations
 import pandas as pd
 
 import study
+from assets.common.columns import require_columns
 from assets.common.dates import age_in_years, impute_birth_date, iso_to_date
 from assets.sdtm import metadata
-from assets.sdtm.mapping import empty_dataset, isin_text, map_to_spec, require_columns
+from assets.sdtm.mapping import empty_dataset, isin_text, map_to_spec
 from assets.sdtm.timing import derive_var_visitnum, derive_vars_reference_dates, unscheduled_visitnums
+from study import facts
+
+DEATH = facts.disposition_term("DEATH")
+SCREEN_FAILURE = facts.disposition_term("SCREEN FAILURE")
+"""The DS terms (study/disposition.csv ROLE) that give DTHDTC/DTHFL and ARMNRS SCREEN FAILURE."""
 
 
 def derive_var_age(dm: pd.DataFrame) -> pd.DataFrame:
@@ -25,9 +31,7 @@ def derive_vars_death(dm: pd.DataFrame, ds: pd.DataFrame, ae: pd.DataFrame) -> p
     require_columns(dm, ["USUBJID"], "derive_vars_death")
     out = dm.copy()
     deaths = (
-        ds[ds["DSDECOD"].eq("DEATH").fillna(False)]
-        if len(ds)
-        else pd.DataFrame(columns=["USUBJID", "DSSTDTC"])
+        ds[ds["DSDECOD"].eq(DEATH).fillna(False)] if len(ds) else pd.DataFrame(columns=["USUBJID", "DSSTDTC"])
     )
     first = deaths.groupby("USUBJID")["DSSTDTC"].min() if len(deaths) else pd.Series(dtype="string")
     fatal = ae.loc[ae["AEOUT"].eq("FATAL").fillna(False), "USUBJID"] if len(ae) else pd.Series(dtype="str")
@@ -67,7 +71,7 @@ def derive_vars_arm(
     dosed = out["RFXSTDTC"].notna()
     screen_failed = (
         pd.Series(
-            isin_text(out["USUBJID"], ds.loc[ds["DSDECOD"].eq("SCREEN FAILURE").fillna(False), "USUBJID"]),
+            isin_text(out["USUBJID"], ds.loc[ds["DSDECOD"].eq(SCREEN_FAILURE).fillna(False), "USUBJID"]),
             index=out.index,
         )
         if len(ds)

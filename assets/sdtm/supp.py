@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from assets.sdtm.mapping import empty_dataset, map_to_spec, require_columns
+from assets.common.columns import require_columns
+from assets.sdtm.mapping import empty_dataset, map_to_spec
 
 
 def build_supp(

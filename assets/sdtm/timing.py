@@ -11,20 +11,15 @@ import numpy as np
 import pandas as pd
 
 import study
+from assets.common.columns import require_columns
 from assets.common.dates import study_day
 from assets.common.distinct import per_distinct
 from assets.common.findings import make_findings
-from assets.sdtm.mapping import iso_to_date_by_value, map_by_value, require_columns, study_day_by_value
+from assets.sdtm.mapping import iso_to_date_by_value, map_by_value, study_day_by_value
+from study import facts
 
-VISIT_FORMS = {
-    "VS": "VSDTC",
-    "LB": "LBDTC",
-    "SLEDAI": "SLDTC",
-    "PGA": "PGADTC",
-    "BILAG": "BLDTC",
-    "FACS": "FCDTC",
-}
-"""Visit-based forms and their harmonized date column (site-export.md, Forms)."""
+VISIT_FORMS = facts.visit_forms()
+"""Visit-based forms and their harmonized date column (study/visit_forms.csv; site-export.md, Forms)."""
 
 UNSCHEDULED = "UNSCHEDULED"
 LINEAGE = ["RECID", "SRC_EXPORT", "SRC_FILE", "SRC_LINE"]

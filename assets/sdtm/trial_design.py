@@ -13,8 +13,8 @@ from assets.sdtm.mapping import map_to_spec
 
 
 def build_ts() -> pd.DataFrame:
-    """TS: one row per parameter value of ``study/trial_summary.csv`` (TSVAL filled from study.yaml);
-    TSSEQ numbers repeated parameters (two TTYPE rows -> 1, 2)."""
+    """TS: one row per parameter value of ``study/trial_summary.csv`` (TSVAL filled from study.yaml
+    and protocol_limits.csv); TSSEQ numbers repeated parameters (two TTYPE rows -> 1, 2)."""
     ts = metadata.trial_summary()
     ts["TSSEQ"] = ts.groupby("TSPARMCD", sort=False).cumcount() + 1
     return map_to_spec(ts, "TS").reset_index(drop=True)

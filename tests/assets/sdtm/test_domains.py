@@ -43,6 +43,8 @@ def test_blinded_trial_design_names_no_arm_and_no_dose():
     ts = trial_design.build_ts().set_index("TSPARMCD")
     assert ts.loc["TBLIND", "TSVAL"] == "DOUBLE BLIND" and ts.loc["PLANSUB", "TSVAL"] == "500"
     assert {"TITLE", "TPHASE", "INDIC", "SPONSOR", "SSTDTC", "SENDTC", "NARMS"} <= set(ts.index)
+    # planned ages from protocol_limits.csv as written there (18, not 18.0)
+    assert ts.loc["AGEMIN", "TSVAL"] == "P18Y" and ts.loc["AGEMAX", "TSVAL"] == "P75Y"
 
 
 def test_dm_blinded(forms):
