@@ -151,6 +151,7 @@ def _valuesets() -> dict[str, tuple[str, ...]]:
     vs = table("valuesets")
     sets = {k: tuple(g["VALUE"]) for k, g in vs.groupby("VALUESET", sort=False)}
     sets["VISIT"] = tuple(table("visits")["VISIT"])
+    sets["DSDECOD"] = tuple(table("disposition")["DSDECOD"])  # the terms with their roles, one list
     sets["IETESTCD"] = tuple(table("criteria")["IETESTCD"])
     sets["VSTESTCD"] = tuple(table("vital_signs")["VSTESTCD"])
     sets["LBTESTCD"] = tuple(table("lab_tests")["LBTESTCD"])

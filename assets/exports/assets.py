@@ -1,48 +1,30 @@
 """Submission and analysis formats as assets: XPT v5, Dataset-JSON 1.1, define.xml 2.1, DuckDB.
 
 Thin wrappers around :mod:`assets.exports.build` (the same functions ``trialpipe export`` runs).
-Each asset depends on every SDTM and ADaM asset (keys taken from those layers' asset lists, so a
-dataset added there is exported without touching this file); the DuckDB catalog also waits for
-the QA assets because it holds a ``qa`` schema.
+Each asset depends on every SDTM and ADaM table (``keys.EXPORTED_TABLES``, taken from the study's
+dataset lists, so a dataset added there is exported without touching this file); the DuckDB
+catalog also waits for the QA assets because it holds a ``qa`` schema.
 """
 
 import xml.etree.ElementTree as ET
 
 import dagster as dg
 
-from assets.adam.assets import ADAM_ASSETS
+from assets.common import keys
+from assets.common.resources import Warehouse
 from assets.exports import build
 from assets.exports.dataset_json import read_dataset_json_header
 from assets.exports.define_xml import define_problems
 from assets.exports.duckdb_catalog import CATALOG_NAME, view_row_counts
 from assets.exports.metadata import describe_written, written_tables
-from assets.qa.assets import QA_ASSETS
-from assets.sdtm.assets import SDTM_ASSETS
-from assets.sdtm.eligibility_assets import ELIGIBILITY_ASSETS
-from assets.common.resources import Warehouse
 
 GROUP = "exports"
 MAX_LISTED = 50  # problems listed in a check's metadata; the full list is in the findings file
 
 
-def asset_keys(definitions: list) -> list[dg.AssetKey]:
-    """The asset keys defined by a layer's list (assets, multi-assets, specs)."""
-    keys = []
-    for item in definitions:
-        if isinstance(item, dg.AssetsDefinition):
-            keys.extend(item.keys)
-        elif isinstance(item, dg.AssetSpec):
-            keys.append(item.key)
-    return sorted(set(keys), key=lambda k: k.to_user_string())
-
-
-TABLE_DEPS = asset_keys([*ELIGIBILITY_ASSETS, *SDTM_ASSETS, *ADAM_ASSETS])
-QA_DEPS = asset_keys(QA_ASSETS)
-
-
 @dg.asset(
     group_name=GROUP,
-    deps=TABLE_DEPS,
+    deps=keys.EXPORTED_TABLES,
     kinds={"python", "sas"},
     description="Every SDTM and ADaM dataset as SAS XPORT v5 (submission/{sdtm,adam}/<name>.xpt).",
 )
@@ -64,15 +46,16 @@ def export_xpt(context: dg.AssetExecutionContext, warehouse: Warehouse):
 def xpt_values_fit_v5(warehouse: Warehouse) -> dg.AssetCheckResult:
     findings = build.read_xpt_findings(warehouse.root)
     listed = [
-        f"{r.FORM}.{r.COLUMN or '(dataset)'} row {r.RECID or '-'}: {r.RULE} {r.VALUE!s:.60}"
+        f"{r.FORM!s}.{r.COLUMN or '(dataset)'!s} row {r.RECID or '-'!s}: {r.RULE!s} {r.VALUE!s:.60}"
         for r in findings.head(MAX_LISTED).itertuples()
     ]
+    by_rule = findings["RULE"].value_counts().sort_index().to_dict()
     return dg.AssetCheckResult(
         passed=findings.empty,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={
             "problems": len(findings),
-            "by_rule": dg.MetadataValue.json(findings["RULE"].value_counts().sort_index().to_dict()),
+            "by_rule": dg.MetadataValue.json({str(rule): n for rule, n in by_rule.items()}),
             "first_problems": dg.MetadataValue.json(listed),
         },
     )
@@ -80,7 +63,7 @@ def xpt_values_fit_v5(warehouse: Warehouse) -> dg.AssetCheckResult:
 
 @dg.asset(
     group_name=GROUP,
-    deps=TABLE_DEPS,
+    deps=keys.EXPORTED_TABLES,
     kinds={"python", "json"},
     description="Every SDTM and ADaM dataset as CDISC Dataset-JSON 1.1, written streaming.",
 )
@@ -109,7 +92,7 @@ def dataset_json_records_match_parquet(warehouse: Warehouse) -> dg.AssetCheckRes
 
 @dg.asset(
     group_name=GROUP,
-    deps=TABLE_DEPS,
+    deps=keys.EXPORTED_TABLES,
     kinds={"python", "xml", "html"},
     description="define.xml 2.1 of the SDTM and ADaM datasets (submission/define.xml) and qa/define.html.",
 )
@@ -151,13 +134,13 @@ def define_xml_references_resolve(warehouse: Warehouse) -> dg.AssetCheckResult:
 
 @dg.asset(
     group_name=GROUP,
-    deps=[*TABLE_DEPS, *QA_DEPS],
+    deps=[*keys.EXPORTED_TABLES, *keys.QA_ASSETS],
     kinds={"python", "duckdb"},
     description="warehouse.duckdb: views over the sdtm, adam and qa Parquet tables, labels as comments.",
 )
 def export_duckdb(context: dg.AssetExecutionContext, warehouse: Warehouse):
     db_path, views = build.build_duckdb(warehouse.root)
-    by_schema = {}
+    by_schema: dict[str, int] = {}
     for v in views:
         by_schema[v["schema"]] = by_schema.get(v["schema"], 0) + 1
     return dg.MaterializeResult(

@@ -13,6 +13,7 @@ Shared by the Dagster assets (``assets/exports/assets.py``) and ``trialpipe expo
 from __future__ import annotations
 
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pandas as pd
@@ -27,7 +28,7 @@ from assets.exports.metadata import (
     data_cut_timestamp,
     describe_written,
     inputs_timestamp,
-    read_export_table,
+    read_written_table,
 )
 
 SUBMISSION = "submission"
@@ -67,7 +68,7 @@ def build_xpt(mode_root: Path, datasets: list[Dataset] | None = None) -> tuple[l
     written, problems = [], []
     for ds in datasets:
         path = submission_dir(mode_root, ds.standard) / f"{ds.file_stem}.xpt"
-        table = read_export_table(ds.path, ds.standard, dictionary_text=True)
+        table = read_written_table(ds)
         found = xpt.write_xpt(ds, table, path, created=created)
         if found.empty:
             written.append(path)
@@ -102,7 +103,7 @@ def build_dataset_json(mode_root: Path, datasets: list[Dataset] | None = None) -
         )
         path = submission_dir(mode_root, ds.standard) / f"{ds.file_stem}.json"
         # the table XPT and define.xml read too (read once, cached), in batches of rows
-        table = read_export_table(ds.path, ds.standard, dictionary_text=True)
+        table = read_written_table(ds)
         batches = table.to_batches(max_chunksize=dataset_json.BATCH_ROWS)
         dataset_json.write_dataset_json(path, header, batches)
         written.append(path)
@@ -116,7 +117,7 @@ def build_define(mode_root: Path, datasets: list[Dataset] | None = None) -> tupl
     datasets = describe_written(mode_root) if datasets is None else datasets
     value_levels, used = [], {}
     for ds in datasets:
-        table = read_export_table(ds.path, ds.standard, dictionary_text=True)
+        table = read_written_table(ds)
         value_levels += define_xml.collect_value_levels(ds, table)
         used.update(
             {(ds.name, var): terms for var, terms in define_xml.collect_used_terms(ds, table).items()}
@@ -133,8 +134,6 @@ def build_define(mode_root: Path, datasets: list[Dataset] | None = None) -> tupl
     tree = define_xml.build_define(datasets, value_levels, used, ct, info, as_of(mode_root, datasets))
     define_path = define_xml.write_define(tree, submission_dir(mode_root) / "define.xml")
     html_path = write_define_html(define_path, Path(mode_root) / "qa" / "define.html")
-    import xml.etree.ElementTree as ET
-
     problems = define_xml.define_problems(ET.parse(define_path), [ds.name for ds in datasets])
     return define_path, html_path, problems
 

@@ -22,8 +22,6 @@ clock, so a rerun on the same data writes the same bytes.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -32,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from assets.exports.files import publish
+from assets.common.atomic import atomic_open
 from assets.exports.metadata import Dataset, dictionary_text_columns, normalize_adam_dates
 
 DATASET_JSON_VERSION = "1.1.0"
@@ -53,7 +51,7 @@ def dataset_json_columns(dataset: Dataset) -> list[dict]:
     [displayFormat], [keySequence] per variable, in dataset order."""
     out = []
     for v in dataset.variables:
-        col = {
+        col: dict[str, str | int] = {
             "itemOID": item_oid(dataset, v.name),
             "name": v.name,
             "label": v.label,
@@ -312,33 +310,24 @@ def write_dataset_json(path: Path, header: dict, batches: Iterable[pa.RecordBatc
     """Write the metadata, then the rows batch by batch, to a temp file renamed to ``path``."""
     names = [c["name"] for c in header["columns"]]
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:  # UTF-8 bytes straight from the Arrow buffers
-            head = json.dumps(header, ensure_ascii=False, separators=(",", ":"))
-            fh.write((head[:-1] + ROWS_MARKER).encode("utf-8"))
-            first = True
-            written = 0
-            known: dict = {}
-            for batch in batches:
-                chunk = _rows_bytes(batch, names, known)
-                if not chunk:
-                    continue
-                if not first:
-                    fh.write(b",")
-                fh.write(chunk)
-                first = False
-                written += batch.num_rows
-            fh.write(b"]}\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        if written != header["records"]:
+    with atomic_open(path) as fh:  # UTF-8 bytes straight from the Arrow buffers
+        head = json.dumps(header, ensure_ascii=False, separators=(",", ":"))
+        fh.write((head[:-1] + ROWS_MARKER).encode("utf-8"))
+        first = True
+        written = 0
+        known: dict = {}
+        for batch in batches:
+            chunk = _rows_bytes(batch, names, known)
+            if not chunk:
+                continue
+            if not first:
+                fh.write(b",")
+            fh.write(chunk)
+            first = False
+            written += batch.num_rows
+        fh.write(b"]}\n")
+        if written != header["records"]:  # raised inside the block: the temp file is removed
             raise ValueError(f"{path.name}: header says {header['records']} records, wrote {written}")
-        publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import jinja2
 
-from assets.common.parquet import atomic_write_text
+from assets.common.atomic import atomic_write_text
 from assets.exports.define_xml import DEF_NS, XLINK_NS, d, o
-from assets.exports.files import make_readable
 
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>define.xml {{ study }}</title>
@@ -69,11 +68,25 @@ def _desc(el: ET.Element | None) -> str:
     return (tt.text or "") if tt is not None else ""
 
 
-def define_context(tree: ET.ElementTree) -> dict:
+def _required(parent: ET.Element, path: str) -> ET.Element:
+    """The element at ``path`` under ``parent`` (a define.xml written here always has it)."""
+    found = parent.find(path)
+    if found is None:
+        raise ValueError(f"define.xml: no {path} in {parent.tag}")
+    return found
+
+
+def _alias_name(el: ET.Element) -> str | None:
+    """The ``Name`` (NCI code) of the first ``Alias`` of ``el``; "" without one."""
+    alias = el.find(o("Alias"))
+    return alias.get("Name") if alias is not None else ""
+
+
+def define_context(tree: ET.ElementTree[ET.Element]) -> dict:
     """The define.xml content as plain dicts for the template."""
     root = tree.getroot()
-    study = root.find(o("Study"))
-    mdv = study.find(o("MetaDataVersion"))
+    study = _required(root, o("Study"))
+    mdv = _required(study, o("MetaDataVersion"))
     items = {e.get("OID"): e for e in mdv.iter(o("ItemDef"))}
     codelists = {e.get("OID"): e for e in mdv.iter(o("CodeList"))}
     methods = {e.get("OID"): e for e in mdv.iter(o("MethodDef"))}
@@ -107,7 +120,9 @@ def define_context(tree: ET.ElementTree) -> dict:
             "key": ref.get("KeySequence", ""),
             "codelist": cl.get("OID") if cl is not None else None,
             "codelist_name": cl.get("Name") if cl is not None else "",
-            "origin": (origin.get("Type") + (f" ({origin.get('Source')})" if origin.get("Source") else ""))
+            "origin": (
+                origin.get("Type", "") + (f" ({origin.get('Source')})" if origin.get("Source") else "")
+            )
             if origin is not None
             else "",
             "method": method.get("OID") if method is not None else None,
@@ -119,7 +134,7 @@ def define_context(tree: ET.ElementTree) -> dict:
     groups = []
     for ig in mdv.iter(o("ItemGroupDef")):
         refs = ig.findall(o("ItemRef"))
-        keyed = sorted((int(r.get("KeySequence")), r) for r in refs if r.get("KeySequence"))
+        keyed = sorted((int(seq), r) for r in refs if (seq := r.get("KeySequence")))
         cls = ig.find(d("Class"))
         leaf = ig.find(d("leaf"))
         groups.append(
@@ -155,17 +170,16 @@ def define_context(tree: ET.ElementTree) -> dict:
         vls.append({"oid": oid, "rows": rows})
     cls_out = []
     for oid, cl in codelists.items():
-        alias = cl.find(o("Alias"))
         cls_out.append(
             {
                 "oid": oid,
                 "name": cl.get("Name"),
-                "code": alias.get("Name") if alias is not None else "",
+                "code": _alias_name(cl),
                 "type": cl.get("DataType"),
                 "terms": [
                     {
                         "value": it.get("CodedValue"),
-                        "code": it.find(o("Alias")).get("Name") if it.find(o("Alias")) is not None else "",
+                        "code": _alias_name(it),
                         "extended": it.get(d("ExtendedValue"), ""),
                     }
                     for it in list(cl.iter(o("EnumeratedItem"))) + list(cl.iter(o("CodeListItem")))
@@ -173,7 +187,7 @@ def define_context(tree: ET.ElementTree) -> dict:
             }
         )
     return {
-        "study": study.find(f"{o('GlobalVariables')}/{o('StudyName')}").text,
+        "study": _required(study, f"{o('GlobalVariables')}/{o('StudyName')}").text,
         "description": _desc(mdv),
         "created": root.get("CreationDateTime"),
         "version": mdv.get(f"{{{DEF_NS}}}DefineVersion"),
@@ -195,4 +209,4 @@ def render_define_html(define_path: Path) -> str:
 
 def write_define_html(define_path: Path, html_path: Path) -> Path:
     atomic_write_text(Path(html_path), render_define_html(define_path))
-    return make_readable(Path(html_path))
+    return Path(html_path)

@@ -31,6 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from assets.common.atomic import atomic_write_text
 from assets.exports.metadata import Dataset, Variable, per_value, value_type
 from study.ct import ct_path
 
@@ -245,35 +246,58 @@ def codelist_codes(datasets: list[Dataset]) -> set[str]:
     return {code for ds in datasets for v in ds.variables for code in v.codelist.split()}
 
 
-def _codelists(datasets: list[Dataset], used: dict[tuple[str, str], list[str]], ct: pd.DataFrame) -> dict:
-    """Spec codelist -> {name, in_ct, data_type, items: [(term, NCI code or None, extended)]}."""
-    wanted: dict[str, dict] = {}
+@dataclass(frozen=True)
+class Codelist:
+    """One ``CodeList`` to write: its name, the NCI codes of the codelists it is made of (those in
+    the terminology), whether any of them is CDISC CT, its data type and its terms in order."""
+
+    name: str
+    nci_codes: list[str]
+    in_ct: bool
+    data_type: str
+    items: list[tuple[str, str | None, bool]]  # (term, NCI code or None, extended)
+
+
+def _codelists(
+    datasets: list[Dataset], used: dict[tuple[str, str], list[str]], ct: pd.DataFrame
+) -> dict[str, Codelist]:
+    """Spec codelist -> the :class:`Codelist` of the terms the data uses (all its terms when no data
+    uses it); a codelist with no term at all is left out."""
+    terms_of: dict[str, set[str]] = {}
+    types_of: dict[str, set[str]] = {}
     for ds in datasets:
         for v in ds.variables:
             if not v.codelist.strip():
                 continue
-            entry = wanted.setdefault(v.codelist, {"terms": set(), "types": set()})
-            entry["terms"].update(used.get((ds.name, v.name), []))
-            entry["types"].add(v.define_type if v.type == "Num" else "text")
+            terms_of.setdefault(v.codelist, set()).update(used.get((ds.name, v.name), []))
+            types_of.setdefault(v.codelist, set()).add(v.define_type if v.type == "Num" else "text")
     out = {}
-    for spec_code in sorted(wanted):
+    for spec_code in sorted(terms_of):
         codes = spec_code.split()
         rows = ct[ct["clst_code"].isin(codes)]
         heads = rows[rows["is_clst"]].set_index("clst_code")
         terms = rows[~rows["is_clst"]].sort_values("term", kind="stable").drop_duplicates("term")
-        by_term = dict(zip(terms["term"], terms["code"]))
-        chosen = sorted(wanted[spec_code]["terms"]) or sorted(by_term)
+        by_term = dict(zip(terms["term"], terms["code"], strict=True))
+        chosen = sorted(terms_of[spec_code]) or sorted(by_term)
         if not chosen:
             continue
-        types = wanted[spec_code]["types"]
-        out[spec_code] = {
-            "name": " / ".join(str(heads["name"].get(c, c)) for c in codes),
-            "nci_codes": [c for c in codes if c in heads.index],
-            "in_ct": not heads.empty,
-            "data_type": types.pop() if types in ({"integer"}, {"float"}) else "text",
-            "items": [(t, by_term.get(t), t not in by_term) for t in chosen],
-        }
+        types = types_of[spec_code]
+        out[spec_code] = Codelist(
+            name=" / ".join(str(heads["name"].get(c, c)) for c in codes),
+            nci_codes=[c for c in codes if c in heads.index],
+            in_ct=not heads.empty,
+            data_type=types.pop() if types in ({"integer"}, {"float"}) else "text",
+            items=[(t, by_term.get(t), t not in by_term) for t in chosen],
+        )
     return out
+
+
+def value_levels_by_variable(value_levels: list[ValueLevel]) -> dict[tuple[str, str], list[ValueLevel]]:
+    """(dataset, variable) -> its value-level rows, in the order given."""
+    by_var: dict[tuple[str, str], list[ValueLevel]] = {}
+    for vl in value_levels:
+        by_var.setdefault((vl.dataset, vl.variable), []).append(vl)
+    return by_var
 
 
 def build_define(
@@ -283,11 +307,30 @@ def build_define(
     ct: pd.DataFrame,
     study_info: dict,
     as_of: str,
-) -> ET.ElementTree:
-    """The define.xml tree. ``study_info``: studyid, title, protocol, mode (blinded/unblinded)."""
+) -> ET.ElementTree[ET.Element]:
+    """The define.xml tree. ``study_info``: studyid, title, protocol, mode (blinded/unblinded).
+
+    The parts of ``MetaDataVersion`` are added in the order the Define-XML 2.1 schema asks for."""
+    codelists = _codelists(datasets, used_terms, ct)
+    by_var = value_levels_by_variable(value_levels)
+    odm = build_odm(study_info, as_of)
+    mdv = build_study_metadata(odm, study_info)
+    build_standards(mdv, datasets, codelists)
+    build_value_lists(mdv, by_var)
+    build_item_group_defs(mdv, datasets)
+    build_item_defs(mdv, datasets, codelists, by_var)
+    build_value_level_item_defs(mdv, datasets, by_var)
+    build_codelists(mdv, codelists)
+    build_methods(mdv, datasets)
+    ET.indent(odm, space="  ")
+    return ET.ElementTree(odm)
+
+
+def build_odm(study_info: dict, as_of: str) -> ET.Element:
+    """The ``ODM`` root: a snapshot of the study's submission metadata, created ``as_of``."""
     studyid = study_info["studyid"]
     mode = study_info.get("mode", "blinded")
-    odm = ET.Element(
+    return ET.Element(
         o("ODM"),
         {
             "FileType": "Snapshot",
@@ -299,6 +342,12 @@ def build_define(
             d("Context"): "Submission",
         },
     )
+
+
+def build_study_metadata(odm: ET.Element, study_info: dict) -> ET.Element:
+    """``Study`` with its ``GlobalVariables`` and the (still empty) ``MetaDataVersion``, returned."""
+    studyid = study_info["studyid"]
+    mode = study_info.get("mode", "blinded")
     study_el = ET.SubElement(odm, o("Study"), {"OID": f"ST.{studyid}"})
     gv = ET.SubElement(study_el, o("GlobalVariables"))
     ET.SubElement(gv, o("StudyName")).text = studyid
@@ -314,8 +363,12 @@ def build_define(
         },
     )
     _description(mdv, f"Study {studyid}: SDTM and ADaM datasets ({mode} warehouse)")
-    codelists = _codelists(datasets, used_terms, ct)
+    return mdv
 
+
+def build_standards(mdv: ET.Element, datasets: list[Dataset], codelists: dict[str, Codelist]) -> None:
+    """``def:Standards``: the implementation guides of the standards written, and CDISC CT when a
+    codelist is drawn from it."""
     standards = ET.SubElement(mdv, d("Standards"))
     for std in [s for s in STANDARDS if any(ds.standard == s for ds in datasets)]:
         meta = STANDARDS[std]
@@ -330,7 +383,7 @@ def build_define(
                 "Status": "Final",
             },
         )
-    if any(c["in_ct"] for c in codelists.values()):
+    if any(c.in_ct for c in codelists.values()):
         ET.SubElement(
             standards,
             d("Standard"),
@@ -344,10 +397,11 @@ def build_define(
             },
         )
 
-    by_var: dict[tuple[str, str], list[ValueLevel]] = {}
-    for vl in value_levels:
-        by_var.setdefault((vl.dataset, vl.variable), []).append(vl)
-    # def:ValueListDef and def:WhereClauseDef come before the ItemGroupDefs (schema order).
+
+def build_value_lists(mdv: ET.Element, by_var: dict[tuple[str, str], list[ValueLevel]]) -> None:
+    """One ``def:ValueListDef`` per value-level variable (an ``ItemRef`` per test code), then one
+    ``def:WhereClauseDef`` ``--TESTCD EQ <code>`` per dataset and test code. Both come before the
+    ItemGroupDefs (schema order)."""
     where_clauses: dict[str, ValueLevel] = {}
     for (ds_name, var), rows in sorted(by_var.items()):
         vld = ET.SubElement(mdv, d("ValueListDef"), {"OID": f"VL.{ds_name}.{var}"})
@@ -369,41 +423,69 @@ def build_define(
         )
         ET.SubElement(rc, o("CheckValue")).text = vl.testcd
 
+
+def build_item_group_defs(mdv: ET.Element, datasets: list[Dataset]) -> None:
+    """One ``ItemGroupDef`` per dataset: its ``ItemRef``s, ``def:Class`` and ``def:leaf``."""
     for ds in datasets:
-        std = STANDARDS[ds.standard]
-        attrs = {
-            "OID": f"IG.{ds.name}",
-            "Name": ds.name,
-            "SASDatasetName": ds.name,
-            "Repeating": "No" if ds.keys and ds.keys[-1] in ("USUBJID",) else "Yes",
-            "IsReferenceData": "Yes" if ds.class_.strip().upper() == "TRIAL DESIGN" else "No",
-            "Purpose": std["Purpose"],
-            d("Structure"): ds.structure or "Not specified",
-            d("StandardOID"): std["OID"],
-            d("ArchiveLocationID"): f"LF.{ds.name}",
-        }
-        if ds.standard == "sdtm" and not ds.name.startswith("SUPP"):
-            attrs["Domain"] = ds.name
-        ig = ET.SubElement(mdv, o("ItemGroupDef"), attrs)
+        ig = ET.SubElement(mdv, o("ItemGroupDef"), _item_group_attributes(ds))
         _description(ig, ds.label)
         for v in ds.variables:
-            ref = {
-                "ItemOID": f"IT.{ds.name}.{v.name}",
-                "OrderNumber": str(v.order),
-                "Mandatory": "Yes" if v.core.strip().lower() == "req" else "No",
-            }
-            if v.key_sequence:
-                ref["KeySequence"] = str(v.key_sequence)
-            if method_oid(ds, v):
-                ref["MethodOID"] = method_oid(ds, v)
-            ET.SubElement(ig, o("ItemRef"), ref)
+            ET.SubElement(ig, o("ItemRef"), _item_ref_attributes(ds, v))
         if ds.class_:
             ET.SubElement(ig, d("Class"), {"Name": ds.class_.upper()})
-        leaf = ET.SubElement(
-            ig, d("leaf"), {"ID": f"LF.{ds.name}", f"{{{XLINK_NS}}}href": f"{ds.standard}/{ds.file_stem}.xpt"}
-        )
-        ET.SubElement(leaf, d("title")).text = f"{ds.file_stem}.xpt"
+        build_leaf(ig, ds)
 
+
+def _item_group_attributes(ds: Dataset) -> dict[str, str]:
+    """The ``ItemGroupDef`` attributes of a dataset (``Domain`` for SDTM domains, not SUPP--)."""
+    std = STANDARDS[ds.standard]
+    attrs = {
+        "OID": f"IG.{ds.name}",
+        "Name": ds.name,
+        "SASDatasetName": ds.name,
+        "Repeating": "No" if ds.keys and ds.keys[-1] in ("USUBJID",) else "Yes",
+        "IsReferenceData": "Yes" if ds.class_.strip().upper() == "TRIAL DESIGN" else "No",
+        "Purpose": std["Purpose"],
+        d("Structure"): ds.structure or "Not specified",
+        d("StandardOID"): std["OID"],
+        d("ArchiveLocationID"): f"LF.{ds.name}",
+    }
+    if ds.standard == "sdtm" and not ds.name.startswith("SUPP"):
+        attrs["Domain"] = ds.name
+    return attrs
+
+
+def _item_ref_attributes(ds: Dataset, v: Variable) -> dict[str, str]:
+    """A variable's ``ItemRef``: order, mandatory (``CORE`` Req), key sequence, derivation method."""
+    ref = {
+        "ItemOID": f"IT.{ds.name}.{v.name}",
+        "OrderNumber": str(v.order),
+        "Mandatory": "Yes" if v.core.strip().lower() == "req" else "No",
+    }
+    if v.key_sequence:
+        ref["KeySequence"] = str(v.key_sequence)
+    method = method_oid(ds, v)
+    if method:
+        ref["MethodOID"] = method
+    return ref
+
+
+def build_leaf(ig: ET.Element, ds: Dataset) -> None:
+    """The ``def:leaf`` of a dataset: its XPT file, relative to define.xml."""
+    leaf = ET.SubElement(
+        ig, d("leaf"), {"ID": f"LF.{ds.name}", f"{{{XLINK_NS}}}href": f"{ds.standard}/{ds.file_stem}.xpt"}
+    )
+    ET.SubElement(leaf, d("title")).text = f"{ds.file_stem}.xpt"
+
+
+def build_item_defs(
+    mdv: ET.Element,
+    datasets: list[Dataset],
+    codelists: dict[str, Codelist],
+    by_var: dict[tuple[str, str], list[ValueLevel]],
+) -> None:
+    """One ``ItemDef`` per variable, with its display format, ``CodeListRef``, ``def:Origin`` and
+    ``def:ValueListRef``."""
     for ds in datasets:
         for v in ds.variables:
             item = _item_def(mdv, f"IT.{ds.name}.{v.name}", v.name, v.define_type, v.length, v.label)
@@ -414,6 +496,13 @@ def build_define(
             _origin(item, v)
             if (ds.name, v.name) in by_var:
                 ET.SubElement(item, d("ValueListRef"), {"ValueListOID": f"VL.{ds.name}.{v.name}"})
+
+
+def build_value_level_item_defs(
+    mdv: ET.Element, datasets: list[Dataset], by_var: dict[tuple[str, str], list[ValueLevel]]
+) -> None:
+    """One ``ItemDef`` per value-level row (``IT.<DS>.<VAR>.<TESTCD>``), labelled after its
+    variable and test, with the variable's origin."""
     for (ds_name, var), rows in sorted(by_var.items()):
         ds = next(x for x in datasets if x.name == ds_name)
         parent = ds.variable(var)
@@ -424,21 +513,28 @@ def build_define(
             item = _item_def(mdv, f"IT.{ds_name}.{var}.{vl.testcd}", var, vl.define_type, vl.length, label)
             _origin(item, parent)
 
+
+def build_codelists(mdv: ET.Element, codelists: dict[str, Codelist]) -> None:
+    """One ``CodeList`` per codelist: ``EnumeratedItem``s (NCI code as ``Alias``, terms CDISC CT
+    lacks marked ``def:ExtendedValue``), then the codelists' own NCI codes as ``Alias``."""
     for code, cl in codelists.items():
-        attrs = {"OID": codelist_oid(code), "Name": cl["name"], "DataType": cl["data_type"]}
-        if cl["in_ct"]:
+        attrs = {"OID": codelist_oid(code), "Name": cl.name, "DataType": cl.data_type}
+        if cl.in_ct:
             attrs[d("StandardOID")] = CT_STANDARD_OID
         cl_el = ET.SubElement(mdv, o("CodeList"), attrs)
-        for rank, (term, nci, extended) in enumerate(cl["items"], start=1):
+        for rank, (term, nci, extended) in enumerate(cl.items, start=1):
             item_attrs = {"CodedValue": term, "OrderNumber": str(rank)}
-            if extended and cl["in_ct"]:
+            if extended and cl.in_ct:
                 item_attrs[d("ExtendedValue")] = "Yes"
             enum = ET.SubElement(cl_el, o("EnumeratedItem"), item_attrs)
             if nci:
                 ET.SubElement(enum, o("Alias"), {"Context": "nci:ExtCodeID", "Name": nci})
-        for nci_code in cl["nci_codes"]:
+        for nci_code in cl.nci_codes:
             ET.SubElement(cl_el, o("Alias"), {"Context": "nci:ExtCodeID", "Name": nci_code})
 
+
+def build_methods(mdv: ET.Element, datasets: list[Dataset]) -> None:
+    """One ``MethodDef`` (``Computation``, the spec's ``METHOD`` text) per derived variable."""
     for ds in datasets:
         for v in ds.variables:
             oid = method_oid(ds, v)
@@ -449,21 +545,19 @@ def build_define(
                     {"OID": oid, "Name": f"Algorithm for {ds.name}.{v.name}", "Type": "Computation"},
                 )
                 _description(md, v.method)
-    ET.indent(odm, space="  ")
-    return ET.ElementTree(odm)
 
 
-def define_problems(tree: ET.ElementTree, dataset_names: list[str] | None = None) -> list[str]:
+def define_problems(tree: ET.ElementTree[ET.Element], dataset_names: list[str] | None = None) -> list[str]:
     """Broken references in a define.xml tree, as messages (empty = structurally sound): every
     ItemRef -> ItemDef, CodeListRef -> CodeList, MethodOID -> MethodDef, ValueListRef ->
     ValueListDef, WhereClauseRef -> WhereClauseDef, RangeCheck def:ItemOID -> ItemDef, each OID
     unique, and an ItemGroupDef for every dataset in ``dataset_names``."""
     root = tree.getroot()
     problems = []
-    oids: dict[str, set[str]] = {}
+    oids: dict[str, set[str | None]] = {}  # None: an element without OID
     for tag in ("ItemGroupDef", "ItemDef", "CodeList", "MethodDef"):
         found = [e.get("OID") for e in root.iter(o(tag))]
-        dupes = sorted({x for x in found if found.count(x) > 1})
+        dupes = sorted({x for x in found if found.count(x) > 1}, key=str)
         problems += [f"duplicate {tag} OID {x}" for x in dupes]
         oids[tag] = set(found)
     for tag in ("ValueListDef", "WhereClauseDef"):
@@ -486,11 +580,8 @@ def define_problems(tree: ET.ElementTree, dataset_names: list[str] | None = None
     return problems
 
 
-def write_define(tree: ET.ElementTree, path: Path) -> Path:
+def write_define(tree: ET.ElementTree[ET.Element], path: Path) -> Path:
     """Serialize with an XML declaration, atomically."""
-    from assets.common.parquet import atomic_write_bytes
-    from assets.exports.files import make_readable
-
     body = ET.tostring(tree.getroot(), encoding="unicode")
-    atomic_write_bytes(Path(path), ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8"))
-    return make_readable(Path(path))
+    atomic_write_text(Path(path), '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n")
+    return Path(path)

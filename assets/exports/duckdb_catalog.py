@@ -16,15 +16,13 @@ warehouse can be moved or copied; open the catalog with :func:`connect_catalog` 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 
+from assets.common.atomic import atomic_path
 from assets.common.parquet import read_labels
-from assets.exports.files import publish
 
 LAYERS = ("sdtm", "adam", "qa")
 CATALOG_NAME = "warehouse.duckdb"
@@ -93,24 +91,19 @@ def build_catalog(mode_root: Path, db_path: Path | None = None) -> tuple[Path, l
     root = Path(mode_root).resolve()
     db_path = Path(db_path) if db_path else root / CATALOG_NAME
     views = catalog_views(root)
-    fd, tmp = tempfile.mkstemp(prefix=f".{db_path.name}.", suffix=".tmp", dir=db_path.parent)
-    os.close(fd)
-    os.unlink(tmp)  # DuckDB wants to create the file itself
-    try:
-        con = duckdb.connect(tmp, config={"file_search_path": str(root)})
+    with atomic_path(db_path) as tmp:
+        tmp.unlink()  # DuckDB wants to create the file itself
         try:
-            statements = [f"CREATE SCHEMA IF NOT EXISTS {_ident(layer)}" for layer in LAYERS]
-            statements += [sql for view in views for sql in view_sql(view)]
-            # one script: a statement per round trip costs seconds over a few hundred comments
-            con.execute(";\n".join(statements) + ";\nCHECKPOINT;")
+            con = duckdb.connect(str(tmp), config={"file_search_path": str(root)})
+            try:
+                statements = [f"CREATE SCHEMA IF NOT EXISTS {_ident(layer)}" for layer in LAYERS]
+                statements += [sql for view in views for sql in view_sql(view)]
+                # one script: a statement per round trip costs seconds over a few hundred comments
+                con.execute(";\n".join(statements) + ";\nCHECKPOINT;")
+            finally:
+                con.close()
         finally:
-            con.close()
-        Path(tmp + ".wal").unlink(missing_ok=True)
-        publish(tmp, db_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        Path(tmp + ".wal").unlink(missing_ok=True)
-        raise
+            Path(f"{tmp}.wal").unlink(missing_ok=True)  # empty after the checkpoint; or a failed run's
     return db_path, views
 
 
@@ -118,6 +111,14 @@ def connect_catalog(db_path: Path, read_only: bool = True) -> duckdb.DuckDBPyCon
     """Open the catalog with relative view paths resolved from the database file's folder."""
     db_path = Path(db_path).resolve()
     return duckdb.connect(str(db_path), read_only=read_only, config={"file_search_path": str(db_path.parent)})
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    """The number a ``SELECT count(*)`` answers."""
+    row = con.execute(sql).fetchone()
+    if row is None:  # count(*) always answers one row
+        raise RuntimeError(f"no row from {sql!r}")
+    return int(row[0])
 
 
 def view_row_counts(db_path: Path) -> dict[str, tuple[int, int]]:
@@ -128,11 +129,11 @@ def view_row_counts(db_path: Path) -> dict[str, tuple[int, int]]:
     try:
         for view in catalog_views(root):
             qualified = f"{view['schema']}.{view['name']}"
-            through_view = con.execute(
-                f"SELECT count(*) FROM {_ident(view['schema'])}.{_ident(view['name'])}"
-            ).fetchone()[0]
+            through_view = _count(
+                con, f"SELECT count(*) FROM {_ident(view['schema'])}.{_ident(view['name'])}"
+            )
             in_files = sum(pq.read_metadata(f).num_rows for f in view["files"])
-            out[qualified] = (int(through_view), int(in_files))
+            out[qualified] = (through_view, int(in_files))
     finally:
         con.close()
     return out

@@ -27,6 +27,7 @@ datetimes by :func:`read_export_table`, so every format gets the same numeric da
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ import pyarrow.parquet as pq
 
 from assets.common.cache import LruCache
 from assets.common.parquet import file_identity, read_labels
+from study import spec
 
 STANDARDS = ("sdtm", "adam")
 SPEC_DATASET_COLUMNS = ["DATASET", "LABEL", "CLASS", "STRUCTURE", "KEYS"]
@@ -110,8 +112,6 @@ class Dataset:
 def load_spec(standard: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(datasets, variables) of a standard from ``study.spec``; empty frames when the spec files do
     not exist yet (the datasets are then described from their Parquet files alone)."""
-    from study import spec
-
     try:
         ds, vs = spec.datasets(standard), spec.variables(standard)
     except FileNotFoundError:
@@ -141,6 +141,14 @@ def read_export_table(path: Path, standard: str, dictionary_text: bool = False) 
         ("table", file_identity(path), standard, dictionary_text),
         lambda: _read(path, standard, dictionary_text),
     )
+
+
+def read_written_table(dataset: Dataset) -> pa.Table:
+    """The export table of a dataset described from its file (:func:`describe_written`), text
+    dictionary encoded: what XPT, Dataset-JSON and define.xml are written from."""
+    if dataset.path is None:
+        raise ValueError(f"{dataset.standard}/{dataset.name}: described from no file")
+    return read_export_table(dataset.path, dataset.standard, dictionary_text=True)
 
 
 def _read(path: Path, standard: str, dictionary_text: bool) -> pa.Table:
@@ -366,6 +374,8 @@ def data_cut_timestamp(mode_root: Path) -> str | None:
     """The newest export in force (its ``EXPORT_ID`` is the UTC time of the export, site-export.md)
     as ISO 8601 ``YYYY-MM-DDTHH:MM:SSZ``: the database's last modification, read from the ingest
     inventory so that a rerun on the same data writes byte-identical files."""
+    # Imported here, not at the top: assets.ingest.store imports the ingest validation (pandera,
+    # ~2 s), which ``trialpipe export`` and the export tests would otherwise pay for nothing.
     from assets.ingest.store import read_qa_table
 
     inv = read_qa_table(Path(mode_root) / "ingest", "inventory")
@@ -379,7 +389,5 @@ def data_cut_timestamp(mode_root: Path) -> str | None:
 def inputs_timestamp(paths: list[Path]) -> str:
     """Fallback when no ingest inventory exists: the newest modification time of the input files
     (still stable across reruns of the export on the same warehouse)."""
-    import datetime as dt
-
     newest = max((Path(p).stat().st_mtime for p in paths), default=0.0)
     return dt.datetime.fromtimestamp(int(newest), tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

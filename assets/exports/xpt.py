@@ -15,10 +15,8 @@ as a blocking finding and :func:`write_xpt` refuses to write that dataset.
 
 from __future__ import annotations
 
-import os
 import re
 import struct
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,8 +28,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from assets.common.atomic import atomic_open
+from assets.common.dates import MONTHS
 from assets.common.findings import FINDING_COLUMNS, make_findings
-from assets.exports.files import publish
 from assets.exports.metadata import Dataset, is_text, per_value
 
 MAX_NAME = 8
@@ -135,6 +134,13 @@ def _all_fit(col: pa.Array | pa.ChunkedArray) -> bool:
     return True
 
 
+def _require_variables(dataset: Dataset, table: pa.Table, who: str) -> None:
+    """Raise ``KeyError`` naming ``who`` and the dataset's variables ``table`` lacks."""
+    missing = [v.name for v in dataset.variables if v.name not in table.column_names]
+    if missing:
+        raise KeyError(f"{who}({dataset.name}): columns not in table: {missing}")
+
+
 @cache
 def _no_findings() -> pd.DataFrame:
     """The findings frame of a table without problems (built once: conforming a frame costs)."""
@@ -143,9 +149,7 @@ def _no_findings() -> pd.DataFrame:
 
 def xpt_problems(dataset: Dataset, table: pa.Table) -> pd.DataFrame:
     """Everything in ``table`` that XPORT v5 cannot hold, as findings (KIND ``XPT_V5``, ERROR)."""
-    missing = [v.name for v in dataset.variables if v.name not in table.column_names]
-    if missing:
-        raise KeyError(f"xpt_problems({dataset.name}): columns not in table: {missing}")
+    _require_variables(dataset, table, "xpt_problems")
     rows = _name_and_label_problems(dataset) + _value_problems(dataset, table)
     return make_findings(pd.DataFrame(rows)) if rows else _no_findings().copy()
 
@@ -351,16 +355,11 @@ def xport_v5_header(
     return b"".join(records)
 
 
-MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-
-
 def xpt_columns(dataset: Dataset, table: pa.Table) -> tuple[list[XptVariable], list[np.ndarray | Gathered]]:
     """The XPT variables and each one's values as a (rows x length) byte matrix (or its distinct
     rows, :class:`Gathered`): numbers as IBM doubles, text blank padded to the variable's length
     (sized to the data, at least 1 byte)."""
-    missing = [v.name for v in dataset.variables if v.name not in table.column_names]
-    if missing:
-        raise KeyError(f"xpt_columns({dataset.name}): columns not in table: {missing}")
+    _require_variables(dataset, table, "xpt_columns")
     variables, blocks = [], []
     for v in dataset.variables:
         col = table.column(v.name)
@@ -412,16 +411,9 @@ def write_xpt(
         return problems
     variables, blocks = xpt_columns(dataset, table)
     header = xport_v5_header(dataset.name.upper(), dataset.label, variables, created or time.localtime())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(header)
-            for chunk in observation_chunks(blocks):
-                fh.write(chunk)
-            fh.write(b" " * (-table.num_rows * sum(v.width for v in variables) % RECORD))
-        publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as fh:
+        fh.write(header)
+        for chunk in observation_chunks(blocks):
+            fh.write(chunk)
+        fh.write(b" " * (-table.num_rows * sum(v.width for v in variables) % RECORD))
     return problems

@@ -2,8 +2,9 @@
 
 import dagster as dg
 
-from assets.exports.assets import EXPORTS_ASSETS, EXPORTS_CHECKS, TABLE_DEPS
+from assets.common import keys
 from assets.common.resources import LandingZone, RestrictedRandomization, Warehouse
+from assets.exports.assets import EXPORTS_ASSETS, EXPORTS_CHECKS
 from tests.assets.exports.builders import build_mode_root
 
 
@@ -33,7 +34,16 @@ def test_assets_materialize_and_checks_pass(tmp_path):
         "export_duckdb",
     }
     assert all(a.group_names_by_key[a.key] == "exports" for a in EXPORTS_ASSETS)
-    assert isinstance(TABLE_DEPS, list)
+
+
+def test_each_format_waits_for_every_table_and_the_catalog_for_qa_too():
+    deps = {a.key.to_user_string(): set(a.asset_deps[a.key]) for a in EXPORTS_ASSETS}
+    tables = set(keys.EXPORTED_TABLES)
+    assert {"sdtm_dm", "sdtm_suppex", "eligibility", "sledai_findings", "adam_adsl", "adam_stats"} <= {
+        k.to_user_string() for k in tables
+    }
+    assert deps["export_xpt"] == deps["export_dataset_json"] == deps["export_define_xml"] == tables
+    assert deps["export_duckdb"] == tables | set(keys.QA_ASSETS)
 
 
 def test_xpt_check_fails_blocking_on_a_non_ascii_value(tmp_path):
