@@ -39,6 +39,7 @@ import pyarrow.parquet as pq
 
 from assets.common.cache import LruCache
 from assets.common.parquet import file_identity, read_labels
+from assets.ingest.store import read_qa_table
 from study import spec
 
 STANDARDS = ("sdtm", "adam")
@@ -374,10 +375,6 @@ def data_cut_timestamp(mode_root: Path) -> str | None:
     """The newest export in force (its ``EXPORT_ID`` is the UTC time of the export, site-export.md)
     as ISO 8601 ``YYYY-MM-DDTHH:MM:SSZ``: the database's last modification, read from the ingest
     inventory so that a rerun on the same data writes byte-identical files."""
-    # Imported here, not at the top: assets.ingest.store imports the ingest validation (pandera,
-    # ~2 s), which ``trialpipe export`` and the export tests would otherwise pay for nothing.
-    from assets.ingest.store import read_qa_table
-
     inv = read_qa_table(Path(mode_root) / "ingest", "inventory")
     if inv.empty or "EXPORT_ID" not in inv.columns:
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -19,7 +20,9 @@ import pyarrow.parquet as pq
 
 from assets.common.cache import LruCache
 from assets.common.parquet import file_identity, write_parquet
-from assets.ingest.site_ingest import SourceIngest
+
+if TYPE_CHECKING:  # annotations only: importing it at run time pulls in pandera for every reader
+    from assets.ingest.site_ingest import SourceIngest
 
 QA_TABLES = ("quarantine", "accounting", "rejections", "unexpected")
 _SORT = {
