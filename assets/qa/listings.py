@@ -1,10 +1,8 @@
-"""Per-site listings to send to sites (CSV, XLSX) and the export status of every site.
+"""Per-site listings to send to sites: open queries and quarantined values, as CSV and XLSX.
 
 Issue 5: listings are safe against spreadsheet formula injection — a text value a site sent
 that starts with ``=``, ``+``, ``-``, ``@``, tab or carriage return would run as a formula when the
-site opens the file, so it gets a leading ``'`` (OWASP CSV injection guidance). Export status:
-per site the newest complete export, its age in days on the run date, and the incomplete exports
-that were skipped and why (site-export.md, Landing zone layout).
+site opens the file, so it gets a leading ``'`` (OWASP CSV injection guidance).
 """
 
 from __future__ import annotations
@@ -18,7 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from assets.common.parquet import atomic_write_bytes
+from assets.common.atomic import atomic_write_bytes
+from assets.common.columns import require_columns
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START = r"^[=+\-@\t\r]"
@@ -44,25 +43,6 @@ LISTING_COLUMNS = [
     "LAST_SEEN",
 ]
 LISTING_SORT = ["SUBJID", "FORM", "RECID", "KIND", "COLUMN", "QUERY_ID"]
-
-EXPORT_STATUS_COLUMNS = [
-    "SITEID",
-    "LAST_EXPORT",
-    "LAST_EXPORT_DTC",
-    "AGE_DAYS",
-    "EXPORTS_FOUND",
-    "EXPORTS_INCOMPLETE",
-    "INCOMPLETE_SKIPPED",
-]
-EXPORT_STATUS_LABELS = {
-    "SITEID": "Study site identifier (IWRS for randomization)",
-    "LAST_EXPORT": "Newest complete export (in force)",
-    "LAST_EXPORT_DTC": "Newest complete export time (ISO 8601 UTC)",
-    "AGE_DAYS": "Age of the newest complete export (days)",
-    "EXPORTS_FOUND": "Export folders found",
-    "EXPORTS_INCOMPLETE": "Incomplete export folders (skipped)",
-    "INCOMPLETE_SKIPPED": "Skipped exports and why",
-}
 
 
 def _utf8(value: str) -> pa.Scalar:
@@ -115,12 +95,20 @@ def _with_quotes(df: pd.DataFrame, risky: dict[str, np.ndarray]) -> pd.DataFrame
 
 def derive_site_listing(queries: pd.DataFrame, siteid: str) -> pd.DataFrame:
     """The open queries of one site in the columns a site answers, escaped for spreadsheets."""
-    missing = [c for c in LISTING_COLUMNS + ["SITEID"] if c not in queries.columns]
-    if missing:
-        raise KeyError(f"derive_site_listing: columns missing: {missing}")
+    require_columns(queries, LISTING_COLUMNS + ["SITEID"], "derive_site_listing")
     rows = queries[queries["SITEID"].eq(siteid).fillna(False) & queries["STATUS"].eq("OPEN").fillna(False)]
     listing = rows[LISTING_COLUMNS].sort_values(LISTING_SORT, kind="stable", na_position="last")
     return escape_formula_injection(listing.reset_index(drop=True))
+
+
+def listed_sites(export_status: pd.DataFrame, queries: pd.DataFrame, quarantine: pd.DataFrame) -> list[str]:
+    """The sites that get a listing folder: every site with an export status, a query or a
+    quarantined value, sorted."""
+    return sorted(
+        set(export_status.get("SITEID", pd.Series(dtype=str)).dropna().astype(str))
+        | set(queries["SITEID"].dropna().astype(str))
+        | set(quarantine["SITEID"].dropna().astype(str))
+    )
 
 
 def split_by_site(frame: pd.DataFrame, sites: list[str]) -> dict[str, pd.DataFrame]:
@@ -139,9 +127,7 @@ def derive_site_listings(queries: pd.DataFrame, sites: list[str]) -> dict[str, p
     """:func:`derive_site_listing` of every site of ``sites``, with one filter and one sort for
     all of them: sorted by site, then the listing order (stable, so each site's rows keep the
     order its own sort gives), then sliced per site."""
-    missing = [c for c in LISTING_COLUMNS + ["SITEID"] if c not in queries.columns]
-    if missing:
-        raise KeyError(f"derive_site_listings: columns missing: {missing}")
+    require_columns(queries, LISTING_COLUMNS + ["SITEID"], "derive_site_listings")
     keep = queries["SITEID"].isin(sites).to_numpy(dtype=bool, na_value=False) & queries["STATUS"].eq(
         "OPEN"
     ).to_numpy(dtype=bool, na_value=False)
@@ -392,49 +378,3 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path, created: pd.Timestam
     }
     atomic_write_bytes(Path(path), _finish_package(package, parts, date_time))
     return Path(path)
-
-
-def export_time(export_ids: pd.Series) -> pd.Series:
-    """``YYYYMMDDTHHMMSSZ`` export ids as UTC timestamps (NaT when the id is malformed)."""
-    return pd.to_datetime(export_ids.astype("string"), format="%Y%m%dT%H%M%SZ", errors="coerce", utc=True)
-
-
-def derive_export_status(inventory: pd.DataFrame, now: str) -> pd.DataFrame:
-    """Per source (site or IWRS): newest complete export, its age in whole days at ``now`` (the
-    run timestamp), how many export folders were found and which incomplete ones were skipped,
-    with the reason (site-export.md: the newest complete export is in force)."""
-    needed = ["SOURCE", "EXPORT_ID", "COMPLETE", "REASON"]
-    missing = [c for c in needed if c not in inventory.columns]
-    if missing and not inventory.empty:
-        raise KeyError(f"derive_export_status: columns missing: {missing}")
-    if inventory.empty:
-        return pd.DataFrame(
-            {
-                c: pd.Series(dtype="Int64" if "EXPORTS" in c or c == "AGE_DAYS" else "string")
-                for c in EXPORT_STATUS_COLUMNS
-            }
-        )
-    inv = inventory.copy()
-    inv["COMPLETE"] = inv["COMPLETE"].astype(bool)
-    run_time = pd.Timestamp(now)
-    run_time = run_time.tz_localize("UTC") if run_time.tzinfo is None else run_time.tz_convert("UTC")
-    complete = inv[inv["COMPLETE"]]
-    newest = complete.groupby("SOURCE")["EXPORT_ID"].max()
-    incomplete = inv[~inv["COMPLETE"]].sort_values(["SOURCE", "EXPORT_ID"])
-    skipped = (
-        (incomplete["EXPORT_ID"].astype(str) + " (" + incomplete["REASON"].astype(str) + ")")
-        .groupby(incomplete["SOURCE"])
-        .agg("; ".join)
-    )
-    out = pd.DataFrame({"SITEID": sorted(inv["SOURCE"].astype(str).unique())})
-    out["LAST_EXPORT"] = out["SITEID"].map(newest).astype("string")
-    stamp = export_time(out["LAST_EXPORT"])
-    out["LAST_EXPORT_DTC"] = stamp.dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype("string")
-    out["AGE_DAYS"] = ((run_time - stamp).dt.total_seconds() // 86400).astype("Int64")
-    out["EXPORTS_FOUND"] = out["SITEID"].map(inv.groupby("SOURCE").size()).astype("Int64")
-    out["EXPORTS_INCOMPLETE"] = (
-        out["SITEID"].map(incomplete.groupby("SOURCE").size()).fillna(0).astype("Int64")
-    )
-    out["INCOMPLETE_SKIPPED"] = out["SITEID"].map(skipped).astype("string")
-    out["SITEID"] = out["SITEID"].astype("string")
-    return out[EXPORT_STATUS_COLUMNS]

@@ -7,6 +7,8 @@ record (RECID), column and rule — and never of the value or of the export that
 later export re-sends the same record). A query found again stays ``OPEN`` with its first-seen
 time; a query no longer found is ``RESOLVED`` (e.g. the site corrected the record in a newer
 export). The previous ``queries.parquet`` is merged, never overwritten blindly.
+
+The column labels of both tables are in ``study/qa_variables.csv`` (:mod:`assets.qa.labels`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+from assets.common.columns import require_columns
 from assets.common.findings import FINDING_COLUMNS, make_findings
 from assets.ingest.validate import QUARANTINE_COLUMNS as INGEST_QUARANTINE_COLUMNS
 
@@ -40,52 +43,9 @@ QUERY_COLUMNS = [
 QUERY_SORT = ["SITEID", "SUBJID", "FORM", "RECID", "KIND", "COLUMN", "QUERY_ID"]
 """Sort keys of queries.parquet: identifying columns only, never run timestamps."""
 
-QUERY_LABELS = {
-    "QUERY_ID": "Query identifier (stable across runs)",
-    "STATUS": "Query status (OPEN, RESOLVED)",
-    "PRODUCER": "Pipeline step that raised the finding",
-    "KIND": "Kind of finding",
-    "SEVERITY": "ERROR (row rejected) or WARNING (kept)",
-    "SITEID": "Study site identifier",
-    "SUBJID": "Subject identifier for the study",
-    "FORM": "Source form or dataset",
-    "RECID": "Record identifier within the form",
-    "VISIT": "Visit name",
-    "COLUMN": "Column the query is about",
-    "RULE": "Rule that failed",
-    "VALUE": "Value as delivered",
-    "MESSAGE": "What is wrong",
-    "SRC_EXPORT": "Export that carried the record (latest run)",
-    "SRC_FILE": "Source file (latest run)",
-    "SRC_LINE": "Source line in the file (latest run)",
-    "N_FINDINGS": "Number of findings merged into the query",
-    "FIRST_SEEN": "Run timestamp the query was first raised",
-    "LAST_SEEN": "Run timestamp the query was last found",
-    "RESOLVED_AT": "Run timestamp the query was no longer found",
-}
-
 # The ingest quarantine's columns, with the source folder named as the site it is.
 QUARANTINE_COLUMNS = ["SITEID" if c == "SOURCE" else c for c in INGEST_QUARANTINE_COLUMNS]
 QUARANTINE_SORT = ["SITEID", "SRC_FILE", "SRC_LINE", "COLUMN", "RULE"]
-QUARANTINE_LABELS = {
-    "SITEID": "Study site identifier (IWRS for randomization)",
-    "SRC_EXPORT": "Export identifier",
-    "SRC_FILE": "Source file",
-    "SRC_LINE": "Source line in the file",
-    "FORM": "Source form",
-    "RECID": "Record identifier within the form",
-    "SUBJID": "Subject identifier for the study",
-    "COLUMN": "Column that broke its rule",
-    "RULE": "Rule that failed",
-    "VALUE": "Value as delivered",
-    "MESSAGE": "What is wrong",
-}
-
-
-def _require(df: pd.DataFrame, columns: list[str], who: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise KeyError(f"{who}: columns missing: {missing}")
 
 
 def derive_quarantine_listing(quarantine: pd.DataFrame) -> pd.DataFrame:
@@ -95,7 +55,7 @@ def derive_quarantine_listing(quarantine: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(
             {c: pd.Series(dtype="Int64" if c == "SRC_LINE" else "string") for c in QUARANTINE_COLUMNS}
         )
-    _require(
+    require_columns(
         quarantine,
         ["SOURCE", "SRC_EXPORT", "SRC_FILE", "SRC_LINE", "FORM", "RECID", "COLUMN", "RULE"],
         "derive_quarantine_listing",
@@ -111,13 +71,18 @@ def derive_quarantine_listing(quarantine: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(QUARANTINE_SORT, kind="stable").reset_index(drop=True)
 
 
+def count_quarantined_rows(quarantine: pd.DataFrame) -> int:
+    """Source rows with a quarantined value: the distinct (site, file, line) of the listing."""
+    return int(quarantine[["SITEID", "SRC_FILE", "SRC_LINE"]].drop_duplicates().shape[0])
+
+
 def derive_var_query_id(findings: pd.DataFrame) -> pd.DataFrame:
     """Add ``QUERY_ID``: ``Q`` + 16 hex digits of SHA-256 over kind, site, subject, form, RECID,
     column and rule (issue 5: the same problem keeps its id across runs). The value and the export
     are left out, so a re-sent or re-exported record keeps its id; two exceptions, both because
     nothing else identifies the problem: export-level kinds (a skipped export, a rejected file)
     add the export id, and a row without RECID adds its file line."""
-    _require(findings, QUERY_ID_PARTS + ["SRC_EXPORT", "SRC_LINE"], "derive_var_query_id")
+    require_columns(findings, QUERY_ID_PARTS + ["SRC_EXPORT", "SRC_LINE"], "derive_var_query_id")
     parts = findings[QUERY_ID_PARTS].astype("string").fillna("")
     key = parts[QUERY_ID_PARTS[0]]
     for col in QUERY_ID_PARTS[1:]:
@@ -177,9 +142,9 @@ def merge_query_history(
 
     ``now`` is the run timestamp (ISO 8601 text), an argument so that results are deterministic.
     """
-    _require(current, ["QUERY_ID", "PRODUCER", *FINDING_COLUMNS], "merge_query_history")
+    require_columns(current, ["QUERY_ID", "PRODUCER", *FINDING_COLUMNS], "merge_query_history")
     prev = previous if previous is not None and not previous.empty else _empty_queries()
-    _require(prev, ["QUERY_ID", "STATUS", "FIRST_SEEN", "LAST_SEEN"], "merge_query_history(previous)")
+    require_columns(prev, ["QUERY_ID", "STATUS", "FIRST_SEEN", "LAST_SEEN"], "merge_query_history(previous)")
     prev = prev.copy()
     for col in QUERY_COLUMNS:
         if col not in prev.columns:
@@ -216,7 +181,7 @@ def merge_query_history(
 
 def summarize_open_queries(queries: pd.DataFrame) -> pd.DataFrame:
     """Open queries per site and kind (a wide count table, zero-filled) for the report and checks."""
-    _require(queries, ["STATUS", "SITEID", "KIND"], "summarize_open_queries")
+    require_columns(queries, ["STATUS", "SITEID", "KIND"], "summarize_open_queries")
     open_q = queries[queries["STATUS"].eq(OPEN).fillna(False)]
     if open_q.empty:
         return pd.DataFrame(index=pd.Index([], name="SITEID", dtype="string"))

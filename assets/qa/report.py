@@ -15,6 +15,8 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup, escape
 
+from assets.common.columns import require_columns
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PALETTE = (
     "#4e79a7",
@@ -117,10 +119,7 @@ def chart_open_queries(open_by_site_kind: pd.DataFrame) -> Markup | None:
 def derive_sledai_completeness(sledai_scored: pd.DataFrame) -> pd.DataFrame:
     """Per visit: SLEDAI-2K assessments, how many have every item answered (a total), and the
     share in percent (derivations.md: one missing item makes the total missing)."""
-    needed = ["VISIT", "VISITNUM", "SLEDAI_TOTAL"]
-    missing = [c for c in needed if c not in sledai_scored.columns]
-    if missing:
-        raise KeyError(f"derive_sledai_completeness: columns missing: {missing}")
+    require_columns(sledai_scored, ["VISIT", "VISITNUM", "SLEDAI_TOTAL"], "derive_sledai_completeness")
     if sledai_scored.empty:
         return pd.DataFrame(columns=["VISITNUM", "VISIT", "ASSESSMENTS", "COMPLETE", "PCT_COMPLETE"])
     g = sledai_scored.assign(COMPLETE=sledai_scored["SLEDAI_TOTAL"].notna()).groupby(

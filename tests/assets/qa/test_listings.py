@@ -3,8 +3,8 @@
 import pandas as pd
 from openpyxl import load_workbook
 
+from assets.qa.export_status import derive_export_status
 from assets.qa.listings import (
-    derive_export_status,
     derive_site_listing,
     escape_formula_injection,
     write_csv,

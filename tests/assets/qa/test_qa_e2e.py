@@ -8,13 +8,15 @@ import pytest
 
 import study
 from assets.common.parquet import write_parquet
+from assets.common.resources import RunSettings, Warehouse
 from assets.ingest.assets import findings_from_ingest
 from assets.ingest.discovery import discover_exports, inventory_frame, list_sites
 from assets.ingest.site_ingest import ingest_source
 from assets.ingest.store import read_qa_table, write_source
 from assets.qa.assets import QA_ASSETS, QA_CHECKS
-from assets.common.resources import Warehouse
 from tests.exports import write_export
+
+pytestmark = pytest.mark.e2e
 
 OLD, NEW = "20260301T020000Z", "20260401T020000Z"
 RUN1, RUN2 = "2026-03-02T03:00:00Z", "2026-04-02T03:00:00Z"
@@ -58,7 +60,7 @@ def materialize(wh, as_of):
     config = {"ops": {k: {"config": {"as_of": as_of}} for k in ("qa_queries", "qa_export_status")}}
     return dg.materialize(
         [*QA_ASSETS, *QA_CHECKS],
-        resources={"warehouse": Warehouse(path=str(wh))},
+        resources={"warehouse": Warehouse(path=str(wh)), "settings": RunSettings()},
         run_config=config,
         raise_on_error=False,
     )

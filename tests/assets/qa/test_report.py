@@ -116,7 +116,7 @@ def report_context():
             },
         ]
     )
-    from assets.qa.listings import derive_export_status
+    from assets.qa.export_status import derive_export_status
 
     sledai = pd.DataFrame(
         {
