@@ -21,6 +21,7 @@ import pandas as pd
 import study
 from assets.common.findings import empty_findings, make_findings
 from assets.common.parquet import write_parquet
+from assets.common.version import code_version
 from assets.exports import dataset_json, define_xml, duckdb_catalog, xpt
 from assets.exports.define_html import write_define_html
 from assets.exports.metadata import (
@@ -98,7 +99,7 @@ def build_dataset_json(mode_root: Path, datasets: list[Dataset] | None = None) -
             study_oid=f"ST.{studyid}",
             metadata_version_oid=f"MDV.{studyid}.{mode}",
             originator=ORIGINATOR,
-            source_system={"name": "trialpipe", "version": study.study()["contract_version"]},
+            source_system={"name": "trialpipe", "version": code_version()},
             file_oid=f"{studyid}.{mode}.{ds.standard.upper()}.{ds.name}",
         )
         path = submission_dir(mode_root, ds.standard) / f"{ds.file_stem}.json"

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from assets.common.atomic import atomic_write_text
+from assets.common.version import code_version
 from assets.exports.metadata import Dataset, Variable, per_value, value_type
 from study.ct import ct_path
 
@@ -339,6 +340,7 @@ def build_odm(study_info: dict, as_of: str) -> ET.Element:
             "CreationDateTime": as_of,
             "Originator": study_info.get("originator", "trialpipe"),
             "SourceSystem": "trialpipe",
+            "SourceSystemVersion": code_version(),
             d("Context"): "Submission",
         },
     )

@@ -1,9 +1,12 @@
 """The exports assets and checks, materialized on a hand-built warehouse."""
 
+import json
+
 import dagster as dg
 
 from assets.common import keys
 from assets.common.resources import LandingZone, RestrictedRandomization, Warehouse
+from assets.common.version import code_version
 from assets.exports.assets import EXPORTS_ASSETS, EXPORTS_CHECKS
 from tests.assets.exports.builders import build_mode_root
 
@@ -27,6 +30,9 @@ def test_assets_materialize_and_checks_pass(tmp_path):
         "duckdb_views_match_parquet_rows": True,
     }
     assert (root / "submission" / "define.xml").is_file()
+    # every Dataset-JSON file names the code that wrote it (the contract version is in the Parquet)
+    header = json.loads((root / "submission" / "sdtm" / "dm.json").read_text(encoding="utf-8"))
+    assert header["sourceSystem"] == {"name": "trialpipe", "version": code_version()}
     assert {a.key.to_user_string() for a in EXPORTS_ASSETS} == {
         "export_xpt",
         "export_dataset_json",

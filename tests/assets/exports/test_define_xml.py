@@ -184,3 +184,10 @@ def test_variable_on_two_codelists_gets_one_combined_codelist():
     assert [a.get("Name") for a in cl.findall(o("Alias"))] == ["C66727", "C114118"]
     assert all(e.find(o("Alias")) is not None for e in cl.iter(o("EnumeratedItem")))  # both terms found in CT
     assert define_problems(tree, ["DS"]) == []
+
+
+def test_define_names_the_code_version_that_wrote_it(built):
+    from assets.common.version import code_version
+
+    odm = built[1].getroot()
+    assert (odm.get("SourceSystem"), odm.get("SourceSystemVersion")) == ("trialpipe", code_version())
