@@ -1,7 +1,7 @@
 """Synthetic LDIL2SLE trial: site exports, IWRS export and the restricted randomization list.
 
-Entry point :func:`generate_trial`. Output follows /shared/spec/site-export.md; the data exercise
-the derivations of /shared/spec/derivations.md (eligibility, SLEDAI-2K, SRI-4, populations).
+Entry point :func:`generate_trial`. Output follows docs/contracts/site-export.md; the data exercise
+the derivations of docs/contracts/derivations.md (eligibility, SLEDAI-2K, SRI-4, populations).
 """
 
 from __future__ import annotations

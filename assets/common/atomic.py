@@ -1,7 +1,7 @@
 """The one atomic file writer: a temporary file in the target folder, fsync, one permission rule, rename.
 
 A reader (or a run killed half-way) sees either the old file or the new one, never a part
-(README, Standards: writes are atomic). Temporary files from ``tempfile.mkstemp`` are private
+(docs/architecture.md, assets/common). Temporary files from ``tempfile.mkstemp`` are private
 (0600); published files get what a plain ``open()`` would give (0666 minus the umask), so
 reviewers and other tools can read them.
 """
