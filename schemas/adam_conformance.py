@@ -47,25 +47,26 @@ def spec_problems(dataset: str) -> list[str]:
 def adam_schema(dataset: str, blinded: bool = False) -> pa.DataFrameSchema:
     """The conformance schema of one ADaM dataset (as written by ``assets.adam.common.finalize``)."""
     v = spec.variables("adam", dataset)
-    columns = {}
+    columns: dict[str, pa.Column] = {}
     for row in v.itertuples():
+        variable = str(row.VARIABLE)  # spec tables are read as text
         checks: list[pa.Check] = []
         if row.ALGORITHM == "date":
             checks.append(pa.Check(_is_date32, element_wise=False, name="date32"))
         elif row.TYPE == "Char":
             checks.append(pa.Check(byte_length_ok, name="char_max_200_bytes"))
-        if row.VARIABLE in YN_FLAGS:
+        if variable in YN_FLAGS:
             checks.append(pa.Check.isin(["Y", "N"], name="flag_y_n"))
-        if row.VARIABLE in Y_OR_NULL_FLAGS:
+        if variable in Y_OR_NULL_FLAGS:
             checks.append(pa.Check.isin(["Y"], name="flag_y_or_null"))
-        if blinded and row.VARIABLE in TREATMENT_TEXT:
-            allowed = ["BLINDED", *(ACTUAL_ARM_NOT_TREATED if row.VARIABLE.startswith("ACT") else ())]
+        if blinded and variable in TREATMENT_TEXT:
+            allowed = ["BLINDED", *(ACTUAL_ARM_NOT_TREATED if variable.startswith("ACT") else ())]
             checks.append(pa.Check.isin(allowed, name="blinded_treatment"))
-        if blinded and row.VARIABLE in TREATMENT_NUM:
+        if blinded and variable in TREATMENT_NUM:
             checks.append(pa.Check(lambda s: s.isna(), name="blinded_no_dose_code"))
         dtype = None if row.ALGORITHM == "date" else ("string" if row.TYPE == "Char" else None)
-        nullable = row.VARIABLE not in {"STUDYID", "USUBJID"} | (YN_FLAGS & {row.VARIABLE})
-        columns[row.VARIABLE] = pa.Column(dtype, checks=checks, nullable=nullable, required=True)
+        nullable = variable not in {"STUDYID", "USUBJID"} | (YN_FLAGS & {variable})
+        columns[variable] = pa.Column(dtype, checks=checks, nullable=nullable, required=True)
     keys = spec.keys("adam", dataset)
     num_cols = [r.VARIABLE for r in v.itertuples() if r.TYPE == "Num" and r.ALGORITHM != "date"]
     frame_checks = [

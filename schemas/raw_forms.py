@@ -130,8 +130,8 @@ def _lab_unit_ok(df: pd.DataFrame) -> pd.Series:
 
 def _lab_result_ok(df: pd.DataFrame) -> pd.Series:
     tests = study.lab_tests()
-    qualitative_words = {
-        row.LBTESTCD: set(row.QUALITATIVE_VALUES.split("|"))
+    qualitative_words = {  # the study tables are read as text
+        str(row.LBTESTCD): set(str(row.QUALITATIVE_VALUES).split("|"))
         for row in tests.itertuples()
         if row.QUALITATIVE_VALUES
     }
@@ -207,13 +207,15 @@ def raw_form_schema(form: str) -> pa.DataFrameSchema:
     if form == "RAND":
         columns["RANDNO"] = pa.Column(nullable=False)
     for row in study.form_columns(form).itertuples():
-        if row.COLUMN in columns:
+        # the contract tables are read as text
+        column, col_type, valueset = str(row.COLUMN), str(row.TYPE), str(row.VALUESET)
+        if column in columns:
             continue
-        columns[row.COLUMN] = pa.Column(
-            nullable=row.REQUIRED != "Y", checks=_column_checks(row.TYPE, row.VALUESET), required=True
+        columns[column] = pa.Column(
+            nullable=str(row.REQUIRED) != "Y", checks=_column_checks(col_type, valueset), required=True
         )
-        if row.TYPE == "DATE":
-            columns.update(_date_flag_columns(row.COLUMN))
+        if col_type == "DATE":
+            columns.update(_date_flag_columns(column))
     frame_checks = [
         pa.Check(lambda d: d["SITEID"] == d["SRC_SITE"], name="SITEID:site_matches_folder"),
         pa.Check(

@@ -49,7 +49,7 @@ def _ct_terms() -> dict[str, frozenset[str]]:
     """Codelist code -> submission values (terms), from the CDISC CT parquet, plus sponsor extensions."""
     ct = pd.read_parquet(ct_path(), columns=["clst_code", "is_clst", "term"])
     ct = ct[~ct["is_clst"].astype(bool)].dropna(subset=["term"])
-    terms = {code: set(group["term"]) for code, group in ct.groupby("clst_code")}
+    terms = {str(code): set(group["term"]) for code, group in ct.groupby("clst_code")}
     ext = study.table("sdtm_ct_extensions")
     for code, term in ext[["CODELIST", "TERM"]].itertuples(index=False):
         terms.setdefault(code, set()).add(term)

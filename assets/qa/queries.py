@@ -18,6 +18,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+import study
 from assets.common.columns import require_columns
 from assets.common.findings import FINDING_COLUMNS, make_findings
 from assets.ingest.validate import QUARANTINE_COLUMNS as INGEST_QUARANTINE_COLUMNS
@@ -81,9 +82,13 @@ def derive_var_query_id(findings: pd.DataFrame) -> pd.DataFrame:
     column and rule (issue 5: the same problem keeps its id across runs). The value and the export
     are left out, so a re-sent or re-exported record keeps its id; two exceptions, both because
     nothing else identifies the problem: export-level kinds (a skipped export, a rejected file)
-    add the export id, and a row without RECID adds its file line."""
+    add the export id, and a row without RECID adds its file line. A renamed rule is hashed under
+    the name its queries were first raised with (``study/rule_renames.csv``), so a rename never
+    resolves and reopens the queries a site is already answering."""
     require_columns(findings, QUERY_ID_PARTS + ["SRC_EXPORT", "SRC_LINE"], "derive_var_query_id")
     parts = findings[QUERY_ID_PARTS].astype("string").fillna("")
+    renames = study.table("rule_renames")
+    parts["RULE"] = parts["RULE"].replace(dict(zip(renames["RULE"], renames["ID_RULE"])))
     key = parts[QUERY_ID_PARTS[0]]
     for col in QUERY_ID_PARTS[1:]:
         key = key + "\x1f" + parts[col]

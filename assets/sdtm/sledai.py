@@ -10,17 +10,16 @@ import numpy as np
 import pandas as pd
 
 import study
+from assets.common.columns import require_columns
 
 
 def derive_var_sledai_total(sledai: pd.DataFrame) -> pd.DataFrame:
     """Add ``SLEDAI_TOTAL`` (Int64, missing when any item is missing) and ``SLEDAI_MISSING_ITEMS``
     (space-separated item names that are missing, empty when complete)."""
     weights = study.sledai_weights()
-    missing_cols = [c for c in weights if c not in sledai.columns]
-    if missing_cols:
-        raise KeyError(f"derive_var_sledai_total: columns missing: {missing_cols}")
+    require_columns(sledai, list(weights), "derive_var_sledai_total")
     items = sledai[list(weights)]
-    answered_yes = items.eq("Y").fillna(False).to_numpy()
+    answered_yes = (items == "Y").fillna(False).to_numpy()
     is_missing = items.isna().to_numpy() | ~items.isin(["Y", "N"]).to_numpy()
     w = np.array(list(weights.values()), dtype=np.int64)
     total = pd.Series(answered_yes @ w, index=sledai.index).astype("Int64")

@@ -2,7 +2,8 @@
 
 import pandas as pd
 
-from schemas.protocol_rules import protocol_limit_failures
+import study
+from schemas.protocol_rules import protocol_limit_failures, protocol_rules
 
 
 def frame(**cols):
@@ -28,19 +29,29 @@ def test_limits_inclusive_where_the_protocol_says_so():
         ("S3", "WEIGHT"),
     ]
     assert set(f["IETESTCD"]) == {"IN03"}
-    assert set(f["RULE"]) == {"IN03:age_18_to_75", "IN03:weight_45_to_80_kg"}
+    assert set(f["RULE"]) == {"IN03:age_within_limits", "IN03:weight_within_limits"}
 
 
 def test_sledai_8_passes_7_fails_and_liver_2_x_uln_fails_1_99_passes():
     df = frame(SLEDAI=[8.0, 7.0], ALT_XULN=[1.99, 2.0], AST_XULN=[2.0, 1.99])
     f = protocol_limit_failures(df)
-    assert sorted(zip(f["USUBJID"], f["IETESTCD"], f["COLUMN"])) == [
-        ("S0", "EX03", "AST_XULN"),
-        ("S1", "EX03", "ALT_XULN"),
-        ("S1", "IN02", "SLEDAI"),
+    assert sorted(zip(f["USUBJID"], f["IETESTCD"], f["COLUMN"], f["RULE"], f["VALUE"])) == [
+        ("S0", "EX03", "AST_XULN", "EX03:ast_below_liver_limit", "2.0"),
+        ("S1", "EX03", "ALT_XULN", "EX03:alt_below_liver_limit", "2.0"),
+        ("S1", "IN02", "SLEDAI", "IN02:sledai_at_least_minimum", "7.0"),
     ]
 
 
 def test_missing_values_are_not_limit_failures():
     df = frame(WEIGHT=[None], SLEDAI=[None], AGE=[None], ALT_XULN=[None], AST_XULN=[None])
     assert protocol_limit_failures(df).empty
+
+
+def test_rule_names_are_data_and_name_no_limit_value():
+    rules = protocol_rules()
+    limits = study.protocol_limits()
+    assert rules["COLUMN"].tolist() == ["AGE", "WEIGHT", "SLEDAI", "ALT_XULN", "AST_XULN"]
+    assert (rules["RULE"].str.split(":").str[0] == rules["IETESTCD"]).all()
+    assert not rules["RULE"].str.split(":").str[1].str.contains(r"\d", regex=True).any()
+    for col in ("LOWER_LIMIT", "UPPER_LIMIT"):
+        assert set(rules[col]) - {""} <= set(limits)

@@ -207,3 +207,14 @@ def test_quarantine_listing_names_site_export_file_line_recid_column_rule_value(
     with pytest.raises(KeyError, match="SRC_LINE"):
         derive_quarantine_listing(q.drop(columns="SRC_LINE"))
     assert derive_quarantine_listing(pd.DataFrame()).empty
+
+
+def test_a_renamed_rule_keeps_the_query_ids_of_its_first_name():
+    """study/rule_renames.csv: IN03:age_18_to_75 became IN03:age_within_limits in 0.2.0; the open
+    queries a site is answering keep their ids, while the listing shows the new name."""
+    old = derive_var_query_id(findings(finding(KIND="PROTOCOL_LIMIT", RULE="IN03:age_18_to_75")))
+    new = derive_var_query_id(findings(finding(KIND="PROTOCOL_LIMIT", RULE="IN03:age_within_limits")))
+    assert new["QUERY_ID"].iloc[0] == old["QUERY_ID"].iloc[0]
+    assert new["RULE"].iloc[0] == "IN03:age_within_limits"
+    other = derive_var_query_id(findings(finding(KIND="PROTOCOL_LIMIT", RULE="IN03:weight_within_limits")))
+    assert other["QUERY_ID"].iloc[0] != new["QUERY_ID"].iloc[0]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import study
-from assets.sdtm.eligibility import names_by_subject
+from assets.sdtm.eligibility.logic import names_by_subject
 from assets.sdtm.findings import ABNORMAL_WORDS, NORMAL_WORDS, derive_var_lbnrind, derive_vars_testcd
 from assets.sdtm.mapping import (
     cast_to_spec_types,

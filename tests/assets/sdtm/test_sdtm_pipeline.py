@@ -4,10 +4,13 @@ identical input gives identical bytes; blinded output holds no arm or dose."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from assets.common.parquet import read_labels
 from schemas.sdtm_conformance import conformance_report
 from study import spec
+
+pytestmark = pytest.mark.e2e
 
 REQUIRED = "TS TA TE TV TI DM SV IE EX CM MH AE DS LB VS RS CP SUPPEX SUPPMH SUPPRS".split()
 

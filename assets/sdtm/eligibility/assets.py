@@ -1,4 +1,5 @@
-"""Eligibility and SLEDAI-2K data-query assets: thin wrappers around :mod:`assets.sdtm.eligibility`.
+"""Eligibility and SLEDAI-2K data-query assets: thin wrappers around :mod:`assets.sdtm.eligibility`
+and :mod:`assets.sdtm.sledai_queries`.
 
 Outputs (``<mode root>`` = ``<warehouse>/<blinded|unblinded>``):
 
@@ -16,19 +17,22 @@ import dagster as dg
 import pandas as pd
 
 import study
+from assets.common import keys
 from assets.common.findings import make_findings
 from assets.common.parquet import read_parquet, write_parquet
+from assets.common.resources import Warehouse
 from assets.ingest.store import read_form, read_forms
-from assets.sdtm.eligibility import (
+from assets.sdtm.eligibility.assembly import derive_eligibility
+from assets.sdtm.eligibility.findings import (
     derive_disagreement_findings,
-    derive_eligibility,
     derive_protocol_deviations,
     derive_randomized_ineligible_findings,
-    derive_screening_values,
-    derive_sledai_findings,
-    form_frame,
+    protocol_limit_findings,
 )
-from assets.common.resources import Warehouse
+from assets.sdtm.eligibility.forms import form_frame
+from assets.sdtm.eligibility.outcome import NOT_EVALUABLE
+from assets.sdtm.eligibility.screening import derive_screening_values
+from assets.sdtm.sledai_queries import derive_sledai_findings
 from schemas.protocol_rules import protocol_limit_failures
 
 GROUP = "sdtm"
@@ -53,42 +57,26 @@ LISTING_LABELS = {
 }
 
 
-def protocol_limit_findings(failures: pd.DataFrame) -> pd.DataFrame:
-    """Protocol-limit schema failures as findings (WARNING): true measurements outside a limit,
-    kept and recorded against the criterion (never quarantined)."""
-    if failures.empty:
-        return pd.DataFrame()
-    return pd.DataFrame(
-        {
-            "KIND": "PROTOCOL_LIMIT",
-            "SEVERITY": "WARNING",
-            "SITEID": failures["SITEID"],
-            "SUBJID": failures["SUBJID"],
-            "FORM": failures["IETESTCD"],
-            "VISIT": "SCREENING",
-            "COLUMN": failures["COLUMN"],
-            "RULE": failures["RULE"],
-            "VALUE": failures["VALUE"],
-            "MESSAGE": failures["IETESTCD"]
-            + ": screening "
-            + failures["COLUMN"]
-            + " "
-            + failures["VALUE"]
-            + " outside the protocol limit ("
-            + failures["RULE"]
-            + ")",
-        }
-    )
+def _counts(counts: pd.Series) -> dict[str, int]:
+    """Counts by value as JSON metadata, in the order of ``counts``."""
+    return {str(k): int(v) for k, v in counts.items()}
+
+
+def _concat_findings(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The non-empty parts as one findings frame (an empty one when all are empty)."""
+    found = [p for p in parts if len(p)]
+    return make_findings(pd.concat(found, ignore_index=True) if found else pd.DataFrame())
 
 
 @dg.asset(
     group_name=GROUP,
-    deps=["site_ingest", "iwrs_ingest"],
+    deps=[keys.SITE_INGEST, keys.IWRS_INGEST],
     kinds={"python", "parquet"},
-    description="The 20 registration criteria per screened subject (derivations.md, Eligibility), the QA "
-    "eligibility listing, protocol deviations (randomized while ineligible) and eligibility findings.",
+    description=f"The {len(study.criteria())} registration criteria per screened subject (derivations.md, "
+    "Eligibility), the QA eligibility listing, protocol deviations (randomized while ineligible) and "
+    "eligibility findings.",
 )
-def eligibility(warehouse: Warehouse):
+def eligibility(warehouse: Warehouse) -> dg.MaterializeResult:
     ingest_dir = warehouse.root / "ingest"
     forms = read_forms(ingest_dir, study.FORMS)
     rand = read_form(ingest_dir, "RAND")
@@ -118,15 +106,12 @@ def eligibility(warehouse: Warehouse):
         dataset_label="Randomized While Ineligible",
     )
     limits = protocol_limit_failures(derive_screening_values(forms))
-    parts = [
-        derive_disagreement_findings(result, forms.get("IE")),
-        derive_randomized_ineligible_findings(deviations, rand),
-        protocol_limit_findings(limits),
-    ]
-    findings = make_findings(
-        pd.concat([p for p in parts if len(p)], ignore_index=True)
-        if any(len(p) for p in parts)
-        else pd.DataFrame()
+    findings = _concat_findings(
+        [
+            derive_disagreement_findings(result, forms.get("IE")),
+            derive_randomized_ineligible_findings(deviations, rand),
+            protocol_limit_findings(limits),
+        ]
     )
     write_parquet(findings, qa_dir / "findings" / "eligibility.parquet")
     subjects = result["USUBJID"].nunique()
@@ -136,12 +121,12 @@ def eligibility(warehouse: Warehouse):
             "subjects": subjects,
             "eligible": subjects - ineligible,
             "ineligible": ineligible,
-            "not_evaluable_results": int((result["RESULT"] == "NOT EVALUABLE").sum()),
+            "not_evaluable_results": int((result["RESULT"] == NOT_EVALUABLE).sum()),
             "investigator_disagreements": int(result["AGREES"].eq(False).sum()),
             "randomized_ineligible": int(deviations["USUBJID"].nunique()),
             "protocol_limit_failures": len(limits),
             "counts_against_by_criterion": dg.MetadataValue.json(
-                result[result["COUNTS_AGAINST"]].groupby("IETESTCD").size().astype(int).to_dict()
+                _counts(result[result["COUNTS_AGAINST"]].groupby("IETESTCD").size())
             ),
         }
     )
@@ -149,19 +134,20 @@ def eligibility(warehouse: Warehouse):
 
 @dg.asset(
     group_name=GROUP,
-    deps=["site_ingest"],
+    deps=[keys.SITE_INGEST],
     kinds={"python", "parquet"},
     description="SLEDAI-2K data queries: site SLTOTAL vs recomputed total, missing items, lab consistency.",
 )
-def sledai_findings(warehouse: Warehouse):
+def sledai_findings(warehouse: Warehouse) -> dg.MaterializeResult:
     ingest_dir = warehouse.root / "ingest"
     sledai = form_frame({"SLEDAI": read_form(ingest_dir, "SLEDAI")}, "SLEDAI")
+    # an export without SLEDAI rows has no site/subject columns; the findings still need them
     for col in ("SITEID", "SUBJID"):
         if col not in sledai.columns:
             sledai[col] = pd.Series(pd.NA, index=sledai.index, dtype="string")
     findings = make_findings(derive_sledai_findings(sledai, read_form(ingest_dir, "LB")))
     write_parquet(findings, warehouse.layer("qa") / "findings" / "sledai.parquet")
-    by_kind = findings["KIND"].value_counts().sort_index().astype(int).to_dict()
+    by_kind = _counts(findings["KIND"].value_counts().sort_index())
     return dg.MaterializeResult(
         metadata={
             "assessments": len(sledai),
@@ -230,7 +216,7 @@ def investigator_answers_agree_with_data(warehouse: Warehouse) -> dg.AssetCheckR
         metadata={
             "disagreements": len(bad),
             "by_criterion": dg.MetadataValue.json(
-                bad.groupby("IETESTCD").size().astype(int).to_dict() if len(bad) else {}
+                _counts(bad.groupby("IETESTCD").size()) if len(bad) else {}
             ),
         },
     )
@@ -257,7 +243,7 @@ def no_subject_randomized_while_ineligible(warehouse: Warehouse) -> dg.AssetChec
 )
 def site_sledai_totals_match_recomputed(warehouse: Warehouse) -> dg.AssetCheckResult:
     f = _read(warehouse, "qa", "findings", "sledai.parquet")
-    by_kind = f["KIND"].value_counts().astype(int).to_dict() if len(f) else {}
+    by_kind = _counts(f["KIND"].value_counts()) if len(f) else {}
     return dg.AssetCheckResult(
         passed=not by_kind.get("SLTOTAL_MISMATCH") and not by_kind.get("SLEDAI_MISSING_ITEM"),
         severity=dg.AssetCheckSeverity.WARN,
