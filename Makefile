@@ -1,4 +1,6 @@
 # The two commands: `make demo` and `make test`. Everything installs into .venv.
+# Also: `make lint` (ruff, mypy, import contracts; CI runs it before the tests) and `make check`
+# (the fast tier: every test but the end-to-end, PostgreSQL and Chromium ones).
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +12,7 @@ WAREHOUSE ?= $(DATA)/warehouse
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_HOME ?= $(CURDIR)/$(DATA)/dagster_home
 
-.PHONY: venv demo test dev bench lint format clean
+.PHONY: venv demo test check dev bench lint format clean
 
 venv: $(STAMP)
 
@@ -28,10 +30,13 @@ demo: venv
 test: venv
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
+check: venv
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not e2e and not postgres and not chromium"
+
 dev: venv
 	@mkdir -p $(DAGSTER_HOME)
 	@test -d $(LANDING)/sites || $(BIN)/trialpipe generate --out $(LANDING) --restricted-out $(RESTRICTED) --seed 2026 --defects 0.01
-	TRIALPIPE_LANDING=$(abspath $(LANDING)) $(BIN)/python -m pipelines.partitions
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/trialpipe register-sites --landing $(LANDING)
 	TRIALPIPE_LANDING=$(abspath $(LANDING)) TRIALPIPE_WAREHOUSE=$(abspath $(WAREHOUSE)) \
 	  $(BIN)/dagster dev -w workspace.yaml
 
@@ -39,7 +44,10 @@ bench: venv
 	$(BIN)/python -m benchmarks.run
 
 lint: venv
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: venv
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .

@@ -69,13 +69,11 @@ def sites_exported_within_freshness_window(
             "stale": dg.MetadataValue.json(
                 [
                     {
-                        "site": r.SITEID,
-                        "newest_complete_export": r.NEWEST_EXPORT
-                        if isinstance(r.NEWEST_EXPORT, str)
-                        else None,
-                        "age_days": None if pd.isna(r.AGE_DAYS) else round(float(r.AGE_DAYS), 1),
+                        "site": site,
+                        "newest_complete_export": newest if isinstance(newest, str) else None,
+                        "age_days": None if pd.isna(age) else round(float(age), 1),
                     }
-                    for r in stale.itertuples()
+                    for site, newest, age in zip(stale["SITEID"], stale["NEWEST_EXPORT"], stale["AGE_DAYS"])
                 ]
             ),
         },

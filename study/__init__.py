@@ -149,7 +149,7 @@ def required_columns(form: str) -> list[str]:
 @cache
 def _valuesets() -> dict[str, tuple[str, ...]]:
     vs = table("valuesets")
-    sets = {k: tuple(g["VALUE"]) for k, g in vs.groupby("VALUESET", sort=False)}
+    sets = {str(k): tuple(g["VALUE"]) for k, g in vs.groupby("VALUESET", sort=False)}
     sets["VISIT"] = tuple(table("visits")["VISIT"])
     sets["DSDECOD"] = tuple(table("disposition")["DSDECOD"])  # the terms with their roles, one list
     sets["IETESTCD"] = tuple(table("criteria")["IETESTCD"])

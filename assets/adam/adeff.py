@@ -231,7 +231,8 @@ def derive_param_sri4(
     for cond, text in reasons:
         hit = cond.fillna(False).astype(bool)
         joined = joined.mask(
-            hit, joined + pd.Series(np.where(joined.eq(""), "", "; "), index=grid.index) + text
+            hit,
+            joined + pd.Series(np.where(joined.eq(""), "", "; "), index=grid.index, dtype="string") + text,
         )
     # The data cut is taken as the latest SLEDAI/PGA date in the data: a visit planned after it for a
     # subject still in the study is not yet due (a non-responder today, but not a missed visit).

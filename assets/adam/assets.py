@@ -18,7 +18,7 @@ from assets.adam.adsl import derive_adsl
 from assets.adam.common import DATE32, dates_to_datetime, finalize
 from assets.adam.stats import sledai_change_plot, sledai_change_table, sri4_response_table
 from assets.common import keys
-from assets.common.asset_metadata import table_metadata
+from assets.common.asset_metadata import count_values, table_metadata
 from assets.common.parquet import atomic_write_bytes, read_parquet, write_parquet
 from assets.common.resources import RestrictedRandomization, Warehouse
 from assets.ingest.reading import read_randlist
@@ -106,9 +106,7 @@ def adam_adeff(warehouse: Warehouse):
         metadata={
             **_table_metadata(out, "ADEFF"),
             "records": len(out),
-            "by_param": dg.MetadataValue.json(
-                out["PARAMCD"].value_counts().sort_index().astype(int).to_dict()
-            ),
+            "by_param": dg.MetadataValue.json(count_values(out["PARAMCD"])),
             "sri4_week24_records": len(sri4),
             "sri4_week24_responders": int((sri4["AVALC"] == "Y").sum()),
         }

@@ -21,6 +21,11 @@ def markdown_preview(df: pd.DataFrame, rows: int = 5, max_cols: int = 10) -> str
     return "\n".join(lines)
 
 
+def count_values(values: pd.Series) -> dict[str, int]:
+    """Rows per value, in value order, as JSON metadata takes it (text keys, int counts)."""
+    return {str(value): int(n) for value, n in values.value_counts().sort_index().items()}
+
+
 def table_metadata(df: pd.DataFrame, labels: dict[str, str] | None = None, preview_rows: int = 5) -> dict:
     """Row count, column schema with labels, and a preview, for materialization metadata."""
     labels = labels or {}

@@ -75,7 +75,9 @@ def _iso_to_date(iso: pd.Series) -> pd.Series:
 def iso_to_date(iso: pd.Series) -> pd.Series:
     """Full dates only (``YYYY-MM-DD``, optionally with a time) as datetime64; partial dates -> NaT."""
     # parsed once per distinct text: a visit's date repeats on every record of the visit
-    return per_distinct(iso.astype("string"), _iso_to_date).rename(iso.name)
+    dates = per_distinct(iso.astype("string"), _iso_to_date)
+    dates.name = iso.name
+    return dates
 
 
 def impute_birth_date(iso: pd.Series) -> pd.Series:

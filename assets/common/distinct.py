@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 import pandas as pd
 
+SeriesOrFrame = TypeVar("SeriesOrFrame", pd.Series, pd.DataFrame)
 
-def per_distinct(
-    values: pd.Series, func: Callable[[pd.Series], pd.Series | pd.DataFrame]
-) -> pd.Series | pd.DataFrame:
+
+def per_distinct(values: pd.Series, func: Callable[[pd.Series], SeriesOrFrame]) -> SeriesOrFrame:
     """``func(values)`` for an element-wise ``func`` (returning a Series or a frame of one row per
     value), computed once per distinct value, missing included, and spread back to every row with
     the index of ``values``. The result equals ``func(values)`` because ``func`` works value by

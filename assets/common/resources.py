@@ -79,7 +79,8 @@ class RunSettings(dg.ConfigurableResource):
     """Operational settings of a run (each from its ``TRIALPIPE_*`` variable in the code location)."""
 
     freshness_days: int = Field(
-        default=7, description="A site is stale when its newest complete export is older (TRIALPIPE_FRESHNESS_DAYS)"
+        default=7,
+        description="A site is stale when its newest complete export is older (TRIALPIPE_FRESHNESS_DAYS)",
     )
     ingest_workers: int = Field(
         default=0, description="Processes for a multi-site ingest; 0 = one per CPU (TRIALPIPE_INGEST_WORKERS)"

@@ -13,6 +13,7 @@ from itertools import repeat
 import dagster as dg
 import pandas as pd
 
+from assets.common.asset_metadata import count_values
 from assets.common.findings import make_findings
 from assets.common.parquet import write_parquet
 from assets.common.partitions import SITE_PARTITIONS
@@ -156,7 +157,7 @@ def ingest_findings(context: dg.AssetExecutionContext, warehouse: Warehouse):
     )
     qa_dir = warehouse.layer("qa")
     write_parquet(findings, qa_dir / "findings" / "ingest.parquet")
-    by_kind = findings["KIND"].value_counts().sort_index().to_dict() if not findings.empty else {}
+    by_kind = count_values(findings["KIND"]) if not findings.empty else {}
     return dg.MaterializeResult(
         metadata={"findings": len(findings), "by_kind": dg.MetadataValue.json(by_kind)}
     )

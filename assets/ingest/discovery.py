@@ -114,7 +114,7 @@ def complete_exports_newest_first(checks: list[ExportCheck], source: str) -> lis
 
 def inventory_frame(checks: list[ExportCheck]) -> pd.DataFrame:
     """One row per export folder: source, export id, complete, in force, reason (for QA)."""
-    in_force = {}
+    in_force: dict[str, str] = {}
     for c in checks:
         if c.complete and c.export_id > in_force.get(c.source, ""):
             in_force[c.source] = c.export_id

@@ -55,7 +55,7 @@ def select_form(exports: list[ExportCheck], form: str, landing: Path):
     """The newest complete export whose ``form`` file is usable, read as text.
 
     Returns (FormRead or None, export used or None, rejections of the newer exports skipped)."""
-    rejected = []
+    rejected: list[tuple[ExportCheck, str, int | None, str]] = []
     for check in exports:
         if f"{form}.csv" not in check.files:
             rejected.append((check, f"{form}.csv", None, f"{form}.csv not in the export"))

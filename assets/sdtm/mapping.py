@@ -40,7 +40,8 @@ INTEGER_VARIABLES = frozenset({"AGE", "TAETORD", "VISITDY"})
 def isin_text(values: pd.Index | pd.Series, allowed) -> np.ndarray:
     """``values.isin(allowed)`` for text (a missing value matches a missing one), in Arrow: pandas'
     ``isin`` of Arrow text makes a Python scalar of every allowed value, ~20 ms for 5,000 subjects."""
-    as_text = pa.array(pd.array(values, dtype="str"))
+    # pandas-stubs has no pd.array overload for an Index or Series input; pandas takes both.
+    as_text = pa.array(pd.array(values, dtype="str"))  # type: ignore[call-overload]
     value_set = pa.array(pd.array(allowed, dtype="str"))
     found = pc.is_in(as_text, value_set=value_set, skip_nulls=False)
     return pc.fill_null(found, False).to_numpy(zero_copy_only=False)

@@ -167,16 +167,15 @@ def find_visits_outside_window(visits: pd.DataFrame, reference: pd.DataFrame) ->
     require_columns(reference, ["USUBJID", "RFSTDTC"], "find_visits_outside_window(reference)")
     sched = study.visits().dropna(subset=["PLANNED_DAY"]).set_index("VISIT")[["PLANNED_DAY", "WINDOW_DAYS"]]
     rfstdtc = reference.set_index("USUBJID")["RFSTDTC"]
+
     # Looked up per distinct visit and subject on every row, rather than inner merges of every
     # column of ~800,000 rows; rows without a planned day or a DM subject get no study day or
     # planned day, so they are never off (as the inner merges dropped them). Only the few rows
     # off their window are then taken with their lineage.
-    df = visits.assign(
-        **{
-            col: per_distinct(visits["VISIT"], lambda v, col=col: v.map(sched[col])).astype("float64")
-            for col in ("PLANNED_DAY", "WINDOW_DAYS")
-        }
-    )
+    def planned(col: str) -> pd.Series:
+        return per_distinct(visits["VISIT"], lambda v: v.map(sched[col])).astype("float64")
+
+    df = visits.assign(PLANNED_DAY=planned("PLANNED_DAY"), WINDOW_DAYS=planned("WINDOW_DAYS"))
     day = study_day_by_value(df["DTC"], per_distinct(df["USUBJID"], lambda u: u.map(rfstdtc)))
     off = ((day - df["PLANNED_DAY"]).abs() > df["WINDOW_DAYS"].fillna(0)).fillna(False).to_numpy(dtype=bool)
     bad = df[off].assign(DY=day[off])

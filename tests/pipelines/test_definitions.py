@@ -64,12 +64,14 @@ def _cli(args: list[str], tmp_path) -> subprocess.CompletedProcess:
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.e2e  # runs a subprocess or the pipeline: slow tier
 def test_dagster_cli_validates_the_workspace(tmp_path):
     proc = _cli([str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"], tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "All code locations passed validation" in proc.stdout + proc.stderr
 
 
+@pytest.mark.e2e  # runs a subprocess or the pipeline: slow tier
 def test_dg_checks_the_project_defs(tmp_path):
     if not (BIN / "dg").exists():
         pytest.skip("dg (dagster-dg-cli) is not installed in this environment")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pandas as pd
+import pytest
 
 from assets.common.resources import RunSettings
 from pipelines.checks import site_export_ages, stale_sites
@@ -56,6 +57,7 @@ def test_threshold_comes_from_the_environment(monkeypatch):
     assert settings_resolved().freshness_days == 30
 
 
+@pytest.mark.e2e  # runs a subprocess or the pipeline: slow tier
 def test_check_fails_as_a_warning_for_old_exports_and_passes_with_a_wide_window(
     pipeline_env, instance, monkeypatch
 ):

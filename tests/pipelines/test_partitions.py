@@ -14,6 +14,8 @@ from pipelines.run import run_pipeline, summarize
 from tests.exports import write_export
 from tests.pipelines.conftest import SITES, dm_row, write_site_export
 
+pytestmark = pytest.mark.e2e
+
 NEWER = "20260308T020000Z"
 # The ingest layer only: these tests are about partitions, and the hand-built exports are too
 # thin for the later layers (the whole graph runs on a generated trial in tests/e2e).

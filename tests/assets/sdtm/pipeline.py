@@ -6,11 +6,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.common.partitions import register_sites
+from assets.common.resources import LandingZone, RestrictedRandomization, RunSettings, Warehouse
 from assets.ingest.assets import iwrs_ingest, site_ingest
 from assets.ingest.discovery import list_sites
 from assets.sdtm.assets import SDTM_ASSETS, SDTM_CHECKS
-from assets.common.partitions import register_sites
-from assets.common.resources import LandingZone, RestrictedRandomization, Warehouse
 
 
 def run_sdtm_layer(landing: Path, warehouse: Path, unblinded: bool = False, restricted: Path | None = None):
@@ -20,6 +20,7 @@ def run_sdtm_layer(landing: Path, warehouse: Path, unblinded: bool = False, rest
         "landing": LandingZone(path=str(landing)),
         "warehouse": Warehouse(path=str(warehouse), mode="unblinded" if unblinded else "blinded"),
         "restricted": RestrictedRandomization(path=str(restricted) if restricted else ""),
+        "settings": RunSettings(),
     }
     instance = dg.DagsterInstance.ephemeral()
     sites = list_sites(Path(landing))
