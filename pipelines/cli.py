@@ -80,7 +80,7 @@ def run(landing: str, warehouse: str, restricted: str | None, unblinded: bool) -
     if unblinded and not restricted:
         raise click.UsageError("--unblinded needs --restricted DIR (or TRIALPIPE_RESTRICTED)")
     from pipelines.resources import resources_for
-    from pipelines.run import run_pipeline, summarize
+    from pipelines.run import run_pipeline, summarize, unblinded_problem
 
     # A blinded run is given no restricted location at all, whatever the environment says.
     resources = resources_for(
@@ -89,6 +89,11 @@ def run(landing: str, warehouse: str, restricted: str | None, unblinded: bool) -
         unblinded=unblinded,
         restricted=str(Path(restricted).resolve()) if unblinded and restricted else None,
     )
+    # Before any work: an unblinded run without its randomization list stops here, writing nothing.
+    problem = unblinded_problem(resources["warehouse"], resources["restricted"]) if unblinded else None
+    if problem:
+        click.echo(problem, err=True)
+        sys.exit(2)
     outcome = run_pipeline(resources=resources)
     if not outcome.success:
         click.echo(outcome.message, err=True)

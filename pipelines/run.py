@@ -10,6 +10,8 @@ unpartitioned asset downstream. The alternative, one run per site and then one f
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +19,22 @@ from pathlib import Path
 import dagster as dg
 import pyarrow.parquet as pq
 
+from assets.common.atomic import atomic_write_text, remove_stale_temp_files
 from assets.common.partitions import register_sites, registered_sites
-from assets.common.resources import LandingZone
+from assets.common.resources import (
+    MODE_TAG,
+    UNBLINDED,
+    LandingZone,
+    RestrictedRandomization,
+    Warehouse,
+    WarehouseBusy,
+    randlist_problem,
+)
 from pipelines.settings import console_log_level, dagster_home
 
+WAREHOUSE_TAG = "trialpipe/warehouse"
+"""The mode root a run writes: with the lock held, a run of the same tag still STARTED is dead."""
+RUNNING, COMPLETE, FAILED = "running", "complete", "failed"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 STRATEGIES = ("single_run", "per_site")
@@ -61,12 +75,89 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
     return f"trialpipe run failed (run {result.run_id}): {detail}. Nothing downstream of a failed step was written."
 
 
+def _value(field: str) -> str:
+    """A resource field as the run will see it: an ``EnvVar`` (the code location's) resolved now."""
+    return (field.get_value() or "") if isinstance(field, dg.EnvVar) else field
+
+
+def _warehouse(warehouse: Warehouse) -> Warehouse:
+    """The warehouse resource with its fields resolved (to name its mode and lock before the run)."""
+    path = _value(warehouse.path)
+    if not path:
+        raise ValueError("TRIALPIPE_WAREHOUSE is not set: no warehouse to run into")
+    return Warehouse(path=path, mode=_value(warehouse.mode) or "blinded")
+
+
+def unblinded_problem(warehouse: Warehouse, restricted: RestrictedRandomization) -> str | None:
+    """For an unblinded run, why it cannot start (the randomization list is unreadable), else None.
+
+    A blinded run is never asked: it must not look at the restricted location at all."""
+    if warehouse.resolved_mode != UNBLINDED:
+        return None
+    problem = randlist_problem(_value(restricted.path))
+    if problem is None:
+        return None
+    return (
+        f"trialpipe run --unblinded cannot start: {problem}. An unblinded run takes every subject's arm "
+        "from that list, so nothing was run and nothing was written. Give --restricted the folder "
+        "that holds RANDLIST.csv (or set TRIALPIPE_RESTRICTED)."
+    )
+
+
 def _landing_root(landing: LandingZone) -> Path:
     """The landing zone's folder, also when the resource names it by ``EnvVar`` (the code location's)."""
     path = landing.path.get_value() if isinstance(landing.path, dg.EnvVar) else landing.path
     if not path:
         raise ValueError("TRIALPIPE_LANDING is not set: no landing zone to run on")
     return Path(path).resolve()
+
+
+def state_path(warehouse: Warehouse) -> Path:
+    """``<warehouse>/<mode>.state.json``: which run last wrote the mode root and whether it finished.
+
+    Beside the mode root, not in it, so the outputs stay a function of the input alone."""
+    return warehouse.lock_path.with_suffix(".state.json")
+
+
+def read_run_state(warehouse: Warehouse) -> dict:
+    """The recorded state (``state`` running | complete | failed, ``run_ids``, ``pid``); empty if none."""
+    path = state_path(warehouse)
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def write_run_state(warehouse: Warehouse, state: str, run_ids: list[str]) -> None:
+    record = {"state": state, "mode": warehouse.resolved_mode, "pid": os.getpid(), "run_ids": run_ids}
+    atomic_write_text(state_path(warehouse), json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+
+def torn_state_message(state: dict) -> str | None:
+    """A reader's warning when the last run did not finish: its outputs may mix two runs."""
+    if state.get("state") in (None, COMPLETE):
+        return None
+    return (
+        f"the last run into this warehouse ({', '.join(state.get('run_ids') or []) or 'no run id'}, "
+        f"pid {state.get('pid')}) is recorded as {state.get('state')}: its layers may mix two runs; "
+        "the next complete `trialpipe run` rebuilds every layer"
+    )
+
+
+def mark_dead_runs_failed(instance: dg.DagsterInstance, warehouse: Warehouse) -> list[str]:
+    """Runs into this warehouse and mode that the instance still shows as started or starting.
+
+    Called with the warehouse lock held, when no other run can be writing there, so such a run's
+    process is gone (killed): it is reported failed, so that it does not stay STARTED for ever."""
+    from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
+
+    live = [DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.CANCELING]
+    tags = {WAREHOUSE_TAG: str(warehouse.root), MODE_TAG: warehouse.resolved_mode}
+    dead = instance.get_runs(filters=RunsFilter(statuses=live, tags=tags))
+    for run in dead:
+        instance.report_run_failed(run, "process ended before the run finished (found by the next run)")
+    return [run.run_id for run in dead]
 
 
 def _outcome(results: list[dg.ExecuteInProcessResult]) -> RunOutcome:
@@ -98,55 +189,90 @@ def run_pipeline(
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
-    from assets.ingest.discovery import list_sites
-    from pipelines.definitions import build_definitions
     from pipelines.resources import resources_from_env
 
     try:
         resources = resources or resources_from_env()
-        defs = build_definitions(resources)
-        landing = _landing_root(resources["landing"])
-        sites = list_sites(landing)
-        if not sites:
-            return RunOutcome(
-                False,
-                f"trialpipe run found no site folder under {landing / 'sites'}: nothing to ingest. "
-                "Check --landing (a landing zone holds sites/<SITEID>/<EXPORT_ID>/).",
-            )
-        instance = instance or _instance()
-        register_sites(instance, sites)
-        keys = registered_sites(instance)
-        job = defs.resolve_job_def("full_refresh")
-        results: list[dg.ExecuteInProcessResult] = []
-
-        def execute(**kwargs) -> bool:
-            result = job.execute_in_process(
-                instance=instance, raise_on_error=False, run_config=_quiet_console(), **kwargs
-            )
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
-            return result.success
-
-        selection = list(asset_selection or job.asset_layer.executable_asset_keys)
-        if strategy == "single_run":
-            execute(tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}, asset_selection=selection)
-        else:
-            site_key = dg.AssetKey("site_ingest")
-            rest = [k for k in selection if k != site_key]
-            for key in keys:
-                if not execute(partition_key=key, asset_selection=[site_key]):
-                    break
-            else:
-                execute(asset_selection=rest, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
+        warehouse = _warehouse(resources["warehouse"])
+        problem = unblinded_problem(warehouse, resources["restricted"])
+        if problem:
+            return RunOutcome(False, problem)
+        with warehouse.run_lock():
+            return _run_locked(strategy, instance, on_result, asset_selection, resources, warehouse)
+    except WarehouseBusy as exc:
+        return RunOutcome(False, f"trialpipe run refused: {exc}")
     except (dg.DagsterError, ValueError, OSError) as exc:
         return RunOutcome(False, f"trialpipe run could not start: {exc}")
-    return _outcome(results)
+
+
+def _run_locked(
+    strategy: str,
+    instance: dg.DagsterInstance | None,
+    on_result: Callable[[dg.ExecuteInProcessResult], None] | None,
+    asset_selection: Sequence[dg.AssetKey] | None,
+    resources: dict,
+    warehouse: Warehouse,
+) -> RunOutcome:
+    """:func:`run_pipeline` once the lock of the warehouse and mode is held."""
+    from assets.ingest.discovery import list_sites
+    from pipelines.definitions import build_definitions
+
+    mode_tag = {MODE_TAG: warehouse.resolved_mode, WAREHOUSE_TAG: str(warehouse.root)}
+    # The lock is held, so no other run writes here: whatever a killed run left is stale.
+    remove_stale_temp_files(warehouse.root)
+    defs = build_definitions(resources)
+    landing = _landing_root(resources["landing"])
+    sites = list_sites(landing)
+    if not sites:
+        return RunOutcome(
+            False,
+            f"trialpipe run found no site folder under {landing / 'sites'}: nothing to ingest. "
+            "Check --landing (a landing zone holds sites/<SITEID>/<EXPORT_ID>/).",
+        )
+    instance = instance or _instance()
+    mark_dead_runs_failed(instance, warehouse)
+    register_sites(instance, sites)
+    keys = registered_sites(instance)
+    job = defs.resolve_job_def("full_refresh")
+    results: list[dg.ExecuteInProcessResult] = []
+
+    def execute(**kwargs) -> bool:
+        tags = {**kwargs.pop("tags", {}), **mode_tag}
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False, run_config=_quiet_console(), tags=tags, **kwargs
+        )
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+        return result.success
+
+    selection = list(asset_selection or job.asset_layer.executable_asset_keys)
+    write_run_state(warehouse, RUNNING, [])
+    if strategy == "single_run":
+        execute(tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}, asset_selection=selection)
+    else:
+        site_key = dg.AssetKey("site_ingest")
+        rest = [k for k in selection if k != site_key]
+        for key in keys:
+            if not execute(partition_key=key, asset_selection=[site_key]):
+                break
+        else:
+            execute(asset_selection=rest, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
+    outcome = _outcome(results)
+    write_run_state(warehouse, COMPLETE if outcome.success else FAILED, [r.run_id for r in results])
+    return outcome
 
 
 def summarize(mode_root: Path) -> str:
     """What the run wrote: tables with row counts, quarantined rows by rule, where QA outputs are."""
     lines = [f"Wrote {mode_root}"]
+    try:
+        state = json.loads(mode_root.with_name(f"{mode_root.name}.state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        state = {}
+    torn = torn_state_message(state) if isinstance(state, dict) else None
+    if torn:
+        lines.append(f"  WARNING: {torn}")
     for layer in ("sdtm", "adam", "stats", "qa"):
         folder = mode_root / layer
         files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []

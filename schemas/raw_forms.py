@@ -8,9 +8,13 @@ quarantine; protocol limits (weight 45-80 kg, ...) are not here, they are in
 :mod:`schemas.protocol_rules` and never quarantine a row.
 
 Rule names (the ``check`` of a failure) are stable identifiers used in the quarantine table and
-the data queries: ``required``, ``value_set``, ``cdash_date_form``, ``date_exists``, ``number_form``,
-``integer_form``, ``time_form``, ``unique_recid``, ``subject_id_form``, ``site_matches_folder``,
-``study_id``, ``unit_known_for_test``, ``lab_result_form``, ``plausible_range``.
+the data queries: ``required``, ``value_set``, ``cdash_date_form``, ``date_exists``,
+``date_from_1900``, ``date_by_data_cut``, ``number_form``, ``integer_form``, ``time_form``,
+``text_characters``, ``unique_recid``, ``subject_id_form``, ``site_matches_folder``, ``study_id``,
+``unit_known_for_test``, ``lab_result_form``, ``plausible_range``, ``birth_before_consent``.
+Every numeric column has a ``plausible_range`` rule: by test (``vital_signs.csv``, ``lab_tests.csv``,
+``flow_cytometry.csv``, in the standard unit; the lab reference range too) or from
+``study/plausible_ranges.csv``.
 Cross-column rules are named ``<COLUMN>:<rule>`` so a failure names the column it is about.
 """
 
@@ -24,20 +28,29 @@ import pandas as pd
 import pandera.pandas as pa
 
 import study
-from assets.common.dates import TIME_PATTERN
+from assets.common.dates import TIME_PATTERN, iso_bounds_text
 from assets.common.distinct import per_distinct
-from assets.common.units import NUMBER_PATTERN, RESULT_PATTERN
+from assets.common.units import RESULT_PATTERN, parse_integer, parse_number, parse_result
+from study import facts
 
-SUBJID_PATTERN = r"^\d{3}-\d{4}$"
+SUBJID_PATTERN = r"^[0-9]{3}-[0-9]{4}$"
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+"""site-export.md (File format, v2): the control characters (Unicode Cc) other than tab, LF and CR."""
+# TEXT columns and RECID/RANDNO are checked for them; a control character in a code, date or
+# number already fails that column's own rule.
 
 RULE_MESSAGES = {
     "required": "required value is missing",
     "value_set": "value not in the contract's value set",
     "cdash_date_form": "date is not in CDASH form DD-MON-YYYY (UN/UNK for unknown parts)",
     "date_exists": "date does not exist in the calendar",
-    "number_form": "not a decimal number",
-    "integer_form": "not a whole number",
+    "date_from_1900": "date implausible: year before 1900",
+    "date_by_data_cut": "date implausible: after the data cut of the export (its EXPORT_ID)",
+    "number_form": "not a number written with ASCII digits, an optional leading - and . as decimal "
+    "separator, or too large for a 64-bit float",
+    "integer_form": "not a whole number of ASCII digits (or too large for a 64-bit float)",
     "time_form": "time is not HH:MM (24 hour)",
+    "text_characters": "text holds a control character other than tab, CR and LF",
     "unique_recid": "RECID occurs more than once in the file (all copies quarantined)",
     "subject_id_form": "SUBJID is not SITEID-NNNN",
     "site_matches_folder": "SITEID differs from the site folder the file came from",
@@ -78,7 +91,22 @@ def _date_flag_columns(column: str) -> dict[str, pa.Column]:
         f"{column}__FORM_OK": pa.Column(bool, checks=pa.Check(lambda s: s, name="cdash_date_form")),
         # a wrong form is reported once, by cdash_date_form
         f"{column}__EXISTS": pa.Column(bool, checks=pa.Check(lambda s: s, name="date_exists")),
+        f"{column}__FROM_1900": pa.Column(bool, checks=pa.Check(lambda s: s, name="date_from_1900")),
+        f"{column}__BY_CUT": pa.Column(bool, checks=pa.Check(lambda s: s, name="date_by_data_cut")),
     }
+
+
+def _parses(parse: Callable[[pd.Series], pd.DataFrame]) -> Callable[[pd.Series], pd.Series]:
+    """A number rule: the form and a finite value, as the harmonizer parses it (once per value)."""
+    return lambda s: per_distinct(s, parse)["ok"] | s.isna()
+
+
+def _text_ok(s: pd.Series) -> pd.Series:
+    """No control character but tab, CR and LF (the value as sent, not stripped)."""
+    text = s.astype("string")
+    codes, uniques = pd.factorize(text, use_na_sentinel=False)
+    bad = pd.Series(uniques, dtype="string").str.contains(CONTROL_CHARACTERS, regex=True)
+    return ~bad.fillna(False).take(codes).set_axis(s.index).astype(bool)
 
 
 def _column_checks(col_type: str, valueset: str) -> list[pa.Check]:
@@ -88,9 +116,11 @@ def _column_checks(col_type: str, valueset: str) -> list[pa.Check]:
     if col_type == "DATE":
         pass  # checked through the flags harmonize adds (see _date_flag_columns)
     elif col_type == "NUMBER":
-        checks.append(pa.Check(_matches(NUMBER_PATTERN), name="number_form"))
+        checks.append(pa.Check(_parses(parse_number), name="number_form"))
     elif col_type == "INTEGER":
-        checks.append(pa.Check(_matches(r"^\d+$"), name="integer_form"))
+        checks.append(pa.Check(_parses(parse_integer), name="integer_form"))
+    elif col_type == "TEXT":
+        checks.append(pa.Check(_text_ok, name="text_characters"))
     elif col_type == "TIME":
         checks.append(pa.Check(_matches(TIME_PATTERN), name="time_form"))
     return checks
@@ -111,6 +141,14 @@ def _range_ok(df: pd.DataFrame, test_col: str, value_col: str, ranges: pd.DataFr
     v = df[value_col]
     bad = v.notna() & ((lo.notna() & (v < lo)) | (hi.notna() & (v > hi)))
     return ~bad
+
+
+def _reference_limit_ok(df: pd.DataFrame, limit_col: str) -> pd.Series:
+    """A limit of the site's reference range, in the standard unit, from 0 (a range such as
+    ``0-40`` is usual) up to the test's plausible maximum (lab_tests.csv)."""
+    ranges = study.lab_tests()
+    ranges["PLAUSIBLE_LO"] = np.fmin(ranges["PLAUSIBLE_LO"].to_numpy(dtype="float64"), 0.0)
+    return _range_ok(df, "LBTESTCD", limit_col, ranges, "LBTESTCD")
 
 
 def _unit_ok(df: pd.DataFrame, value_col: str, unit_col: str, known_col: str) -> pd.Series:
@@ -137,17 +175,46 @@ def _lab_result_ok(df: pd.DataFrame) -> pd.Series:
     }
     res = _text(df["LBORRES"])
     is_qual_test = df["LBTESTCD"].isin(set(qualitative_words))
-    numeric_form = _fullmatch(res, RESULT_PATTERN).fillna(False)
+    # in form, and a number a 64-bit float holds
+    numeric_form = _fullmatch(res, RESULT_PATTERN).fillna(False) & per_distinct(df["LBORRES"], parse_result)[
+        "number_ok"
+    ].to_numpy(dtype=bool)
     allowed_pairs = {f"{t}|{w}" for t, words in qualitative_words.items() for w in words}
     word_ok = (df["LBTESTCD"].astype("string") + "|" + res).isin(allowed_pairs).fillna(False)
     return res.isna() | (is_qual_test & word_ok) | (~is_qual_test & numeric_form)
 
 
 def _birth_before_consent(df: pd.DataFrame) -> pd.Series:
-    b = df["BRTHDTC"].astype("string").str.slice(0, 4)
-    c = df["ICDTC"].astype("string").str.slice(0, 4)
-    bad = b.notna() & c.notna() & (b > c)
-    return ~bad
+    """site-export.md (File format, v2): the birth date lies before ``ICDAT``, at the precision
+    delivered: a failure when the earliest day the birth date can stand for is not before the
+    latest day the consent date can (``2000`` and ``15-MAY-2000`` pass, ``UN-MAY-2000`` and
+    ``01-MAY-2000`` do not)."""
+    birth = iso_bounds_text(df["BRTHDTC"])["lo"]
+    consent = iso_bounds_text(df["ICDTC"])["hi"]
+    bad = (birth >= consent).fillna(False)
+    return ~bad.astype(bool)
+
+
+def _column_range_ok(form: str, column: str) -> Callable[[pd.DataFrame], pd.Series]:
+    """``<COLUMN>N`` (the parsed number) inside its range of ``study/plausible_ranges.csv``: the
+    range of the row's ``BY_COLUMN`` value, else the range with an empty ``BY_VALUE``."""
+
+    def ok(df: pd.DataFrame) -> pd.Series:
+        ranges = facts.plausible_ranges(form)
+        ranges = ranges[ranges["COLUMN"] == column]
+        by = str(ranges["BY_COLUMN"].iloc[0])
+        key = df[by].astype("string").fillna("") if by else pd.Series("", index=df.index, dtype="string")
+        known = set(ranges["BY_VALUE"])
+        key = key.where(key.isin(known), "")
+        frame = pd.DataFrame({"KEY": key, "V": df[f"{column}N"]})
+        return _range_ok(frame, "KEY", "V", ranges.rename(columns={"BY_VALUE": "KEY"}), "KEY")
+
+    return ok
+
+
+def _range_rules(form: str) -> list[tuple[str, str, Callable[[pd.DataFrame], pd.Series]]]:
+    columns = dict.fromkeys(facts.plausible_ranges(form)["COLUMN"])
+    return [(column, "plausible_range", _column_range_ok(form, column)) for column in columns]
 
 
 CROSS_RULES: dict[str, list[tuple[str, str, Callable[[pd.DataFrame], pd.Series]]]] = {
@@ -168,6 +235,8 @@ CROSS_RULES: dict[str, list[tuple[str, str, Callable[[pd.DataFrame], pd.Series]]
             "plausible_range",
             lambda d: _range_ok(d, "LBTESTCD", "LBSTRESN", study.lab_tests(), "LBTESTCD"),
         ),
+        ("LBORNRLO", "plausible_range", lambda d: _reference_limit_ok(d, "LBSTNRLO")),
+        ("LBORNRHI", "plausible_range", lambda d: _reference_limit_ok(d, "LBSTNRHI")),
     ],
     "FACS": [
         ("FCORRESU", "unit_known_for_test", lambda d: _unit_ok(d, "FCORRES", "FCORRESU", "FC_UNIT_KNOWN")),
@@ -177,14 +246,8 @@ CROSS_RULES: dict[str, list[tuple[str, str, Callable[[pd.DataFrame], pd.Series]]
             lambda d: _range_ok(d, "FCTESTCD", "FCSTRESN", study.flow_cytometry(), "FCTESTCD"),
         ),
     ],
-    "PGA": [
-        ("PGASCORE", "plausible_range", lambda d: d["PGASCOREN"].isna() | d["PGASCOREN"].between(0.0, 3.0))
-    ],
-    "SLEDAI": [
-        ("SLTOTAL", "plausible_range", lambda d: d["SLTOTALN"].isna() | d["SLTOTALN"].between(0, 105))
-    ],
-    "CM": [("CMDOSE", "plausible_range", lambda d: d["CMDOSEN"].isna() | (d["CMDOSEN"] >= 0))],
 }
+"""The rules by test; the plausible ranges of study/plausible_ranges.csv are added per form."""
 
 
 def _common_columns(form: str) -> dict[str, pa.Column]:
@@ -196,7 +259,7 @@ def _common_columns(form: str) -> dict[str, pa.Column]:
         ),
     }
     if form not in ("RAND",):
-        cols["RECID"] = pa.Column(nullable=False)
+        cols["RECID"] = pa.Column(nullable=False, checks=pa.Check(_text_ok, name="text_characters"))
     return cols
 
 
@@ -205,7 +268,7 @@ def raw_form_schema(form: str) -> pa.DataFrameSchema:
     """The structure-and-plausibility schema of one form (``DM`` ... ``FACS``, ``RAND``)."""
     columns = _common_columns(form)
     if form == "RAND":
-        columns["RANDNO"] = pa.Column(nullable=False)
+        columns["RANDNO"] = pa.Column(nullable=False, checks=pa.Check(_text_ok, name="text_characters"))
     for row in study.form_columns(form).itertuples():
         # the contract tables are read as text
         column, col_type, valueset = str(row.COLUMN), str(row.TYPE), str(row.VALUESET)
@@ -234,6 +297,6 @@ def raw_form_schema(form: str) -> pa.DataFrameSchema:
             name=f"{record_key}:unique_recid",
         )
     )
-    for column, rule, fn in CROSS_RULES.get(form, []):
+    for column, rule, fn in CROSS_RULES.get(form, []) + _range_rules(form):
         frame_checks.append(pa.Check(fn, name=f"{column}:{rule}"))
     return pa.DataFrameSchema(columns, checks=frame_checks, strict=False, name=f"raw_{form.lower()}")

@@ -5,6 +5,9 @@
 - ``disposition.csv``: every standardized disposition term (``DSDECOD``) with its ``DSCAT``, the
   ADSL end-of-study status it gives (``EOSSTT``; empty for a milestone) and, where a derivation
   looks a term up, its ``ROLE`` (``COMPLETION``, ``DEATH``, ``SCREEN FAILURE``, ...)
+- ``plausible_ranges.csv``: the physically plausible range of each numeric form column that is not
+  ranged by its test (``PGASCORE``, ``SLTOTAL``, ``CMDOSE`` by ``CMDOSU``); the ranges by test are
+  ``PLAUSIBLE_LO``/``PLAUSIBLE_HI`` of ``vital_signs.csv``, ``lab_tests.csv``, ``flow_cytometry.csv``
 - ``study.yaml`` ``primary_endpoint_visit``: the visit of the primary endpoint (SRI-4)
 """
 
@@ -51,3 +54,13 @@ def disposition_term(role: str) -> str:
 def primary_endpoint_visit() -> str:
     """The visit of the primary endpoint (study.yaml ``primary_endpoint_visit``)."""
     return study.study()["primary_endpoint_visit"]
+
+
+def plausible_ranges(form: str | None = None) -> pd.DataFrame:
+    """Plausible ranges of form columns (plausible_ranges.csv): FORM, COLUMN, BY_COLUMN, BY_VALUE
+    (the range applies to rows whose ``BY_COLUMN`` holds ``BY_VALUE``; an empty ``BY_VALUE`` is the
+    range of every other row), PLAUSIBLE_LO, PLAUSIBLE_HI (float; NaN = no bound), UNIT, SOURCE."""
+    t = study.table("plausible_ranges")
+    for col in ("PLAUSIBLE_LO", "PLAUSIBLE_HI"):
+        t[col] = pd.to_numeric(t[col].replace("", None), errors="coerce").astype("float64")
+    return t if form is None else t[t["FORM"] == form].reset_index(drop=True)

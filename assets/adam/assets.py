@@ -18,7 +18,7 @@ from assets.adam.adsl import derive_adsl
 from assets.adam.common import DATE32, dates_to_datetime, finalize
 from assets.adam.stats import sledai_change_plot, sledai_change_table, sri4_response_table
 from assets.common import keys
-from assets.common.asset_metadata import count_values, table_metadata
+from assets.common.asset_metadata import count_values, subject_level, table_metadata
 from assets.common.parquet import atomic_write_bytes, read_parquet, write_parquet
 from assets.common.resources import RestrictedRandomization, Warehouse
 from assets.ingest.reading import read_randlist
@@ -45,8 +45,10 @@ def _adam(warehouse: Warehouse, dataset: str, as_written: bool = False) -> pd.Da
     return dates_to_datetime(read_parquet(path), dataset)
 
 
-def _table_metadata(df: pd.DataFrame, dataset: str) -> dict:
-    return table_metadata(df, spec.labels("adam", dataset))
+def _table_metadata(df: pd.DataFrame, dataset: str, warehouse: Warehouse) -> dict:
+    """Row count, schema and preview; no preview rows in an unblinded run (derivations.md, (v2)
+    Blinding covers the Dagster instance)."""
+    return table_metadata(df, spec.labels("adam", dataset), unblinded=warehouse.unblinded)
 
 
 def _write(warehouse: Warehouse, df: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -85,7 +87,7 @@ def adam_adsl(warehouse: Warehouse, restricted: RestrictedRandomization):
     counts = {fl: int((out[fl] == "Y").sum()) for fl in ("RANDFL", "SAFFL", "FASFL", "PPROTFL", "ELIGFL")}
     return dg.MaterializeResult(
         metadata={
-            **_table_metadata(out, "ADSL"),
+            **_table_metadata(out, "ADSL", warehouse),
             "subjects": len(out),
             "mode": "unblinded" if warehouse.unblinded else "blinded",
             **counts,
@@ -104,7 +106,7 @@ def adam_adeff(warehouse: Warehouse):
     sri4 = out[(out["PARAMCD"] == "SRI4") & (out["AVISIT"] == facts.primary_endpoint_visit())]
     return dg.MaterializeResult(
         metadata={
-            **_table_metadata(out, "ADEFF"),
+            **_table_metadata(out, "ADEFF", warehouse),
             "records": len(out),
             "by_param": dg.MetadataValue.json(count_values(out["PARAMCD"])),
             "sri4_week24_records": len(sri4),
@@ -123,7 +125,7 @@ def adam_adlb(warehouse: Warehouse):
     out = _write(warehouse, derive_adlb(_sdtm(warehouse, "lb"), _adam(warehouse, "ADSL")), "ADLB")
     return dg.MaterializeResult(
         metadata={
-            **_table_metadata(out, "ADLB"),
+            **_table_metadata(out, "ADLB", warehouse),
             "records": len(out),
             "parameters": int(out["PARAMCD"].nunique()),
         }
@@ -140,7 +142,7 @@ def adam_adae(warehouse: Warehouse):
     out = _write(warehouse, derive_adae(_sdtm(warehouse, "ae"), _adam(warehouse, "ADSL")), "ADAE")
     return dg.MaterializeResult(
         metadata={
-            **_table_metadata(out, "ADAE"),
+            **_table_metadata(out, "ADAE", warehouse),
             "records": len(out),
             "treatment_emergent": int((out["TRTEMFL"] == "Y").sum()),
         }
@@ -177,8 +179,10 @@ def adam_stats(warehouse: Warehouse):
     return dg.MaterializeResult(
         metadata={
             "groups": len(sri4),
-            "sri4_week24": dg.MetadataValue.md(
-                sri4.to_markdown(index=False) if _has_tabulate() else sri4.to_string()
+            # by arm when unblinded: arm-level, so not in the instance blinded runs share
+            "sri4_week24": subject_level(
+                dg.MetadataValue.md(sri4.to_markdown(index=False) if _has_tabulate() else sri4.to_string()),
+                not blinded,
             ),
             "plot": str(stats_dir / "sledai_change.png"),
         }
@@ -232,7 +236,7 @@ def adsl_has_every_screened_subject_once(warehouse: Warehouse) -> dg.AssetCheckR
         metadata={
             "adsl": len(adsl),
             "dm": int(dm["USUBJID"].nunique()),
-            "missing": dg.MetadataValue.json(missing[:50]),
+            "missing": subject_level(dg.MetadataValue.json(missing[:50]), warehouse.unblinded),
         },
     )
 

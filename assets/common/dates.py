@@ -14,8 +14,19 @@ from assets.common.distinct import per_distinct
 
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _MONTH_NUM = {m: f"{i:02d}" for i, m in enumerate(MONTHS, start=1)}
-CDASH_DATE_PATTERN = r"^(?P<day>\d{2}|UN)-(?P<mon>" + "|".join(MONTHS) + r"|UNK)-(?P<year>\d{4})$"
-TIME_PATTERN = r"^(?:[01]\d|2[0-3]):[0-5]\d$"
+# ``[0-9]``, never ``\d``: Python's ``\d`` also matches full-width and Arabic-Indic digits.
+CDASH_DATE_PATTERN = r"^(?P<day>[0-9]{2}|UN)-(?P<mon>" + "|".join(MONTHS) + r"|UNK)-(?P<year>[0-9]{4})$"
+TIME_PATTERN = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
+EARLIEST_YEAR = 1900
+"""site-export.md (File format, v2): a year before 1900 is implausible."""
+EXPORT_ID_PATTERN = r"^(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})T[0-9]{6}Z$"
+_DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
+    """Days of each month (1-12) of each year, proleptic Gregorian calendar (leap years included)."""
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    return _DAYS_IN_MONTH[month - 1] + ((month == 2) & leap)
 
 
 def parse_cdash_dates(values: pd.Series) -> pd.DataFrame:
@@ -38,8 +49,16 @@ def parse_cdash_dates(values: pd.Series) -> pd.DataFrame:
 
     month = parts["mon"].map(_MONTH_NUM)
     full_text = parts["year"] + "-" + month + "-" + parts["day"]
-    full = pd.to_datetime(full_text.where(day_known & mon_known), format="%Y-%m-%d", errors="coerce")
-    exists = ~(day_known & mon_known) | full.notna()
+    # In the calendar or not, by the calendar's rules: a date pandas cannot hold (year 0001) exists.
+    complete = (day_known & mon_known).fillna(False).to_numpy(dtype=bool)
+    in_calendar = np.ones(len(text), dtype=bool)
+    if complete.any():
+        y = pd.to_numeric(parts["year"][complete]).to_numpy(dtype=np.int64)
+        m = pd.to_numeric(month[complete]).to_numpy(dtype=np.int64)
+        d = pd.to_numeric(parts["day"][complete]).to_numpy(dtype=np.int64)
+        in_calendar[complete] = (d >= 1) & (d <= _days_in_month(y, m))
+    exists = pd.Series(in_calendar, index=text.index)
+    full = pd.to_datetime(full_text.where(complete & in_calendar), format="%Y-%m-%d", errors="coerce")
     valid = form_ok & (empty | exists)
 
     iso = pd.Series(pd.NA, index=values.index, dtype="string")
@@ -47,7 +66,7 @@ def parse_cdash_dates(values: pd.Series) -> pd.DataFrame:
     month_only = matched & mon_known & ~day_known
     iso = iso.mask(valid & year_only, parts["year"])
     iso = iso.mask(valid & month_only, parts["year"] + "-" + month)
-    iso = iso.mask(valid & day_known & mon_known & full.notna(), full_text)
+    iso = iso.mask(valid & day_known & mon_known, full_text)
     return pd.DataFrame(
         {
             "iso": iso,
@@ -57,6 +76,53 @@ def parse_cdash_dates(values: pd.Series) -> pd.DataFrame:
         },
         index=values.index,
     )
+
+
+def export_cut_date(export_id: pd.Series) -> pd.Series:
+    """The data cut of each row's export as ISO date text (``20260301T020000Z`` -> ``2026-03-01``,
+    the UTC date of the export id, site-export.md Landing zone layout); missing when the id is not
+    in the ``YYYYMMDDTHHMMSSZ`` form."""
+    parts = export_id.astype("string").str.extract(EXPORT_ID_PATTERN)
+    return (parts["y"] + "-" + parts["m"] + "-" + parts["d"]).astype("string")
+
+
+def iso_bounds_text(iso: pd.Series) -> pd.DataFrame:
+    """:func:`iso_bounds` as ISO text (``lo``, ``hi``, ``YYYY-MM-DD``), for any year 0000-9999:
+    text compares like the dates for four-digit years, and no year is out of pandas' range."""
+    return per_distinct(iso.astype("string"), _iso_bounds_text)
+
+
+def _iso_bounds_text(iso: pd.Series) -> pd.DataFrame:
+    s = iso.str.slice(0, 10)
+    year, month = s.str.len().eq(4).fillna(False), s.str.len().eq(7).fillna(False)
+    lo = s.mask(month, s + "-01").mask(year, s + "-01-01")
+    hi = s.mask(year, s + "-12-31")
+    if month.any():
+        y = pd.to_numeric(s[month].str.slice(0, 4)).to_numpy(dtype=np.int64)
+        m = pd.to_numeric(s[month].str.slice(5, 7)).to_numpy(dtype=np.int64)
+        last = pd.Series(_days_in_month(y, m), index=s[month].index).astype("string").str.zfill(2)
+        hi = hi.mask(month, s + "-" + last)
+    return pd.DataFrame({"lo": lo.astype("string"), "hi": hi.astype("string")}, index=iso.index)
+
+
+def _from_1900(iso: pd.Series) -> pd.Series:
+    year = pd.to_numeric(iso.str.slice(0, 4), errors="coerce")
+    return ~(year < EARLIEST_YEAR).fillna(False).astype(bool)
+
+
+def date_plausibility(iso: pd.Series, cut: pd.Series | None) -> pd.DataFrame:
+    """site-export.md (File format, v2) on ISO dates of any precision: ``from_1900`` (the year is
+    1900 or later) and ``by_cut`` (the earliest day the value can stand for is not after ``cut``,
+    the export's data cut as ISO date text; the day of the cut itself is allowed). A missing date,
+    or a missing cut, passes."""
+    text = iso.astype("string")
+    from_1900 = per_distinct(text, _from_1900)
+    if cut is None:
+        by_cut = pd.Series(True, index=iso.index)
+    else:
+        lo = iso_bounds_text(text)["lo"]
+        by_cut = ~(lo > cut.astype("string")).fillna(False)
+    return pd.DataFrame({"from_1900": from_1900.astype(bool), "by_cut": by_cut.astype(bool)}, index=iso.index)
 
 
 def iso_with_time(iso_date: pd.Series, time_text: pd.Series) -> pd.Series:

@@ -61,6 +61,7 @@ FINDING_PRODUCERS = {
     "sledai": SLEDAI_FINDINGS,
     "visits": sdtm("SV"),
     "exports": EXPORT_XPT,
+    "dataset_json": EXPORT_DATASET_JSON,
 }
 """``qa/findings/<name>.parquet`` -> the asset that writes it; ``qa_queries`` depends on all."""
 

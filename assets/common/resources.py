@@ -7,6 +7,10 @@ importing the wiring; ``pipelines/resources.py`` makes the instances (from the e
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -15,6 +19,13 @@ from pydantic import Field
 BLINDED = "blinded"
 UNBLINDED = "unblinded"
 MODES = (BLINDED, UNBLINDED)
+# Every run is tagged with its blinding mode (derivations.md, (v2) Blinding covers the Dagster instance).
+MODE_TAG = "trialpipe/mode"
+RANDLIST_FILE = "RANDLIST.csv"
+
+
+class WarehouseBusy(RuntimeError):
+    """Another run holds the warehouse's lock for this mode."""
 
 
 class LandingZone(dg.ConfigurableResource):
@@ -48,6 +59,55 @@ class Warehouse(dg.ConfigurableResource):
     def root(self) -> Path:
         return Path(self.path).resolve() / self.resolved_mode
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Tag the run with its mode (``trialpipe/mode``), however it was launched (``trialpipe run``,
+        the UI, the sensor, the schedule); a run already tagged with the other mode is refused."""
+        mode = self.resolved_mode
+        run = context.dagster_run
+        if context.instance is None or run is None:
+            return
+        tagged = run.tags.get(MODE_TAG)
+        if tagged is None:
+            context.instance.add_run_tags(run.run_id, {MODE_TAG: mode})
+        elif tagged != mode:
+            raise ValueError(
+                f"run {run.run_id} is tagged {MODE_TAG}={tagged} but its warehouse is {mode}: refused"
+            )
+
+    @property
+    def lock_path(self) -> Path:
+        """``<path>/<mode>.lock``: one lock per warehouse and mode."""
+        return Path(self.path).resolve() / f"{self.resolved_mode}.lock"
+
+    @contextmanager
+    def run_lock(self) -> Iterator[Path]:
+        """Hold the lock of this warehouse and mode (``fcntl.flock``, exclusive) for a whole run.
+
+        Never waits: when another process holds it, :class:`WarehouseBusy` names the lock file and
+        the holder's pid (written into the file by the holder) and nothing else is touched. The
+        kernel releases the lock when the holder exits, so a crashed run leaves no stale lock.
+        """
+        lock = self.lock_path
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+                raise WarehouseBusy(
+                    f"another {self.resolved_mode} run holds the lock {lock} (pid {holder}): one run at a "
+                    f"time per warehouse and mode; nothing was run or written. Wait for it to finish."
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            try:
+                yield lock
+            finally:
+                os.ftruncate(fd, 0)
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
     def layer(self, name: str) -> Path:
         """``<root>/<layer>`` (``ingest``, ``sdtm``, ``adam``, ``qa``, ``submission``), created on demand."""
         p = self.root / name
@@ -72,7 +132,29 @@ class RestrictedRandomization(dg.ConfigurableResource):
             raise FileNotFoundError(
                 "unblinded run needs the restricted location (--restricted / TRIALPIPE_RESTRICTED)"
             )
-        return Path(self.path) / "RANDLIST.csv"
+        return Path(self.path) / RANDLIST_FILE
+
+
+def randlist_problem(folder: str | None) -> str | None:
+    """Why an unblinded run cannot read the randomization list in ``folder`` (None when it can).
+
+    Checked before an unblinded run does any work: the folder must exist and hold ``RANDLIST.csv``
+    as a regular file. Never called for a blinded run, which must not look at the location at all.
+    """
+    if not folder:
+        return (
+            "an unblinded run needs the restricted folder holding RANDLIST.csv "
+            "(--restricted DIR or TRIALPIPE_RESTRICTED), and none is set"
+        )
+    root = Path(folder)
+    path = root / RANDLIST_FILE
+    if not root.is_dir():
+        return f"the restricted folder {root} does not exist, so the randomization list {path} is missing"
+    if not path.exists():
+        return f"the randomization list {path} is missing (the restricted folder holds no {RANDLIST_FILE})"
+    if not path.is_file():
+        return f"the randomization list {path} is not a regular file"
+    return None
 
 
 class RunSettings(dg.ConfigurableResource):

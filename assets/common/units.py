@@ -8,33 +8,57 @@ import pandas as pd
 import study
 from assets.common.precision import DECIMALS
 
-NUMBER_PATTERN = r"^[+-]?(?:\d+\.?\d*|\.\d+)$"
-RESULT_PATTERN = r"^(?P<qual>[<>]=?)?\s*(?P<num>[+-]?(?:\d+\.?\d*|\.\d+))$"
+# site-export.md (File format, v2): ASCII digits, an optional leading "-", "." as the decimal
+# separator. ``[0-9]``, never ``\d``: Python's ``\d`` matches full-width and Arabic-Indic digits.
+NUMBER_PATTERN = r"^-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)$"
+RESULT_PATTERN = r"^(?P<qual>[<>]=?)?\s*(?P<num>-?(?:[0-9]+\.?[0-9]*|\.[0-9]+))$"
+INTEGER_PATTERN = r"^[0-9]+$"
 
 
-def parse_number(values: pd.Series) -> pd.DataFrame:
-    """Plain decimal text -> float. Columns ``value`` (float, NaN when empty/invalid) and
-    ``ok`` (empty or a valid number)."""
+def _finite(text: pd.Series) -> pd.Series:
+    """Text already in number form -> float64; a value too large for a 64-bit float -> NaN."""
+    value = pd.to_numeric(text, errors="coerce").astype("float64")
+    return value.where(np.isfinite(value.to_numpy(dtype="float64", na_value=np.nan)))
+
+
+def parse_number(values: pd.Series, pattern: str = NUMBER_PATTERN) -> pd.DataFrame:
+    """Plain decimal text -> float (site-export.md, File format). Columns ``value`` (float, NaN
+    when empty or invalid, never infinite) and ``ok`` (empty, or a number in the contract's form
+    that a 64-bit float holds: ``"1" * 400`` is not ok, it would be infinite)."""
     text = values.astype("string").str.strip()
     empty = text.isna() | (text == "")
-    ok = empty | text.str.fullmatch(NUMBER_PATTERN).fillna(False)
-    value = pd.to_numeric(text.where(ok & ~empty), errors="coerce").astype("float64")
+    form = text.str.fullmatch(pattern).fillna(False) & ~empty
+    value = _finite(text.where(form))
+    ok = empty | (form & value.notna())
     return pd.DataFrame({"value": value, "ok": ok.astype(bool)}, index=values.index)
+
+
+def parse_integer(values: pd.Series) -> pd.DataFrame:
+    """:func:`parse_number` of whole numbers (ASCII digits only, no sign)."""
+    return parse_number(values, INTEGER_PATTERN)
 
 
 def parse_result(values: pd.Series) -> pd.DataFrame:
     """Lab result text: a number, optionally behind ``<``/``>`` (``<5``), or a word.
 
-    Columns: ``value`` (float or NaN), ``qualifier`` (``<``, ``>``, ``<=``, ``>=`` or missing),
-    ``word`` (upper-case text when not numeric, else missing).
+    Columns: ``value`` (float or NaN; NaN, never infinite, for a number too large for a 64-bit
+    float), ``qualifier`` (``<``, ``>``, ``<=``, ``>=`` or missing),
+    ``word`` (upper-case text when not numeric, else missing), ``number_ok`` (False only for a
+    number in form that a 64-bit float cannot hold).
     """
     text = values.astype("string").str.strip()
     parts = text.str.extract(RESULT_PATTERN)
-    value = pd.to_numeric(parts["num"], errors="coerce").astype("float64")
-    is_num = value.notna()
+    value = _finite(parts["num"])
+    is_num = parts["num"].notna()
     word = text.where(~is_num & text.ne("")).str.upper()
     return pd.DataFrame(
-        {"value": value, "qualifier": parts["qual"].astype("string"), "word": word}, index=values.index
+        {
+            "value": value,
+            "qualifier": parts["qual"].astype("string"),
+            "word": word,
+            "number_ok": (~is_num | value.notna()).astype(bool),
+        },
+        index=values.index,
     )
 
 
@@ -56,7 +80,8 @@ def convert_to_standard(testcd: pd.Series, unit: pd.Series, value: pd.Series, do
     merged = key.merge(conv, on=["TESTCD", "UNIT"], how="left")
     factor = merged["FACTOR"].to_numpy(dtype="float64")
     add = merged["ADD_BEFORE"].to_numpy(dtype="float64")
-    std = (value.to_numpy(dtype="float64") + add) * factor
+    with np.errstate(over="ignore"):  # an overflow is infinite, out of every plausible range
+        std = (value.to_numpy(dtype="float64") + add) * factor
     return pd.DataFrame(
         {
             "std_value": std,

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 import dagster as dg
 
 from assets.common import keys
+from assets.common.parquet import read_parquet
 from assets.common.resources import Warehouse
 from assets.exports import build
 from assets.exports.dataset_json import read_dataset_json_header
@@ -69,8 +70,18 @@ def xpt_values_fit_v5(warehouse: Warehouse) -> dg.AssetCheckResult:
 )
 def export_dataset_json(context: dg.AssetExecutionContext, warehouse: Warehouse):
     written = build.build_dataset_json(warehouse.root)
+    findings = read_parquet(warehouse.root / build.DATASET_JSON_FINDINGS_FILE)
+    if not findings.empty:
+        context.log.error(
+            f"{len(findings)} values Dataset-JSON cannot hold; see {build.DATASET_JSON_FINDINGS_FILE}"
+        )
     return dg.MaterializeResult(
-        metadata={"files_written": len(written), "bytes": sum(p.stat().st_size for p in written)}
+        metadata={
+            "files_written": len(written),
+            "bytes": sum(p.stat().st_size for p in written),
+            "datasets_refused": int(findings["FORM"].nunique()) if not findings.empty else 0,
+            "findings": len(findings),
+        }
     )
 
 

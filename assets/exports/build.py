@@ -34,6 +34,8 @@ from assets.exports.metadata import (
 
 SUBMISSION = "submission"
 FINDINGS_FILE = Path("qa") / "findings" / "exports.parquet"
+DATASET_JSON_FINDINGS_FILE = Path("qa") / "findings" / "dataset_json.parquet"
+"""Values Dataset-JSON cannot hold (non-finite numbers): the dataset is not written, each is a query."""
 ORIGINATOR = "trialpipe"
 
 
@@ -87,11 +89,15 @@ def read_xpt_findings(mode_root: Path) -> pd.DataFrame:
 
 
 def build_dataset_json(mode_root: Path, datasets: list[Dataset] | None = None) -> list[Path]:
+    """Every dataset as Dataset-JSON 1.1; returns the files written. A dataset holding a value
+    Dataset-JSON cannot hold (a non-finite number) is not written: each such value is a finding in
+    ``qa/findings/dataset_json.parquet`` naming dataset, variable and row."""
     datasets = describe_written(mode_root) if datasets is None else datasets
     stamp = as_of(mode_root, datasets)
     studyid = study.studyid()
     mode = Path(mode_root).name
-    written = []
+    written: list[Path] = []
+    problems: list[pd.DataFrame] = []
     for ds in datasets:
         header = dataset_json.dataset_json_header(
             ds,
@@ -105,10 +111,14 @@ def build_dataset_json(mode_root: Path, datasets: list[Dataset] | None = None) -
         path = submission_dir(mode_root, ds.standard) / f"{ds.file_stem}.json"
         # the table XPT and define.xml read too (read once, cached), in batches of rows
         table = read_written_table(ds)
-        batches = table.to_batches(max_chunksize=dataset_json.BATCH_ROWS)
-        dataset_json.write_dataset_json(path, header, batches)
-        written.append(path)
+        found = dataset_json.write_checked(path, header, ds, table)
+        if found.empty:
+            written.append(path)
+        else:
+            problems.append(found)
     _remove_stale(mode_root, datasets, ".json")
+    findings = make_findings(pd.concat(problems, ignore_index=True)) if problems else empty_findings()
+    write_parquet(findings, Path(mode_root) / DATASET_JSON_FINDINGS_FILE)
     return written
 
 

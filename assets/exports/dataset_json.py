@@ -15,6 +15,11 @@ integers, doubles as JSON numbers (NaN = ``null``), numeric SAS dates (``dataTyp
 ``targetDataType`` ``integer``) as ISO 8601 ``YYYY-MM-DD`` and datetimes as ``YYYY-MM-DDTHH:MM:SS``,
 as the standard asks.
 
+Numbers JSON cannot hold: JSON has no infinity. :func:`dataset_json_problems` lists every infinite
+value (dataset, variable, 1-based row, subject) as a finding, and :func:`write_checked` writes a
+dataset only when it has none (an older file of that name is removed); :func:`write_dataset_json`
+itself refuses such a value with an error naming the file, the variable and the row.
+
 Determinism: both timestamps are the data cut (the newest site export in force), not the wall
 clock, so a rerun on the same data writes the same bytes.
 """
@@ -31,11 +36,67 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from assets.common.atomic import atomic_open
+from assets.common.findings import FINDING_COLUMNS, make_findings
 from assets.exports.metadata import Dataset, dictionary_text_columns, normalize_adam_dates
 
 DATASET_JSON_VERSION = "1.1.0"
 ROWS_MARKER = ',"rows":['
 BATCH_ROWS = 100_000  # rows per batch: fewer, larger Arrow calls; ~16 MB of text at most
+FINDING_KIND = "DATASET_JSON"
+
+
+def _infinite_rows(batch: pa.RecordBatch | pa.Table) -> dict[str, np.ndarray]:
+    """Per floating column holding an infinite value, the 0-based rows holding one."""
+    out = {}
+    for fld, col in zip(batch.schema, batch.columns):
+        if pa.types.is_floating(fld.type) or pa.types.is_decimal(fld.type):
+            values = np.asarray(col.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
+            rows = np.flatnonzero(np.isinf(values))
+            if len(rows):
+                out[fld.name] = rows
+    return out
+
+
+def dataset_json_problems(dataset: Dataset, table: pa.Table) -> pd.DataFrame:
+    """Every value of ``table`` Dataset-JSON cannot hold (an infinite number: JSON has none; NaN is
+    a missing value, ``null``), one finding per cell: KIND ``DATASET_JSON``, SEVERITY ERROR, FORM
+    the dataset, COLUMN the variable, RECID the 1-based row, SUBJID the row's USUBJID."""
+    usubjid = table.column("USUBJID") if "USUBJID" in table.column_names else None
+    found = []
+    for name, rows in _infinite_rows(table).items():
+        values = table.column(name).take(pa.array(rows, type=pa.int64())).to_pylist()
+        subjects = (
+            usubjid.take(pa.array(rows, type=pa.int64())).to_pylist()
+            if usubjid is not None
+            else [None] * len(rows)
+        )
+        found += [
+            {
+                "KIND": FINDING_KIND,
+                "SEVERITY": "ERROR",
+                "FORM": dataset.name,
+                "RECID": str(int(r) + 1),
+                "COLUMN": name,
+                "RULE": "json_number_finite",
+                "VALUE": repr(float(v)),
+                "MESSAGE": "number is infinite: JSON holds finite numbers only",
+                "SUBJID": subject,
+                "SRC_FILE": dataset.path.name if dataset.path else None,
+            }
+            for r, v, subject in zip(rows, values, subjects, strict=True)
+        ]
+    return make_findings(pd.DataFrame(found if found else [], columns=FINDING_COLUMNS))
+
+
+def write_checked(path: Path, header: dict, dataset: Dataset, table: pa.Table) -> pd.DataFrame:
+    """:func:`write_dataset_json` of ``table`` when :func:`dataset_json_problems` finds nothing;
+    otherwise nothing is written and an older file at ``path`` is removed. Returns the findings."""
+    problems = dataset_json_problems(dataset, table)
+    if not problems.empty:
+        Path(path).unlink(missing_ok=True)
+        return problems
+    write_dataset_json(path, header, table.to_batches(max_chunksize=BATCH_ROWS))
+    return problems
 
 
 def item_group_oid(dataset: Dataset) -> str:
@@ -317,6 +378,13 @@ def write_dataset_json(path: Path, header: dict, batches: Iterable[pa.RecordBatc
         written = 0
         known: dict = {}
         for batch in batches:
+            infinite = _infinite_rows(batch.select(names))
+            if infinite:  # raised inside the block: the temp file is removed
+                name, rows = next(iter(infinite.items()))
+                raise ValueError(
+                    f"{path.name}: {name} row {written + int(rows[0]) + 1} is infinite, which JSON cannot "
+                    "hold (see dataset_json_problems)"
+                )
             chunk = _rows_bytes(batch, names, known)
             if not chunk:
                 continue

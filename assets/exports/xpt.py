@@ -10,7 +10,10 @@ Rules (FDA Study Data Technical Conformance Guide, section 3.3; SAS TS-140):
   ``*DTM`` numeric SAS datetimes (seconds since 1960-01-01T00:00:00) with ``DATETIME20.``.
 
 A value XPORT v5 cannot hold is never cut: :func:`xpt_problems` lists it (dataset, variable, row)
-as a blocking finding and :func:`write_xpt` refuses to write that dataset.
+as a blocking finding and :func:`write_xpt` refuses to write that dataset. That includes numbers:
+an infinite value, and a finite one outside the IBM double range of XPORT (magnitude at least
+2**249, about 9.0e74, which the format would write as its largest number, 7.2e75; or a non-zero
+magnitude below 2**-260, about 5.4e-79, which it would write as 0). A NaN is a missing value.
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ MAX_CHAR_BYTES = 200
 SAS_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 SAS_EPOCH = np.datetime64("1960-01-01", "D")
 FINDING_KIND = "XPT_V5"
+IBM_MAX_EXPONENT = 248
+"""Largest binary exponent :func:`ibm_double_bytes` converts exactly (a larger one is clamped)."""
+IBM_MIN_EXPONENT = -260
+"""Smallest binary exponent it converts (a smaller one becomes zero)."""
 
 
 def _finding(
@@ -120,6 +127,50 @@ def _value_problems(dataset: Dataset, table: pa.Table) -> list[dict]:
     return out
 
 
+def _binary_exponents(values: np.ndarray) -> np.ndarray:
+    """The IEEE binary exponent of each float64 (subnormals -1023, infinities and NaN 1024)."""
+    bits = np.ascontiguousarray(values, dtype="float64").view(np.uint64)
+    return ((bits >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64) - 1023
+
+
+def _number_problems(dataset: Dataset, table: pa.Table) -> list[dict]:
+    """Infinite numbers and numbers outside the IBM double range, one finding per cell (row
+    1-based): written as is they would become another number, silently."""
+    out = []
+    usubjid = table.column("USUBJID") if "USUBJID" in table.column_names else None
+    for fld, col in zip(table.schema, table.columns):
+        if not (pa.types.is_floating(fld.type) or pa.types.is_decimal(fld.type)):
+            continue
+        values = np.asarray(col.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
+        exponent = _binary_exponents(values)
+        infinite = np.isinf(values)
+        too_large = ~infinite & ~np.isnan(values) & (exponent > IBM_MAX_EXPONENT)
+        too_small = (values != 0) & (exponent < IBM_MIN_EXPONENT)
+        for rule, mask, why in (
+            ("xpt_number_finite", infinite, "number is infinite: XPORT v5 holds finite numbers only"),
+            (
+                "xpt_number_range",
+                too_large | too_small,
+                "number outside the IBM double range of XPORT v5 (magnitude 5.4e-79 to 9.0e74)",
+            ),
+        ):
+            rows = np.flatnonzero(mask)
+            if not len(rows):  # the usual case
+                continue
+            subjects = (
+                usubjid.take(pa.array(rows, type=pa.int64())).to_pylist()
+                if usubjid is not None
+                else [None] * len(rows)
+            )
+            out += [
+                _finding(
+                    dataset, fld.name, rule, repr(float(values[r])), why, row=int(r) + 1, usubjid=subject
+                )
+                for r, subject in zip(rows, subjects, strict=True)
+            ]
+    return out
+
+
 def _all_fit(col: pa.Array | pa.ChunkedArray) -> bool:
     """Whether every value of a text column is ASCII and at most 200 bytes. A dictionary-encoded
     column is judged by its dictionaries, values no row uses included: a cheap test (no pass over
@@ -150,7 +201,9 @@ def _no_findings() -> pd.DataFrame:
 def xpt_problems(dataset: Dataset, table: pa.Table) -> pd.DataFrame:
     """Everything in ``table`` that XPORT v5 cannot hold, as findings (KIND ``XPT_V5``, ERROR)."""
     _require_variables(dataset, table, "xpt_problems")
-    rows = _name_and_label_problems(dataset) + _value_problems(dataset, table)
+    rows = (
+        _name_and_label_problems(dataset) + _value_problems(dataset, table) + _number_problems(dataset, table)
+    )
     return make_findings(pd.DataFrame(rows)) if rows else _no_findings().copy()
 
 

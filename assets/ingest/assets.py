@@ -8,7 +8,7 @@ read every site's files.
 
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from itertools import repeat
+from datetime import UTC, datetime
 
 import dagster as dg
 import pandas as pd
@@ -18,7 +18,7 @@ from assets.common.findings import make_findings
 from assets.common.parquet import write_parquet
 from assets.common.partitions import SITE_PARTITIONS
 from assets.common.resources import LandingZone, RunSettings, Warehouse
-from assets.ingest.batch import balanced_batches, ingest_batch
+from assets.ingest.batch import balanced_batches, ingest_batch, write_landing_problems
 from assets.ingest.discovery import IWRS, list_sites
 from assets.ingest.store import read_qa_table
 
@@ -34,23 +34,41 @@ def _retry_transient_io(context, exc: OSError):
     raise dg.RetryRequested(max_retries=IO_RETRIES, seconds_to_wait=2**context.retry_number) from exc
 
 
+def _worker_result(context, future, batch: list[str], landing: LandingZone, ingest_dir, now) -> list[dict]:
+    """A worker's counts; when the worker itself failed (it died, or something no rule foresaw got
+    out of it), its sites are ingested again in this process, where each source's failure stays
+    that source's (``ingest_batch``): a worker's error never fails the step. I/O errors are
+    re-raised, to be retried."""
+    try:
+        return future.result()
+    except OSError:
+        raise
+    except Exception as exc:  # a dead worker or an unforeseen error: redo its batch here
+        context.log.error(f"worker for {batch} failed ({type(exc).__name__}: {exc}); ingesting them here")
+        return ingest_batch(batch, landing.root, ingest_dir, now)
+
+
 def _ingest_sources(
     context, landing: LandingZone, warehouse: Warehouse, settings: RunSettings, sources: list[str]
 ) -> dict:
     """Sites are independent (one set of files each), so several are ingested side by side; one
     source (the sensor's run of one site) stays in the run's own process."""
     ingest_dir = warehouse.layer("ingest")
+    now = datetime.now(UTC)  # one time of the run for every batch: later export ids are not in force
     workers = settings.workers_for(len(sources))
     # One batch of sites per process, of similar landing bytes. This process ingests the first
     # batch itself while spawned workers ingest the others (a worker less to start and import).
     # spawn, not fork: the run process has Dagster's threads, and a forked lock can deadlock.
     own, *others = balanced_batches(sources, landing.root, workers) or [[]]
     if not others:
-        results = ingest_batch(own, landing.root, ingest_dir)
+        results = ingest_batch(own, landing.root, ingest_dir, now)
     else:
         with ProcessPoolExecutor(len(others), mp_context=multiprocessing.get_context("spawn")) as pool:
-            theirs = pool.map(ingest_batch, others, repeat(landing.root), repeat(ingest_dir))
-            mine = ingest_batch(own, landing.root, ingest_dir)
+            futures = [pool.submit(ingest_batch, b, landing.root, ingest_dir, now) for b in others]
+            mine = ingest_batch(own, landing.root, ingest_dir, now)
+            theirs = [
+                _worker_result(context, f, b, landing, ingest_dir, now) for f, b in zip(futures, others)
+            ]
             done = {c["source"]: c for batch in [mine, *theirs] for c in batch}
         results = [done[s] for s in sources]  # reported in partition order, whatever the batches
     totals = {
@@ -64,7 +82,15 @@ def _ingest_sources(
     for r in results:
         if r["export_id"] is None:
             context.log.warning(f"{r['source']}: no complete export in the landing zone")
-    return {**totals, "workers": workers, "sources": dg.MetadataValue.json(per_source)}
+    problems = write_landing_problems(landing.root, ingest_dir)
+    if problems:
+        context.log.warning(f"{problems} folder(s) under sites/ cannot be used (ingest/qa/inventory)")
+    return {
+        **totals,
+        "landing_problems": problems,
+        "workers": workers,
+        "sources": dg.MetadataValue.json(per_source),
+    }
 
 
 @dg.asset(
@@ -107,10 +133,58 @@ def iwrs_ingest(
     return dg.MaterializeResult(metadata=meta)
 
 
+UNEXPECTED_LISTED = 20
+"""Unexpected columns named in a finding's message; the rest are counted (the full list is the
+ingest QA table ``unexpected``)."""
+
+
+def unexpected_findings(unexpected: pd.DataFrame) -> pd.DataFrame:
+    """One finding per file with unexpected columns, listing them (a file with 100,000 extra
+    columns is one data query, not 100,000). ``COLUMN`` names the column when there is one, so its
+    query keeps the id it had as one finding per column."""
+    rows = []
+    keys = ["SOURCE", "FORM", "SRC_EXPORT", "SRC_FILE"]
+    for key, group in unexpected.groupby(keys, sort=True, dropna=False):
+        named = [f"{c} ({n} values)" for c, n in zip(group["COLUMN"], group["VALUES_PRESENT"], strict=True)]
+        listed = ", ".join(named[:UNEXPECTED_LISTED])
+        more = f" and {len(named) - UNEXPECTED_LISTED} more" if len(named) > UNEXPECTED_LISTED else ""
+        rows.append(
+            {
+                **dict(zip(["SITEID", "FORM", "SRC_EXPORT", "SRC_FILE"], key, strict=True)),
+                "COLUMN": group["COLUMN"].iloc[0] if len(group) == 1 else pd.NA,
+                "MESSAGE": f"{len(group)} unexpected column(s) carried to QA, not used: {listed}{more}",
+            }
+        )
+    out = pd.DataFrame(rows)
+    out["KIND"], out["SEVERITY"], out["RULE"] = "UNEXPECTED_COLUMN", "WARNING", "known_columns"
+    return out
+
+
+def emptied_findings(emptied: pd.DataFrame) -> pd.DataFrame:
+    """A header-only form whose previous complete export had rows: kept, reported
+    (site-export.md, Bad input)."""
+    e = emptied.rename(columns={"SOURCE": "SITEID"}).copy()
+    e["KIND"], e["SEVERITY"], e["RULE"] = "FORM_EMPTIED", "WARNING", "form_not_emptied"
+    e["SRC_LINE"] = 1
+    e["MESSAGE"] = (
+        "header only, no rows; the previous complete export "
+        + e["PREVIOUS_EXPORT"].astype(str)
+        + " had "
+        + e["PREVIOUS_ROWS"].astype(str)
+        + " rows (kept: the site may have deleted them)"
+    )
+    return e
+
+
 def findings_from_ingest(
-    quarantine: pd.DataFrame, rejections: pd.DataFrame, inventory: pd.DataFrame, unexpected: pd.DataFrame
+    quarantine: pd.DataFrame,
+    rejections: pd.DataFrame,
+    inventory: pd.DataFrame,
+    unexpected: pd.DataFrame,
+    emptied: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Ingest problems as findings: quarantined values, rejected forms, skipped exports, extra columns."""
+    """Ingest problems as findings: quarantined values, rejected forms, skipped exports and unusable
+    landing folders, extra columns (one finding per file), header-only forms that had rows."""
     parts = []
     if not quarantine.empty:
         q = quarantine.rename(columns={"SOURCE": "SITEID"}).copy()
@@ -132,12 +206,9 @@ def findings_from_ingest(
         inc["KIND"], inc["SEVERITY"], inc["RULE"] = "EXPORT_INCOMPLETE", "ERROR", "manifest_complete"
         parts.append(inc)
     if not unexpected.empty:
-        u = unexpected.rename(columns={"SOURCE": "SITEID"}).copy()
-        u["KIND"], u["SEVERITY"], u["RULE"] = "UNEXPECTED_COLUMN", "WARNING", "known_columns"
-        u["MESSAGE"] = (
-            "unexpected column carried to QA, not used (" + u["VALUES_PRESENT"].astype(str) + " values)"
-        )
-        parts.append(u)
+        parts.append(unexpected_findings(unexpected))
+    if emptied is not None and not emptied.empty:
+        parts.append(emptied_findings(emptied))
     return make_findings(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())
 
 
@@ -150,10 +221,15 @@ def findings_from_ingest(
 def ingest_findings(context: dg.AssetExecutionContext, warehouse: Warehouse):
     ingest_dir = warehouse.layer("ingest")
     tables = {
-        t: read_qa_table(ingest_dir, t) for t in ("quarantine", "rejections", "inventory", "unexpected")
+        t: read_qa_table(ingest_dir, t)
+        for t in ("quarantine", "rejections", "inventory", "unexpected", "emptied")
     }
     findings = findings_from_ingest(
-        tables["quarantine"], tables["rejections"], tables["inventory"], tables["unexpected"]
+        tables["quarantine"],
+        tables["rejections"],
+        tables["inventory"],
+        tables["unexpected"],
+        tables["emptied"],
     )
     qa_dir = warehouse.layer("qa")
     write_parquet(findings, qa_dir / "findings" / "ingest.parquet")

@@ -8,8 +8,10 @@ Adds columns, never changes the text as sent (site-export.md; derivations.md, Ti
 - LB: ``LBSTRESN`` (the number, converted), ``LBRESQUAL`` (``<``/``>`` kept), ``LBSTRESC``
   (standard result as text, qualifier included, or the word), ``LBSTRESU``, ``LBSTNRLO``/``LBSTNRHI``
   (the site's range converted), ``LBCONVF``;
-- PGA ``PGASCOREN``, SLEDAI ``SLTOTALN``, CM ``CMDOSEN``: the numbers parsed.
-Values that cannot be parsed stay missing here; the raw-form schemas quarantine those rows.
+- PGA ``PGASCOREN``, SLEDAI ``SLTOTALN``, CM ``CMDOSEN`` (every column of
+  ``study/plausible_ranges.csv``, ``<COLUMN>N``): the numbers parsed.
+Values that cannot be parsed stay missing here, never infinite; the raw-form schemas quarantine
+those rows.
 """
 
 from __future__ import annotations
@@ -17,9 +19,16 @@ from __future__ import annotations
 import pandas as pd
 
 import study
-from assets.common.dates import iso_with_time, parse_cdash_dates
+from assets.common.dates import date_plausibility, export_cut_date, iso_with_time, parse_cdash_dates
 from assets.common.distinct import per_distinct
-from assets.common.units import convert_to_standard, format_number, parse_number, parse_result
+from assets.common.units import (
+    convert_to_standard,
+    format_number,
+    parse_integer,
+    parse_number,
+    parse_result,
+)
+from study import facts
 
 HELPER_COLUMNS = ("VS_UNIT_KNOWN", "LB_UNIT_KNOWN", "FC_UNIT_KNOWN")
 FLAG_SEPARATOR = "__"  # <COLUMN>__<FLAG>: per-row verdicts the raw-form schemas check, then dropped
@@ -28,15 +37,22 @@ FLAG_SEPARATOR = "__"  # <COLUMN>__<FLAG>: per-row verdicts the raw-form schemas
 def derive_vars_dtc(df: pd.DataFrame, form: str) -> pd.DataFrame:
     """``<X>DAT`` -> ``<X>DTC`` for every DATE column of the form (``RANDDAT`` -> ``RANDDTC``).
 
-    Also ``<X>DAT__FORM_OK`` (empty or CDASH form) and ``<X>DAT__EXISTS`` (the date is in the
-    calendar, or its form is already wrong): the schemas check these flags instead of parsing the
-    dates a second time."""
+    Also ``<X>DAT__FORM_OK`` (empty or CDASH form), ``<X>DAT__EXISTS`` (the date is in the
+    calendar, or its form is already wrong), ``<X>DAT__FROM_1900`` and ``<X>DAT__BY_CUT``
+    (site-export.md, File format: not before 1900, not after the data cut of the row's export,
+    ``SRC_EXPORT``; a date not parsed passes both): the schemas check these flags instead of
+    parsing the dates a second time."""
     cols = study.form_columns(form)
+    cut = per_distinct(df["SRC_EXPORT"], export_cut_date) if "SRC_EXPORT" in df.columns else None
     for col in cols.loc[cols["TYPE"] == "DATE", "COLUMN"]:
         parsed = per_distinct(df[col], parse_cdash_dates)
-        df[col[:-3] + "DTC"] = parsed["iso"]
+        dtc = col[:-3] + "DTC"
+        df[dtc] = parsed["iso"]
         df[f"{col}{FLAG_SEPARATOR}FORM_OK"] = parsed["form_ok"].astype(bool)
         df[f"{col}{FLAG_SEPARATOR}EXISTS"] = (parsed["valid"] | ~parsed["form_ok"]).astype(bool)
+        plausible = date_plausibility(df[dtc], cut)
+        df[f"{col}{FLAG_SEPARATOR}FROM_1900"] = plausible["from_1900"]
+        df[f"{col}{FLAG_SEPARATOR}BY_CUT"] = plausible["by_cut"]
     if form == "EX":
         df["EXSTDTC"] = iso_with_time(df["EXSTDTC"], df["EXSTTIM"])
     return df
@@ -102,12 +118,17 @@ def harmonize_form(df: pd.DataFrame, form: str) -> pd.DataFrame:
         df = derive_vars_lb_standard(df)
     elif form == "FACS":
         df = derive_vars_fc_standard(df)
-    elif form == "PGA":
-        df["PGASCOREN"] = per_distinct(df["PGASCORE"], parse_number)["value"]
-    elif form == "SLEDAI":
-        df["SLTOTALN"] = per_distinct(df["SLTOTAL"], parse_number)["value"]
-    elif form == "CM":
-        df["CMDOSEN"] = per_distinct(df["CMDOSE"], parse_number)["value"]
+    return derive_vars_numbers(df, form)
+
+
+def derive_vars_numbers(df: pd.DataFrame, form: str) -> pd.DataFrame:
+    """``<COLUMN>N`` for every column of the form with a plausible range of its own
+    (``study/plausible_ranges.csv``: ``PGASCOREN``, ``SLTOTALN``, ``CMDOSEN``), parsed by its type."""
+    types = study.form_columns(form).set_index("COLUMN")["TYPE"]
+    for column in dict.fromkeys(facts.plausible_ranges(form)["COLUMN"]):
+        if column in df.columns:
+            parse = parse_integer if types.get(column) == "INTEGER" else parse_number
+            df[f"{column}N"] = per_distinct(df[column], parse)["value"]
     return df
 
 

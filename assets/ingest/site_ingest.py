@@ -2,8 +2,9 @@
 
 Per form, the newest complete export whose file is usable is in force; a form rejected as a whole
 (not UTF-8 CSV, required column missing) falls back to the same form of the site's next older
-complete export (site-export.md, Bad input). Every row read ends up in the valid frame or in
-quarantine, and the accounting says so per form.
+complete export (site-export.md, Bad input). A form with a header and no rows is kept, and
+reported when the site's previous complete export had rows. Every row read ends up in the valid
+frame or in quarantine, and the accounting says so per form.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pyarrow as pa
 import study
 from assets.ingest.discovery import IWRS, ExportCheck, complete_exports_newest_first
 from assets.ingest.harmonize import harmonize_form, helper_columns
-from assets.ingest.reading import read_form
+from assets.ingest.reading import FormRead, read_form
 from assets.ingest.validate import empty_quarantine, split_valid_and_quarantine
 
 ACCOUNTING_COLUMNS = [
@@ -32,6 +33,7 @@ ACCOUNTING_COLUMNS = [
 ]
 REJECTION_COLUMNS = ["SOURCE", "FORM", "SRC_EXPORT", "SRC_FILE", "SRC_LINE", "REASON", "FALLBACK_EXPORT"]
 UNEXPECTED_COLUMNS = ["SOURCE", "FORM", "SRC_EXPORT", "SRC_FILE", "COLUMN", "VALUES_PRESENT"]
+EMPTIED_COLUMNS = ["SOURCE", "FORM", "SRC_EXPORT", "SRC_FILE", "PREVIOUS_EXPORT", "PREVIOUS_ROWS"]
 
 
 @dataclass
@@ -45,6 +47,8 @@ class SourceIngest:
     accounting: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ACCOUNTING_COLUMNS))
     rejections: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECTION_COLUMNS))
     unexpected: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=UNEXPECTED_COLUMNS))
+    emptied: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EMPTIED_COLUMNS))
+    failed: bool = False  # ingest failed beyond any rule: only ``rejections`` (one row) says why
 
 
 def forms_of(source: str) -> tuple[str, ...]:
@@ -60,12 +64,36 @@ def select_form(exports: list[ExportCheck], form: str, landing: Path):
         if f"{form}.csv" not in check.files:
             rejected.append((check, f"{form}.csv", None, f"{form}.csv not in the export"))
             continue
-        read = read_form(check.path / f"{form}.csv", form, check.export_id, relative_to=landing)
+        read = _read_guarded(check.path / f"{form}.csv", form, check.export_id, landing)
         if read.table is None:
             rejected.append((check, str(read.path.relative_to(landing)), read.line, read.rejection))
             continue
         return read, check, rejected
     return None, None, rejected
+
+
+def _read_guarded(path: Path, form: str, export_id: str, landing: Path) -> FormRead:
+    """:func:`read_form`, with any failure other than an I/O error (retried by the asset) turned into
+    the rejection of that one form: a file never stops the other forms and sites (site-export.md,
+    Bad input)."""
+    try:
+        return read_form(path, form, export_id, relative_to=landing)
+    except OSError:
+        raise
+    except Exception as exc:  # any fault of one file rejects that file only
+        return FormRead(form, path, None, f"file could not be read: {type(exc).__name__}: {exc}")
+
+
+def emptied_form(exports: list[ExportCheck], check: ExportCheck, form: str) -> ExportCheck | None:
+    """The complete export before ``check`` when its ``form`` file had rows (by its verified
+    manifest), else None: a header-only file is kept, and this is what gets it reported
+    (site-export.md, Bad input)."""
+    older = [e for e in exports if e.export_id < check.export_id]
+    if not older:
+        return None
+    entry = older[0].files.get(f"{form}.csv")
+    rows = entry.get("rows") if isinstance(entry, dict) else None
+    return older[0] if isinstance(rows, int) and rows > 0 else None
 
 
 def with_source(table: pa.Table, source: str) -> pa.Table:
@@ -128,7 +156,7 @@ def ingest_sources(sources: list[str], checks: list[ExportCheck], landing: Path)
     for source in sources:
         exports = complete_exports_newest_first(checks, source)
         results[source] = SourceIngest(source, exports[0].export_id if exports else None)
-        rows[source] = {"accounting": [], "rejections": [], "unexpected": []}
+        rows[source] = {"accounting": [], "rejections": [], "unexpected": [], "emptied": []}
         for form in forms_of(source):
             read, check, rejected = select_form(exports, form, landing)
             fallback = check.export_id if check is not None else ""
@@ -147,7 +175,18 @@ def ingest_sources(sources: list[str], checks: list[ExportCheck], landing: Path)
             if read is None:
                 continue
             picked.setdefault(form, {})[source] = (read, check)
-            extra = read.unexpected
+            previous = emptied_form(exports, check, form) if read.table.num_rows == 0 else None
+            if previous is not None:
+                rows[source]["emptied"].append(
+                    {
+                        "SOURCE": source,
+                        "FORM": form,
+                        "SRC_EXPORT": check.export_id,
+                        "SRC_FILE": str(read.path.relative_to(landing)),
+                        "PREVIOUS_EXPORT": previous.export_id,
+                        "PREVIOUS_ROWS": int(previous.files[f"{form}.csv"]["rows"]),
+                    }
+                )
             for col in read.unexpected_columns:
                 rows[source]["unexpected"].append(
                     {
@@ -156,7 +195,7 @@ def ingest_sources(sources: list[str], checks: list[ExportCheck], landing: Path)
                         "SRC_EXPORT": check.export_id,
                         "SRC_FILE": str(read.path.relative_to(landing)),
                         "COLUMN": col,
-                        "VALUES_PRESENT": int(extra[col].notna().sum()) if extra is not None else 0,
+                        "VALUES_PRESENT": read.values_present(col),
                     }
                 )
     quarantines: list[pd.DataFrame] = []  # per form, every source's
@@ -196,6 +235,9 @@ def ingest_sources(sources: list[str], checks: list[ExportCheck], landing: Path)
             {"SRC_LINE": "Int64"}
         )
         result.unexpected = pd.DataFrame(rows[source]["unexpected"], columns=UNEXPECTED_COLUMNS)
+        result.emptied = pd.DataFrame(rows[source]["emptied"], columns=EMPTIED_COLUMNS).astype(
+            {"PREVIOUS_ROWS": "int64"}
+        )
     return results
 
 

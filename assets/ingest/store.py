@@ -1,7 +1,8 @@
 """Where ingested data lives in the warehouse, and how later layers read it back.
 
 ``<mode root>/ingest/forms/<FORM>/<SOURCE>.parquet``   valid harmonized rows of one site (or IWRS)
-``<mode root>/ingest/qa/<table>/<SOURCE>.parquet``     quarantine, accounting, rejections, unexpected
+``<mode root>/ingest/qa/<table>/<SOURCE>.parquet``     quarantine, accounting, rejections, unexpected,
+                                                        emptied (header-only forms that had rows)
 ``<mode root>/ingest/export_inventory.parquet``        every export folder and its verdict
 
 One file per source keeps a site's re-ingest independent of the others (site partitions).
@@ -24,12 +25,13 @@ from assets.common.parquet import file_identity, write_parquet
 if TYPE_CHECKING:  # annotations only: importing it at run time pulls in pandera for every reader
     from assets.ingest.site_ingest import SourceIngest
 
-QA_TABLES = ("quarantine", "accounting", "rejections", "unexpected")
+QA_TABLES = ("quarantine", "accounting", "rejections", "unexpected", "emptied")
 _SORT = {
     "quarantine": ["SRC_FILE", "SRC_LINE", "COLUMN", "RULE"],
     "accounting": ["SOURCE", "FORM"],
     "rejections": ["SOURCE", "FORM", "SRC_EXPORT"],
     "unexpected": ["SOURCE", "FORM", "COLUMN"],
+    "emptied": ["SOURCE", "FORM"],
 }
 
 

@@ -5,9 +5,15 @@ functions of :mod:`assets.qa.queries`, :mod:`assets.qa.export_status`, :mod:`ass
 :mod:`assets.qa.gx` and :mod:`assets.qa.report`, write with the shared writers, and describe the
 result in metadata. Column labels come from ``study/qa_variables.csv`` (:mod:`assets.qa.labels`).
 
-The run timestamp (FIRST_SEEN / LAST_SEEN of queries, the age of exports) is a run-time parameter:
-the ``as_of`` run config of ``qa_queries`` / ``qa_export_status`` when given, else the creation time
-of the Dagster run, so every QA asset of one run uses the same instant (:mod:`assets.qa.run_config`).
+Reruns are byte-identical. Every file the QA layer writes is a function of the input only, except
+``qa/run.json``, the run log: the one QA file that records the time of the run (the ``as_of`` run
+config of ``qa_queries`` / ``qa_export_status`` when given, else the Dagster run's creation time,
+:mod:`assets.qa.run_config`) and the Dagster run id, and so the one file that differs between two
+runs of the same input. Times that describe the data come from the data cut
+(:mod:`assets.common.data_cut`; site-export.md, Landing zone layout): FIRST_SEEN / LAST_SEEN /
+RESOLVED_AT of a query are export ids, the age of an export in ``export_status.parquet`` is taken at
+the study's data cut, the XLSX listings, the report and the Data Docs are dated with the data cut.
+Only the freshness check (a Dagster check, no file) measures the age on the run date.
 """
 
 import time
@@ -18,14 +24,15 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from assets.common import keys
-from assets.common.asset_metadata import markdown_preview, table_metadata
-from assets.common.atomic import atomic_write_text
-from assets.common.parquet import write_json, write_parquet
+from assets.common.asset_metadata import markdown_preview, subject_level, table_metadata
+from assets.common.atomic import atomic_write_text, remove_stale_temp_files
+from assets.common.data_cut import export_id_iso, source_data_cuts, study_data_cut
+from assets.common.parquet import write_parquet
 from assets.common.resources import RunSettings, Warehouse
 from assets.ingest.store import read_qa_table
 from assets.qa import gx as qa_gx
 from assets.qa import labels
-from assets.qa.export_status import derive_export_status, stale_export_status
+from assets.qa.export_status import derive_export_status, export_age_at, stale_export_status
 from assets.qa.inputs import (
     ct_path,
     output_files,
@@ -50,9 +57,23 @@ from assets.qa.queries import (
     summarize_open_queries,
 )
 from assets.qa.report import build_report_context, derive_sledai_completeness, render_report
-from assets.qa.run_config import QARunConfig, run_timestamp
+from assets.qa.run_config import (
+    STALE_TEMP_AGE_SECONDS,
+    QARunConfig,
+    run_timestamp,
+    utc_timestamp_text,
+    write_run_log,
+)
 
 GROUP = "qa"
+NO_DATA_CUT = pd.Timestamp("1980-01-01T00:00:00Z")
+"""The date of outputs when nothing is in force yet (the ZIP epoch): fixed, never the clock."""
+
+
+def data_cut_time(warehouse: Warehouse) -> pd.Timestamp:
+    """The study's data cut (newest export in force) as a UTC timestamp, :data:`NO_DATA_CUT` without one."""
+    cut = export_id_iso(study_data_cut(read_qa_table(warehouse.root / "ingest", "inventory")))
+    return pd.Timestamp(cut) if cut else NO_DATA_CUT
 
 
 # --- assets -------------------------------------------------------------------------------------
@@ -71,7 +92,11 @@ def qa_queries(
     context: dg.AssetExecutionContext, config: QARunConfig, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     now = run_timestamp(context, config)
+    # A killed earlier run's temporary files and half-done folder swaps (issue 14)
+    cleaned = remove_stale_temp_files(warehouse.root, min_age_seconds=STALE_TEMP_AGE_SECONDS)
     qa_dir = warehouse.layer("qa")
+    inventory = read_qa_table(warehouse.root / "ingest", "inventory")
+    site_cuts, data_cut = source_data_cuts(inventory), study_data_cut(inventory)
     quarantine = derive_quarantine_listing(read_qa_table(warehouse.root / "ingest", "quarantine"))
     write_parquet(
         quarantine,
@@ -83,7 +108,9 @@ def qa_queries(
     findings = read_findings(qa_dir)
     previous = read_parquet_or_empty(qa_dir / "queries.parquet")
     current = derive_current_queries(findings)
-    queries = merge_query_history(current, previous, now, producers_run=set(findings))
+    queries = merge_query_history(
+        current, previous, data_cut, producers_run=set(findings), site_cuts=site_cuts
+    )
     query_labels = labels.labels(labels.QUERIES)
     write_parquet(
         queries,
@@ -92,13 +119,16 @@ def qa_queries(
         labels=query_labels,
         dataset_label="Data queries",
     )
-    write_json(qa_dir / "run.json", {"as_of": now, "run_id": context.run_id, "mode": warehouse.resolved_mode})
+    write_run_log(qa_dir, as_of=now, run_id=context.run_id, mode=warehouse.resolved_mode, data_cut=data_cut)
     is_open = queries["STATUS"].eq(OPEN)
-    new = is_open & queries["FIRST_SEEN"].eq(now)
+    known = set(previous["QUERY_ID"]) if "QUERY_ID" in previous.columns else set()
+    new = is_open & ~queries["QUERY_ID"].isin(known)
     return dg.MaterializeResult(
         metadata={
-            **table_metadata(queries, query_labels),
+            **table_metadata(queries, query_labels, unblinded=warehouse.unblinded),
             "run_timestamp": now,
+            "data_cut": data_cut,
+            "stale_temp_files_removed": len(cleaned),
             "open": int(is_open.sum()),
             "resolved": int(queries["STATUS"].eq(RESOLVED).sum()),
             "new_this_run": int(new.sum()),
@@ -122,7 +152,10 @@ def qa_export_status(
     context: dg.AssetExecutionContext, config: QARunConfig, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     now = run_timestamp(context, config)
-    status = derive_export_status(read_qa_table(warehouse.root / "ingest", "inventory"), now)
+    inventory = read_qa_table(warehouse.root / "ingest", "inventory")
+    cut = export_id_iso(study_data_cut(inventory))
+    # The age at the study's data cut, not at the run: the file is the same on every rerun.
+    status = derive_export_status(inventory, cut or now)
     status_labels = labels.labels(labels.EXPORT_STATUS)
     write_parquet(
         status,
@@ -133,8 +166,9 @@ def qa_export_status(
     )
     return dg.MaterializeResult(
         metadata={
-            **table_metadata(status, status_labels, preview_rows=10),
+            **table_metadata(status, status_labels, preview_rows=10, unblinded=warehouse.unblinded),
             "run_timestamp": now,
+            "data_cut": cut,
             "incomplete_exports": int(status["EXPORTS_INCOMPLETE"].sum()) if not status.empty else 0,
             "oldest_export_age_days": int(status["AGE_DAYS"].max())
             if status["AGE_DAYS"].notna().any()
@@ -157,8 +191,7 @@ def qa_site_listings(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
     queries = pq.read_table(qa_dir / "queries.parquet").to_pandas()
     quarantine = pq.read_table(qa_dir / "quarantine.parquet").to_pandas()
     status = read_parquet_or_empty(qa_dir / "export_status.parquet")
-    run = read_run(qa_dir)
-    created = pd.Timestamp(run["as_of"]) if run.get("as_of") else None
+    created = data_cut_time(warehouse)  # the data cut, not the run: same bytes on a rerun
     sites = listed_sites(status, queries, quarantine)
     # every site's rows at once: one sort, then a slice per site
     listings = derive_site_listings(queries, sites)
@@ -204,10 +237,10 @@ def qa_gx_validation(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
         qa_settings=qa_gx.qa_settings(),
     )
     planned = time.perf_counter()
-    run = read_run(qa_dir)
-    now = pd.Timestamp(run.get("as_of") or pd.Timestamp.now(tz="UTC"))
+    # Dated with the data cut, never the clock, so a rerun builds the same Data Docs bytes.
+    cut = data_cut_time(warehouse)
     results = qa_gx.run_validations(
-        tables, qa_dir / "gx", run_name=f"trialpipe-{warehouse.resolved_mode}", run_time=now
+        tables, qa_dir / "gx", run_name=f"trialpipe-{warehouse.resolved_mode}", run_time=cut
     )
     finished = time.perf_counter()
     write_parquet(
@@ -219,7 +252,7 @@ def qa_gx_validation(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
     failed = qa_gx.failed_expectations(results)
     return dg.MaterializeResult(
         metadata={
-            **table_metadata(failed),
+            **table_metadata(failed, unblinded=warehouse.unblinded),
             "tables_validated": len(tables),
             "sampled_tables": dg.MetadataValue.json(sorted({t.dataset for t in tables if t.sampled})),
             "expectations": len(results),
@@ -255,8 +288,9 @@ def qa_report(
     ingest_dir = warehouse.root / "ingest"
     queries = pq.read_table(qa_dir / "queries.parquet").to_pandas()
     open_by_site_kind = summarize_open_queries(queries)
-    run = read_run(qa_dir)
-    run.update(
+    # Only what the input determines: the run id and the run's time stay in run.json (the run log).
+    run = dict(
+        data_cut=export_id_iso(study_data_cut(read_qa_table(ingest_dir, "inventory"))),
         mode=warehouse.resolved_mode,
         steps="ingest, eligibility, SDTM, ADaM, QA (queries, listings, export status, GX)",
         title="LDIL2SLE data-quality report",
@@ -284,8 +318,9 @@ def qa_report(
             "bytes": len(html.encode("utf-8")),
             "sites": context_data["sites"].total_rows,
             "open_queries": int(open_by_site_kind.to_numpy().sum()) if not open_by_site_kind.empty else 0,
-            "open_by_site_and_kind": dg.MetadataValue.md(
-                markdown_preview(open_by_site_kind.reset_index(), rows=50, max_cols=20)
+            "open_by_site_and_kind": subject_level(
+                dg.MetadataValue.md(markdown_preview(open_by_site_kind.reset_index(), rows=50, max_cols=20)),
+                warehouse.unblinded,
             ),
         }
     )
@@ -352,7 +387,9 @@ def no_open_data_queries(warehouse: Warehouse) -> dg.AssetCheckResult:
     description="Every site's newest complete export is at most TRIALPIPE_FRESHNESS_DAYS (default 7) days old on the run date.",
 )
 def site_exports_are_fresh(warehouse: Warehouse, settings: RunSettings) -> dg.AssetCheckResult:
-    status = read_parquet_or_empty(warehouse.root / "qa" / "export_status.parquet")
+    # The age on the run date (run.json's run timestamp), not at the data cut the file holds.
+    as_of = read_run(warehouse.root / "qa").get("as_of") or utc_timestamp_text(pd.Timestamp.now(tz="UTC"))
+    status = export_age_at(read_parquet_or_empty(warehouse.root / "qa" / "export_status.parquet"), as_of)
     limit = settings.freshness_days
     stale = stale_export_status(status, limit)
     return dg.AssetCheckResult(
@@ -360,6 +397,7 @@ def site_exports_are_fresh(warehouse: Warehouse, settings: RunSettings) -> dg.As
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "max_age_days": limit,
+            "run_timestamp": as_of,
             "sources": len(status),
             "stale": len(stale),
             "stale_sources": dg.MetadataValue.json(

@@ -1,7 +1,9 @@
 """The export status of every site: newest complete export, its age, and what was skipped.
 
-Issue 5: per site (and the IWRS) the newest complete export, its age in days on the run date, and
-the incomplete exports that were skipped and why (site-export.md, Landing zone layout). The
+Issue 5: per site (and the IWRS) the newest complete export, its age in days, and the incomplete
+exports that were skipped and why. The file gives the age at the study's data cut (the newest export
+in force of any source), so a rerun writes the same bytes; the freshness check takes the age on the
+run date (:func:`export_age_at`) (site-export.md, Landing zone layout). The
 column labels are in ``study/qa_variables.csv`` (:mod:`assets.qa.labels`).
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from assets.common.columns import require_columns
+from assets.ingest.discovery import LANDING
 
 EXPORT_STATUS_COLUMNS = [
     "SITEID",
@@ -65,9 +68,24 @@ def derive_export_status(inventory: pd.DataFrame, now: str) -> pd.DataFrame:
     return out[EXPORT_STATUS_COLUMNS]
 
 
-def stale_export_status(export_status: pd.DataFrame, max_age_days: int) -> pd.DataFrame:
-    """The rows of sources whose newest complete export is older than ``max_age_days`` days, or
-    that have none."""
+def export_age_at(export_status: pd.DataFrame, now: str) -> pd.DataFrame:
+    """The status with ``AGE_DAYS`` taken at ``now`` (e.g. the run timestamp) instead of the data cut."""
     if export_status.empty:
         return export_status
-    return export_status[export_status["AGE_DAYS"].isna() | (export_status["AGE_DAYS"] > max_age_days)]
+    require_columns(export_status, ["LAST_EXPORT"], "export_age_at")
+    run_time = pd.Timestamp(now)
+    run_time = run_time.tz_localize("UTC") if run_time.tzinfo is None else run_time.tz_convert("UTC")
+    out = export_status.copy()
+    age = (run_time - export_time(out["LAST_EXPORT"])).dt.total_seconds() // 86400
+    out["AGE_DAYS"] = age.astype("Int64")
+    return out
+
+
+def stale_export_status(export_status: pd.DataFrame, max_age_days: int) -> pd.DataFrame:
+    """The rows of sources whose newest complete export is older than ``max_age_days`` days, or
+    that have none. The landing zone's own problems (source ``LANDING``: folders that are not a
+    site or not an export) are listed in the status but are no source that can be stale."""
+    if export_status.empty:
+        return export_status
+    sources = export_status[export_status["SITEID"] != LANDING]
+    return sources[sources["AGE_DAYS"].isna() | (sources["AGE_DAYS"] > max_age_days)]

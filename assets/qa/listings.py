@@ -2,7 +2,9 @@
 
 Issue 5: listings are safe against spreadsheet formula injection — a text value a site sent
 that starts with ``=``, ``+``, ``-``, ``@``, tab or carriage return would run as a formula when the
-site opens the file, so it gets a leading ``'`` (OWASP CSV injection guidance).
+site opens the file, so it gets a leading ``'`` (OWASP CSV injection guidance). A spreadsheet
+skips leading blanks before it looks for a formula, so ``" =2+2"`` is escaped too: the trigger
+is the first character that is not white space.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from assets.common.atomic import atomic_write_bytes
 from assets.common.columns import require_columns
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_START = r"^[=+\-@\t\r]"
-"""A text starting with one of FORMULA_TRIGGERS (RE2 syntax, for Arrow)."""
+_FORMULA_START = r"^(?:[\t\r]|[\s\x0b\x1c-\x1f\x85\p{Z}]*[=+\-@])"
+"""A text starting with tab or CR, or whose first character that is not white space (what
+Python's ``str.isspace`` calls white space: blanks, line ends, no-break and other Unicode spaces) is
+one of ``= + - @`` (RE2 syntax, for Arrow)."""
 
 LISTING_COLUMNS = [
     "QUERY_ID",
@@ -63,8 +67,8 @@ def _text(series: pd.Series) -> pa.Array:
 
 
 def escape_formula_injection(df: pd.DataFrame) -> pd.DataFrame:
-    """Prefix ``'`` to every text value starting with ``=``, ``+``, ``-``, ``@``, tab or CR, so a
-    spreadsheet shows it as text instead of evaluating it. Numbers stay numbers (a numeric
+    """Prefix ``'`` to every text value starting with ``=``, ``+``, ``-``, ``@``, tab or CR (after
+    any leading white space: ``" =2+2"``), so a spreadsheet shows it as text instead of evaluating it. Numbers stay numbers (a numeric
     ``-5`` is not text and is not touched)."""
     return _with_quotes(df.copy(), _formula_rows(df))
 

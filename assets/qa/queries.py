@@ -5,7 +5,7 @@ Issue 5 (QA tables): every finding of every producer (``qa/findings/<producer>.p
 nightly runs, so the id is a hash of what identifies the problem — kind, site, subject, form,
 record (RECID), column and rule — and never of the value or of the export that carried it (a
 later export re-sends the same record). A query found again stays ``OPEN`` with its first-seen
-time; a query no longer found is ``RESOLVED`` (e.g. the site corrected the record in a newer
+export; a query no longer found is ``RESOLVED`` (e.g. the site corrected the record in a newer
 export). The previous ``queries.parquet`` is merged, never overwritten blindly.
 
 The column labels of both tables are in ``study/qa_variables.csv`` (:mod:`assets.qa.labels`).
@@ -14,6 +14,7 @@ The column labels of both tables are in ``study/qa_variables.csv`` (:mod:`assets
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -129,23 +130,39 @@ def _empty_queries() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "string")) for c in QUERY_COLUMNS})
 
 
+def seen_in_export(
+    findings: pd.DataFrame, data_cut: str, site_cuts: Mapping[str, str] | None = None
+) -> pd.Series:
+    """The export id a finding was present in: its ``SRC_EXPORT``; without one (a finding of a
+    derived table) the data cut of its site (``site_cuts``), else the study's ``data_cut``."""
+    require_columns(findings, ["SITEID", "SRC_EXPORT"], "seen_in_export")
+    site_cut = findings["SITEID"].astype("string").map(dict(site_cuts or {})).astype("string")
+    src = findings["SRC_EXPORT"].astype("string")
+    src = src.mask(src.eq(""))
+    return src.fillna(site_cut).fillna(data_cut).astype("string")
+
+
 def merge_query_history(
     current: pd.DataFrame,
     previous: pd.DataFrame | None,
-    now: str,
+    data_cut: str,
     producers_run: set[str] | None = None,
+    site_cuts: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Merge this run's queries into the previous run's table (issue 5: history is kept).
 
-    - found now, not before: ``OPEN``, FIRST_SEEN = LAST_SEEN = ``now``;
-    - found now and before: ``OPEN`` (re-opened when it was resolved), FIRST_SEEN kept,
-      LAST_SEEN = ``now``, details (value, export, line) from this run;
-    - found before, not now: ``RESOLVED``; RESOLVED_AT = ``now`` the first run it is missing,
-      kept afterwards; LAST_SEEN kept. A query whose producer did not deliver findings this run
-      (``producers_run`` given and its producer not in it) is carried unchanged: a step that did
-      not run has not resolved anything.
+    Times are data cuts, never the clock (site-export.md, Landing zone layout: ``EXPORT_ID`` is the
+    site's data cut), so a rerun on the same input gives the same table. A finding is present in
+    the export :func:`seen_in_export` names (its ``SRC_EXPORT``, else its site's data cut in
+    ``site_cuts``, else the study's ``data_cut``):
 
-    ``now`` is the run timestamp (ISO 8601 text), an argument so that results are deterministic.
+    - found now, not before: ``OPEN``, FIRST_SEEN = LAST_SEEN = that export id;
+    - found now and before: ``OPEN`` (re-opened when it was resolved), FIRST_SEEN kept,
+      LAST_SEEN = that export id, details (value, export, line) from this run;
+    - found before, not now: ``RESOLVED``; RESOLVED_AT = the data cut of its site (else the study's)
+      the first run it is missing, kept afterwards; LAST_SEEN kept. A query whose producer did not
+      deliver findings this run (``producers_run`` given and its producer not in it) is carried
+      unchanged: a step that did not run has not resolved anything.
     """
     require_columns(current, ["QUERY_ID", "PRODUCER", *FINDING_COLUMNS], "merge_query_history")
     prev = previous if previous is not None and not previous.empty else _empty_queries()
@@ -157,10 +174,11 @@ def merge_query_history(
     prev_by_id = prev.set_index("QUERY_ID")
 
     cur = current.copy()
+    seen_in = seen_in_export(cur, data_cut, site_cuts)
     seen_before = cur["QUERY_ID"].isin(prev_by_id.index)
     first_seen = cur["QUERY_ID"].map(prev_by_id["FIRST_SEEN"]).astype("string")
-    cur["FIRST_SEEN"] = first_seen.where(seen_before, now).fillna(now)
-    cur["LAST_SEEN"] = now
+    cur["FIRST_SEEN"] = first_seen.where(seen_before, seen_in).fillna(seen_in)
+    cur["LAST_SEEN"] = seen_in
     cur["STATUS"] = OPEN
     cur["RESOLVED_AT"] = pd.NA
 
@@ -171,7 +189,8 @@ def merge_query_history(
         else pd.Series(False, index=gone.index)
     )
     newly_resolved = gone["STATUS"].eq(OPEN).fillna(False) & ~carried
-    gone["RESOLVED_AT"] = gone["RESOLVED_AT"].astype("string").mask(newly_resolved, now)
+    resolved_in = gone["SITEID"].astype("string").map(dict(site_cuts or {})).astype("string").fillna(data_cut)
+    gone["RESOLVED_AT"] = gone["RESOLVED_AT"].astype("string").mask(newly_resolved, resolved_in)
     gone["STATUS"] = gone["STATUS"].mask(newly_resolved, RESOLVED)
 
     out = pd.concat(

@@ -277,8 +277,7 @@ def build_report_context(
     gx_sum = gx_summary(gx_results)
     gx_failed = gx_results[~gx_results["SUCCESS"]] if not gx_results.empty else gx_results
     summary = [
-        ("Run", run.get("run_id", "")),
-        ("Run timestamp (UTC)", run.get("as_of", "")),
+        ("Data cut (UTC; newest export in force)", run.get("data_cut", "")),
         ("Mode", run.get("mode", "")),
         ("Steps", run.get("steps", "")),
         ("Sources (sites + IWRS)", str(export_status.shape[0])),

@@ -1,12 +1,25 @@
-"""The run timestamp of the QA assets: configured (``as_of``), else the Dagster run's creation time.
+"""The run timestamp of the QA assets and the run log ``qa/run.json``.
 
-FIRST_SEEN / LAST_SEEN of queries and the age of exports are computed at this instant, so every
-QA asset of one run uses the same one.
+The run timestamp is configured (``as_of``), else the Dagster run's creation time. It goes into
+``qa/run.json`` only: the run log is the one file of the QA layer that records the time of the run
+and the Dagster run id, and so the one file that differs between two runs of the same input. Every
+other QA output (queries, listings, export status, report, Data Docs) describes the data and is
+dated with the data cut (:mod:`assets.common.data_cut`), so a rerun gives the same bytes. The
+freshness check (no file) measures the age of exports at this timestamp.
 """
+
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
+
+from assets.common.parquet import write_json
+
+RUN_LOG = "run.json"
+STALE_TEMP_AGE_SECONDS = 3600.0
+"""A temporary file not touched for this long belongs to a dead writer (no single write takes an
+hour); a younger one may be a concurrent run's and is left alone."""
 
 
 class QARunConfig(dg.Config):
@@ -30,3 +43,11 @@ def run_timestamp(context: dg.AssetExecutionContext, config: QARunConfig | None 
         record = context.instance.get_run_record_by_id(context.run_id)
         stamp = pd.Timestamp(record.create_timestamp) if record is not None else pd.Timestamp.now(tz="UTC")
     return utc_timestamp_text(stamp)
+
+
+def write_run_log(qa_dir: Path, *, as_of: str, run_id: str, mode: str, data_cut: str) -> Path:
+    """``qa/run.json``: the run timestamp, the Dagster run id, the mode and the data cut in force
+    (the run log; the only QA file that records the run rather than the data)."""
+    path = Path(qa_dir) / RUN_LOG
+    write_json(path, {"as_of": as_of, "run_id": run_id, "mode": mode, "data_cut": data_cut})
+    return path

@@ -12,7 +12,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.common import keys
-from assets.common.asset_metadata import table_metadata
+from assets.common.asset_metadata import subject_level, table_metadata
 from assets.common.findings import make_findings
 from assets.common.parquet import read_parquet, write_parquet
 from assets.common.resources import RestrictedRandomization, Warehouse
@@ -47,7 +47,8 @@ def write_dataset(warehouse: Warehouse, dataset: str, df: pd.DataFrame) -> dict:
         dataset_label=spec.dataset_label("sdtm", dataset),
     )
     meta = {
-        **table_metadata(df, spec.labels("sdtm", dataset)),
+        # no preview rows in an unblinded run (derivations.md, (v2) Blinding covers the Dagster instance)
+        **table_metadata(df, spec.labels("sdtm", dataset), unblinded=warehouse.unblinded),
         "rows": len(df),
         "path": str(dataset_path(warehouse, dataset)),
     }
@@ -278,7 +279,7 @@ def _conformance_check(dataset: str):
                 "structural_failures": report["structural"],
                 "content_failures": report["content"],
                 "by_check": dg.MetadataValue.json(report["by_check"]),
-                "examples": dg.MetadataValue.json(report["examples"]),
+                "examples": subject_level(dg.MetadataValue.json(report["examples"]), warehouse.unblinded),
             },
         )
 

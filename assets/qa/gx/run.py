@@ -16,7 +16,9 @@ from typing import Any
 
 import pandas as pd
 
+from assets.common.atomic import atomic_folder
 from assets.qa.gx.batch import RESULT_RANGES, batch_for_gx, merge_range_bounds, split_batched_result
+from assets.qa.gx.docs import make_docs_deterministic
 from assets.qa.gx.plan import PlannedExpectation, TableToValidate, columns_read_by
 from assets.qa.gx.results import result_row, results_frame
 
@@ -66,34 +68,47 @@ def ephemeral_context(docs_dir: Path) -> Any:
     return ctx
 
 
-def replace_folder(target: Path, staging: Path) -> None:
-    """A folder swap: ``target`` removed as a whole, then ``staging`` (when built) renamed onto it."""
-    shutil.rmtree(target, ignore_errors=True)
-    if staging.exists():
-        staging.rename(target)
-
-
 def run_validations(
     tables: list[TableToValidate], docs_dir: Path, run_name: str, run_time: pd.Timestamp
 ) -> pd.DataFrame:
     """Run one checkpoint per table in an ephemeral context, build the Data Docs into ``docs_dir``
-    (replaced as a whole, so it shows this run only), and return one row per expectation result and
-    dataset. The profiles and the per-code plausible ranges are validated batched
-    (:func:`batch_for_gx`) and their results split back per dataset."""
+    (replaced as a whole by an atomic folder swap, so it shows this run only and a killed run leaves
+    the previous site; made byte-deterministic for ``run_name`` and ``run_time``, :mod:`.docs`), and
+    return one row per expectation result and dataset. The profiles and the per-code plausible
+    ranges are validated batched (:func:`batch_for_gx`) and their results split back per dataset."""
     setup_started = time.perf_counter()
     quiet_gx()
+    import great_expectations  # noqa: F401 (the import is the fixed setup cost measured here)
+
+    with atomic_folder(Path(docs_dir)) as staging:
+        rows, timings = _validate_and_build_docs(tables, staging, run_name, run_time)
+    results = results_frame(rows)
+    setup_seconds = timings["validating"] - setup_started  # GX import and context: fixed per run
+    results.attrs["seconds_setup"] = round(setup_seconds, 2)
+    results.attrs["seconds_checkpoints"] = round(timings["validated"] - timings["started"], 2)
+    results.attrs["seconds_data_docs"] = round(time.perf_counter() - timings["validated"], 2)
+    row_level, batches = timings["row_level"], timings["batches"]
+    results.attrs["gx_checkpoints"] = sum(1 for t in row_level if t.plan) + len(batches)
+    results.attrs["gx_expectations"] = sum(len(t.plan) for t in row_level) + sum(len(b.plan) for b in batches)
+    return results
+
+
+def _validate_and_build_docs(
+    tables: list[TableToValidate],
+    staging: Path,
+    run_name: str,
+    run_time: pd.Timestamp,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Every checkpoint, then the Data Docs built into ``staging`` and made deterministic."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
     from great_expectations.core.run_identifier import RunIdentifier
 
-    docs_dir = Path(docs_dir)
-    staging = docs_dir.with_name(f".{docs_dir.name}.building")
-    shutil.rmtree(staging, ignore_errors=True)
     ctx = ephemeral_context(staging)
     source = ctx.data_sources.add_pandas("trialpipe")
     stamp = run_time.tz_convert("UTC").tz_localize(None) if run_time.tzinfo else run_time
     run_id = RunIdentifier(run_name=run_name, run_time=stamp.to_pydatetime())
-    setup_seconds = time.perf_counter() - setup_started  # GX import and context: fixed per run
+    validating = time.perf_counter()
 
     def checkpoint_results(
         name: str, frame: pd.DataFrame, plan: list[PlannedExpectation], result_format: Any
@@ -139,11 +154,12 @@ def run_validations(
         rows += merge_range_bounds(split) if batch.name == RESULT_RANGES else split
     validated = time.perf_counter()
     ctx.build_data_docs(site_names=["qa"])
-    replace_folder(docs_dir, staging)
-    results = results_frame(rows)
-    results.attrs["seconds_setup"] = round(setup_seconds, 2)
-    results.attrs["seconds_checkpoints"] = round(validated - started, 2)
-    results.attrs["seconds_data_docs"] = round(time.perf_counter() - validated, 2)
-    results.attrs["gx_checkpoints"] = sum(1 for t in row_level if t.plan) + len(batches)
-    results.attrs["gx_expectations"] = sum(len(t.plan) for t in row_level) + sum(len(b.plan) for b in batches)
-    return results
+    make_docs_deterministic(staging, pd.Timestamp(stamp))
+    timings = {
+        "validating": validating,
+        "started": started,
+        "validated": validated,
+        "row_level": row_level,
+        "batches": batches,
+    }
+    return rows, timings

@@ -18,6 +18,7 @@ import pandas as pd
 
 import study
 from assets.common import keys
+from assets.common.asset_metadata import subject_level
 from assets.common.findings import make_findings
 from assets.common.parquet import read_parquet, write_parquet
 from assets.common.resources import Warehouse
@@ -197,7 +198,9 @@ def protocol_limit_failures_count_against_their_criterion(warehouse: Warehouse) 
         passed=missed.empty,
         metadata={
             "protocol_limit_failures": len(limits),
-            "not_reflected": dg.MetadataValue.json(missed.astype(str).to_dict("records")),
+            "not_reflected": subject_level(
+                dg.MetadataValue.json(missed.astype(str).to_dict("records")), warehouse.unblinded
+            ),
         },
     )
 

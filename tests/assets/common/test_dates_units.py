@@ -5,8 +5,17 @@ import math
 import pandas as pd
 import pytest
 
-from assets.common.dates import age_in_years, impute_birth_date, iso_bounds, parse_cdash_dates, study_day
-from assets.common.units import convert_to_standard, format_number, parse_number, parse_result
+from assets.common.dates import (
+    age_in_years,
+    date_plausibility,
+    export_cut_date,
+    impute_birth_date,
+    iso_bounds,
+    iso_bounds_text,
+    parse_cdash_dates,
+    study_day,
+)
+from assets.common.units import convert_to_standard, format_number, parse_integer, parse_number, parse_result
 
 
 @pytest.mark.parametrize(
@@ -24,6 +33,12 @@ from assets.common.units import convert_to_standard, format_number, parse_number
         ("7/3/2026", None, False),
         ("07-Mar-2026", None, False),  # month must be upper case
         ("", None, True),  # empty is missing, not invalid
+        ("01-JAN-0001", "0001-01-01", True),  # exists; implausible (date_plausibility)
+        ("29-FEB-1900", None, False),  # 1900 is not a leap year
+        ("29-FEB-2000", "2000-02-29", True),
+        ("00-JAN-2020", None, False),
+        ("\uff10\uff17-MAR-2026", None, False),  # full-width digits
+        ("UN-UNK-\u0662\u0660\u0662\u0666", None, False),  # Arabic-Indic digits
     ],
 )
 def test_cdash_dates_keep_the_precision_delivered(text, iso, valid):
@@ -91,3 +106,72 @@ def test_numbers_and_their_text():
     n = parse_number(pd.Series(["80.5", "8O.5", "", "-1", ".5"]))
     assert n["ok"].tolist() == [True, False, True, True, True]
     assert format_number(pd.Series([80.0, 0.4535923, 1234.5])).tolist() == ["80", "0.453592", "1234.5"]
+
+
+@pytest.mark.parametrize(
+    "text, ok, value",
+    [
+        ("80.5", True, 80.5),
+        ("-1.5", True, -1.5),
+        ("0.82", True, 0.82),
+        ("\uff18\uff10", False, None),  # full-width 80
+        ("\u0667\u0665", False, None),  # Arabic-Indic 75
+        ("1e2", False, None),
+        ("1E2", False, None),
+        ("inf", False, None),
+        ("-Infinity", False, None),
+        ("NaN", False, None),
+        ("80,5", False, None),
+        ("+80", False, None),
+        ("1" * 400, False, None),  # too large for a 64-bit float: never infinite
+        ("1" + "0" * 308, True, 1e308),
+        ("", True, None),
+    ],
+)
+def test_numbers_are_ascii_decimal_text_a_float_holds(text, ok, value):
+    n = parse_number(pd.Series([text], dtype="string"))
+    assert bool(n["ok"].iloc[0]) is ok
+    assert (math.isnan(n["value"].iloc[0]) and value is None) or n["value"].iloc[0] == value
+
+
+def test_whole_numbers_and_lab_results_are_ascii_and_finite():
+    i = parse_integer(pd.Series(["3", "03", "-3", "3.0", "\u0663", "9" * 400]))
+    assert i["ok"].tolist() == [True, True, False, False, False, False]
+    r = parse_result(pd.Series(["<5", "<\uff15", "9" * 400, ">1e3", "POSITIVE"]))
+    assert r["value"].tolist()[0] == 5.0 and r["value"].iloc[1:].isna().all()
+    assert r["number_ok"].tolist() == [True, True, False, True, True]  # in form but infinite: not ok
+    assert r["word"].fillna("").tolist() == ["", "<\uff15", "", ">1E3", "POSITIVE"]
+
+
+def test_a_conversion_that_overflows_is_infinite_and_quiet():
+    conv = convert_to_standard(pd.Series(["ALT"]), pd.Series(["ukat/L"]), pd.Series([1e308]), "LB")
+    assert math.isinf(conv.loc[0, "std_value"])  # outside every plausible range: quarantined
+
+
+def test_the_data_cut_of_an_export_id_and_bounds_as_text():
+    cut = export_cut_date(pd.Series(["20260301T020000Z", "2026-03-01", None]))
+    assert cut.iloc[0] == "2026-03-01" and cut.iloc[1:].isna().all()
+    b = iso_bounds_text(pd.Series(["2024-02", "1900-02", "2019", "0001-01-01", "9999", None]))
+    assert b["lo"].tolist()[:5] == ["2024-02-01", "1900-02-01", "2019-01-01", "0001-01-01", "9999-01-01"]
+    assert b["hi"].tolist()[:5] == ["2024-02-29", "1900-02-28", "2019-12-31", "0001-01-01", "9999-12-31"]
+    assert b.iloc[5].isna().all()
+
+
+def test_dates_before_1900_or_after_the_cut_are_implausible_the_cut_day_is_not():
+    iso = pd.Series(
+        [
+            "0001",
+            "1899-12-31",
+            "1900-01-01",
+            "2026-03-01",
+            "2026-03-02",
+            "2026-03",
+            "2026-04",
+            "9999-12-31",
+            None,
+        ]
+    )
+    p = date_plausibility(iso, pd.Series(["2026-03-01"] * len(iso)))
+    assert p["from_1900"].tolist() == [False, False, True, True, True, True, True, True, True]
+    assert p["by_cut"].tolist() == [True, True, True, True, False, True, False, False, True]
+    assert date_plausibility(iso, None)["by_cut"].all()

@@ -247,3 +247,65 @@ def test_streamed_batches_sharing_a_dictionary_write_the_same_rows(tmp_path):
 
 def _nan_as_none(column) -> list:
     return [None if v is not None and v != v else v for v in column.to_pylist()]
+
+
+def _lb_dataset(values):
+    from assets.exports.metadata import SPEC_DATASET_COLUMNS, SPEC_VARIABLE_COLUMNS, describe_table
+
+    table = pa.table({"USUBJID": [f"S{i + 1}" for i in range(len(values))], "LBSTRESN": values})
+    spec = pd.DataFrame(columns=SPEC_DATASET_COLUMNS), pd.DataFrame(columns=SPEC_VARIABLE_COLUMNS)
+    return describe_table(table, "sdtm", "lb", *spec, {}, "Laboratory Test Results"), table
+
+
+def _header(ds):
+    return {"records": int(ds.records), "columns": [{"name": v.name} for v in ds.variables]}
+
+
+def test_an_infinite_number_is_a_finding_naming_dataset_variable_row_and_nothing_is_written(tmp_path):
+    from assets.exports.dataset_json import dataset_json_problems, write_checked
+
+    ds, table = _lb_dataset([1.5, float("nan"), float("inf"), -float("inf")])
+    found = dataset_json_problems(ds, table)
+    assert found[["KIND", "FORM", "COLUMN", "RECID", "RULE", "SUBJID", "VALUE"]].values.tolist() == [
+        ["DATASET_JSON", "LB", "LBSTRESN", "3", "json_number_finite", "S3", "inf"],
+        ["DATASET_JSON", "LB", "LBSTRESN", "4", "json_number_finite", "S4", "-inf"],
+    ]
+    stale = tmp_path / "lb.json"
+    stale.write_text("old")
+    assert write_checked(stale, _header(ds), ds, table).equals(found)
+    assert not stale.exists()
+
+
+def test_finite_numbers_are_written_by_write_checked(tmp_path):
+    from assets.exports.dataset_json import write_checked
+
+    ds, table = _lb_dataset([1.5, float("nan"), 1e300])
+    assert write_checked(tmp_path / "lb.json", _header(ds), ds, table).empty
+    assert json.loads((tmp_path / "lb.json").read_text())["rows"] == [
+        ["S1", 1.5],
+        ["S2", None],
+        ["S3", 1e300],
+    ]
+
+
+def test_write_dataset_json_refuses_infinity_naming_the_variable_and_row(tmp_path):
+    ds, table = _lb_dataset([1.0, 2.0, float("inf")])
+    with pytest.raises(ValueError, match=r"lb\.json: LBSTRESN row 3 is infinite"):
+        write_dataset_json(tmp_path / "lb.json", _header(ds), table.to_batches(max_chunksize=1))
+    assert not (tmp_path / "lb.json").exists()
+
+
+def test_a_dataset_with_an_infinite_number_is_not_written_and_each_value_is_a_query(tmp_path):
+    import numpy as np
+
+    from assets.common.parquet import write_parquet
+    from assets.exports.build import DATASET_JSON_FINDINGS_FILE, build_dataset_json
+    from tests.assets.exports.builders import ADEFF, build_mode_root
+
+    root = build_mode_root(tmp_path / "blinded")
+    bad = ADEFF.assign(AVAL=[1.0, np.inf, 0.0, 0.0])
+    write_parquet(bad, root / "adam" / "adeff.parquet", dataset_label="Efficacy Analysis Dataset")
+    written = {p.name for p in build_dataset_json(root)}
+    assert "adeff.json" not in written and "dm.json" in written
+    findings = pd.read_parquet(root / DATASET_JSON_FINDINGS_FILE)
+    assert findings[["FORM", "COLUMN", "RULE"]].values.tolist() == [["ADEFF", "AVAL", "json_number_finite"]]

@@ -275,3 +275,35 @@ def test_observations_of_gathered_blocks_equal_the_whole_matrices():
     whole = np.concatenate([distinct[position], ibm_double_bytes(numbers)], axis=1).tobytes()
     assert b"".join(observation_chunks(blocks, rows_per_chunk=2)) == whole
     assert b"".join(observation_chunks(blocks, rows_per_chunk=100)) == whole
+
+
+@pytest.mark.parametrize(
+    "value, rule",
+    [
+        (1e100, "xpt_number_range"),  # XPORT would write 7.237e75
+        (-1e80, "xpt_number_range"),
+        (2.0**249, "xpt_number_range"),
+        (1e-80, "xpt_number_range"),  # XPORT would write 0
+        (float("inf"), "xpt_number_finite"),
+        (float("-inf"), "xpt_number_finite"),
+    ],
+)
+def test_a_number_xport_cannot_hold_is_a_finding_with_dataset_variable_row(tmp_path, value, rule):
+    table = pa.table({"USUBJID": ["S1", "S2", "S3"], "LBSTRESN": [1.5, value, None]})
+    ds, table = _dataset(table, standard="sdtm", name="lb", dataset_label="Laboratory Test Results")
+    path = tmp_path / "lb.xpt"
+    findings = write_xpt(ds, table, path)
+    assert not path.exists()
+    assert findings[["FORM", "COLUMN", "RECID", "RULE", "SUBJID"]].values.tolist() == [
+        ["LB", "LBSTRESN", "2", rule, "S2"]
+    ]
+
+
+@pytest.mark.parametrize("value", [9.0e74, 2.0**249 * (1 - 2.0**-53), 6e-79, 0.0, -0.0, -123.25])
+def test_numbers_inside_the_ibm_range_are_written_and_read_back(tmp_path, value):
+    table = pa.table({"USUBJID": ["S1", "S2"], "LBSTRESN": [value, None]})
+    ds, table = _dataset(table, standard="sdtm", name="lb", dataset_label="Laboratory Test Results")
+    path = tmp_path / "lb.xpt"
+    assert write_xpt(ds, table, path).empty
+    df, _ = pyreadstat.read_xport(str(path))
+    assert df["LBSTRESN"].iloc[0] == pytest.approx(value, rel=1e-15)

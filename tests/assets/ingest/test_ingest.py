@@ -8,7 +8,7 @@ from assets.ingest.reading import read_form
 from assets.ingest.site_ingest import ingest_source
 from tests.exports import csv_bytes, form_header, write_export
 
-OLD, NEW, NEWER = "20260301T020000Z", "20260401T020000Z", "20260501T020000Z"
+OLD, NEW, NEWER = "20260315T020000Z", "20260401T020000Z", "20260501T020000Z"
 SUBJ = "101-0001"
 
 

@@ -1,9 +1,14 @@
 """Great Expectations suites from the spec: a clean table passes, each seeded violation fails."""
 
+import re
+import time
+
 import pandas as pd
 import pytest
 
 from assets.qa import gx as qa_gx
+from assets.qa.gx import run as gx_run
+from assets.qa.gx.docs import deterministic_page, stable_uuid
 
 SPEC = pd.DataFrame(
     {
@@ -190,3 +195,49 @@ def test_batched_profiles_and_ranges_are_split_back_to_the_dataset_and_code_they
     assert ranges.loc[("XB", 'LBTESTCD=="HGB"'), "UNEXPECTED_COUNT"] == 1
     assert ranges.loc[("XB", 'LBTESTCD=="HGB"'), "UNEXPECTED_PERCENT"] == 100.0  # the 1 HGB value left
     assert ranges.loc[("LB", 'LBTESTCD=="ALT"'), "UNEXPECTED_PERCENT"] == 0.0
+
+
+def _site_bytes(folder):
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_data_docs_of_the_same_results_are_the_same_bytes_and_dated_with_the_given_time(tmp_path):
+    """Issue 14: GX stamps pages with the clock (logo ``?d=``, validation time) and random UUIDs;
+    two builds of the same validation must be byte-identical, dated with the run time given."""
+    validate(lb({("LBSTRESN", 1): 800.0}), tmp_path / "a")
+    time.sleep(0.01)
+    validate(lb({("LBSTRESN", 1): 800.0}), tmp_path / "b")
+    first, second = _site_bytes(tmp_path / "a" / "gx"), _site_bytes(tmp_path / "b" / "gx")
+    assert first.keys() == second.keys()
+    assert [name for name in first if first[name] != second[name]] == []
+    pages = b"".join(v for k, v in first.items() if k.endswith(".html"))
+    stamps = set(re.findall(rb"\d{8}T\d{6}\.\d{6}Z", pages))
+    assert stamps == {b"20260501T000000.000000Z"}
+    assert any(name.startswith("validations/") and "20260501T000000.000000Z" in name for name in first)
+
+
+def test_deterministic_page_numbers_uuids_in_order_and_keeps_pairs():
+    page = (
+        '<a href="#x-11111111-2222-3333-4444-555555555555">'
+        "<div id=x-11111111-2222-3333-4444-555555555555>"
+        "<div id=y-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee> ?d=20261202T013527.099955Z"
+    )
+    out = deterministic_page(page, "p.html", "20260301T020000.000000Z")
+    first, second = stable_uuid("p.html", 0), stable_uuid("p.html", 1)
+    assert out == (f'<a href="#x-{first}"><div id=x-{first}><div id=y-{second}> ?d=20260301T020000.000000Z')
+
+
+def test_a_failed_build_keeps_the_previous_data_docs(tmp_path, monkeypatch):
+    validate(lb(), tmp_path)
+    before = _site_bytes(tmp_path / "gx")
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed while building the docs")
+
+    monkeypatch.setattr(gx_run, "make_docs_deterministic", killed)
+    with pytest.raises(KeyboardInterrupt):
+        validate(lb(), tmp_path)
+    assert _site_bytes(tmp_path / "gx") == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gx"]

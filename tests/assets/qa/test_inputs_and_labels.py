@@ -65,6 +65,11 @@ def test_stale_exports_are_older_than_the_limit_or_missing():
     assert stale_export_status(pd.DataFrame(), 7).empty
 
 
+def test_landing_zone_problems_are_listed_but_never_a_stale_source():
+    status = pd.DataFrame({"SITEID": ["101", "LANDING"], "AGE_DAYS": pd.array([3, None], "Int64")})
+    assert stale_export_status(status, 7).empty
+
+
 def test_listed_sites_are_every_site_with_a_status_query_or_quarantined_value():
     status = pd.DataFrame({"SITEID": ["101", "IWRS"]})
     queries = pd.DataFrame({"SITEID": ["102", None]})

@@ -39,6 +39,28 @@ def test_text_starting_with_a_formula_trigger_gets_a_quote_and_nothing_else_chan
     assert df["VALUE"].iloc[0].startswith("=")  # the input frame is not modified
 
 
+def test_a_formula_behind_leading_white_space_is_escaped():
+    values = [" =2+2", "  +1", "\xa0-2", "\n@SUM(A1)", " \tx", "\t =1", " a=b", " ", "x -1"]
+    out = escape_formula_injection(pd.DataFrame({"VALUE": pd.Series(values, dtype="string")}))
+    assert out["VALUE"].tolist() == [
+        "' =2+2",
+        "'  +1",
+        "'\xa0-2",
+        "'\n@SUM(A1)",
+        " \tx",
+        "'\t =1",
+        " a=b",
+        " ",
+        "x -1",
+    ]
+
+
+def test_site_listing_csv_escapes_a_formula_behind_a_space(tmp_path):
+    listing = derive_site_listing(_queries(" =2+2"), "101")
+    path = write_csv(listing, tmp_path / "queries.csv")
+    assert "' =2+2" in path.read_text(encoding="utf-8")
+
+
 def _queries(value):
     f = pd.DataFrame(
         [
@@ -133,3 +155,20 @@ def test_xlsx_keeps_types_and_is_byte_identical_when_written_twice(tmp_path):
     assert rows[1][3] == (True, "b") and rows[2][3] == (False, "b")
     assert wb["Sheet"].freeze_panes == "A2"
     assert [[c.value for c in r] for r in wb["Empty"].iter_rows()] == [["TEXT", "LINE", "VALUE", "FLAG"]]
+
+
+def test_the_freshness_age_is_taken_at_the_run_date_the_file_age_at_the_data_cut():
+    from assets.qa.export_status import export_age_at
+
+    inv = pd.DataFrame(
+        {
+            "SOURCE": ["101", "102"],
+            "EXPORT_ID": ["20260401T020000Z", "20260301T020000Z"],
+            "COMPLETE": [True, True],
+            "REASON": ["", ""],
+        }
+    )
+    at_cut = derive_export_status(inv, "2026-04-01T02:00:00Z").set_index("SITEID")
+    assert at_cut["AGE_DAYS"].to_dict() == {"101": 0, "102": 31}
+    on_run_date = export_age_at(at_cut.reset_index(), "2026-04-11T03:00:00Z").set_index("SITEID")
+    assert on_run_date["AGE_DAYS"].to_dict() == {"101": 10, "102": 41}

@@ -142,14 +142,17 @@ def test_rows_xml_escapes_text_holding_one_kind_of_special_character(text):
 
 
 def reference_escape(df: pd.DataFrame) -> pd.DataFrame:
-    """The rule in pandas string operations: text starting with a trigger gets a leading quote."""
+    """The rule in pandas string operations: text starting with a trigger, or whose first character
+    that is not white space is one, gets a leading quote."""
     out = df.copy()
     for col in out.columns:
         series = out[col]
         if not (pd.api.types.is_string_dtype(series) or series.dtype == object):
             continue
         text = series.astype("string")
-        risky = text.str.startswith(FORMULA_TRIGGERS).fillna(False)
+        risky = (
+            text.str.startswith(FORMULA_TRIGGERS) | text.str.lstrip().str.startswith(("=", "+", "-", "@"))
+        ).fillna(False)
         if risky.any():
             out[col] = text.mask(risky, "'" + text)
     return out
@@ -157,7 +160,24 @@ def reference_escape(df: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.mark.parametrize("dtype", ["str", "string", pd.StringDtype("python"), object])
 def test_formula_escaping_matches_the_string_rule_on_tricky_input(dtype):
-    starts = [t + "x" for t in FORMULA_TRIGGERS] + ["", None, " =x", "＝x", "\n=x", "x=", "é", "'=x", "="]
+    starts = [t + "x" for t in FORMULA_TRIGGERS] + [
+        "",
+        None,
+        " =x",
+        "＝x",
+        "\n=x",
+        "x=",
+        "é",
+        "'=x",
+        "=",
+        "\xa0\u3000-x",
+        "\x0b+x",
+        "\x1f@x",
+        "\u2028=x",
+        " \t x=",
+        "  ",
+        "\u200b=x",
+    ]
     df = pd.DataFrame(
         {
             "RISKY": pd.Series(starts, dtype=dtype),

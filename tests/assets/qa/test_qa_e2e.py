@@ -86,8 +86,10 @@ def test_two_runs_corrected_record_resolves_its_query_ids_stay_and_outputs_are_w
     landing, wh, mode_root = trial
     first = materialize(wh, RUN1)
     assert first.success
-    q1 = pq.read_table(mode_root / "qa" / "queries.parquet").to_pandas().set_index("RECID")
-    assert set(q1.index) >= {"VS1", "VS2"} and (q1["STATUS"] == "OPEN").all()
+    q1 = pq.read_table(mode_root / "qa" / "queries.parquet").to_pandas()
+    assert (q1["STATUS"] == "OPEN").all()
+    q1 = q1[q1["SITEID"].eq("101") & q1["COLUMN"].eq("VSORRES")].set_index("RECID")
+    assert set(q1.index) >= {"VS1", "VS2"}
 
     # Site 101 corrects VS1 in a newer export; VS2 stays wrong.
     write_export(
@@ -99,16 +101,21 @@ def test_two_runs_corrected_record_resolves_its_query_ids_stay_and_outputs_are_w
     ingest(landing, mode_root)
     second = materialize(wh, RUN2)
     assert second.success
-    q2 = pq.read_table(mode_root / "qa" / "queries.parquet").to_pandas().set_index("RECID")
-    assert q2.loc["VS1", "STATUS"] == "RESOLVED" and q2.loc["VS1", "RESOLVED_AT"] == RUN2
+    q2 = pq.read_table(mode_root / "qa" / "queries.parquet").to_pandas()
+    q2 = q2[q2["SITEID"].eq("101") & q2["COLUMN"].eq("VSORRES")].set_index("RECID")
+    # Times are data cuts (export ids), not run times: resolved in site 101's new export.
+    assert q2.loc["VS1", "STATUS"] == "RESOLVED" and q2.loc["VS1", "RESOLVED_AT"] == NEW
     assert q2.loc["VS2", "STATUS"] == "OPEN" and q2.loc["VS2", "QUERY_ID"] == q1.loc["VS2", "QUERY_ID"]
-    assert q2.loc["VS2", "FIRST_SEEN"] == RUN1 and q2.loc["VS2", "LAST_SEEN"] == RUN2
+    assert q2.loc["VS2", "FIRST_SEEN"] == OLD and q2.loc["VS2", "LAST_SEEN"] == NEW
     assert q2.loc["VS2", "SRC_EXPORT"] == NEW
+    assert '"run_id"' in (mode_root / "qa" / "run.json").read_text()
 
     qa = mode_root / "qa"
     assert (qa / "quarantine.parquet").is_file()
     status = pq.read_table(qa / "export_status.parquet").to_pandas().set_index("SITEID")
-    assert status.loc["101", "LAST_EXPORT"] == NEW and status.loc["101", "AGE_DAYS"] == 1
+    # The age at the study's data cut (site 101's new export), not at the run.
+    assert status.loc["101", "LAST_EXPORT"] == NEW and status.loc["101", "AGE_DAYS"] == 0
+    assert status.loc["102", "LAST_EXPORT"] == OLD and status.loc["102", "AGE_DAYS"] == 31
     for site in ("101", "102"):
         for name in ("queries.csv", "quarantine.csv", "queries.xlsx"):
             assert (qa / "sites" / site / name).is_file()
@@ -122,6 +129,9 @@ def test_two_runs_corrected_record_resolves_its_query_ids_stay_and_outputs_are_w
         checks["query_ids_are_unique"].passed and checks["quarantine_listing_matches_row_accounting"].passed
     )
     assert not checks["no_open_data_queries"].passed  # a warning: VS2 is still open
+    # The freshness check takes the age on the run date (RUN2): site 102's export is 32 days old.
+    fresh = checks["site_exports_are_fresh"]
+    assert not fresh.passed and fresh.metadata["run_timestamp"].value == RUN2
     assert checks["sdtm_adam_structure_matches_spec"].passed
 
 

@@ -14,7 +14,8 @@ from assets.qa.queries import (
     summarize_open_queries,
 )
 
-RUN1, RUN2, RUN3 = "2026-04-01T02:00:00Z", "2026-05-01T02:00:00Z", "2026-06-01T02:00:00Z"
+# Data cuts (export ids): the history is dated with them, never with the clock (issue 14).
+RUN1, RUN2, RUN3 = "20260301T020000Z", "20260401T020000Z", "20260501T020000Z"
 
 
 def finding(**kw):
@@ -41,8 +42,16 @@ def findings(*rows):
     return make_findings(pd.DataFrame(list(rows)))
 
 
-def run(previous, now, **producers):
-    return merge_query_history(derive_current_queries(producers), previous, now, producers_run=set(producers))
+def run(previous, cut, **producers):
+    """One run at data cut ``cut`` (site 101's export in force; the study's data cut too)."""
+    return merge_query_history(
+        derive_current_queries(producers), previous, cut, producers_run=set(producers), site_cuts={"101": cut}
+    )
+
+
+def at(cut, *rows):
+    """Findings delivered in export ``cut``."""
+    return findings(*[{**r, "SRC_EXPORT": cut, "SRC_FILE": f"sites/101/{cut}/VS.csv"} for r in rows])
 
 
 def test_query_id_ignores_value_export_file_and_line_but_not_what_identifies_the_problem():
@@ -74,42 +83,56 @@ def test_query_id_ignores_value_export_file_and_line_but_not_what_identifies_the
 
 
 def test_query_ids_are_the_same_across_two_runs_and_the_rerun_gives_the_same_table():
-    f = findings(
+    rows = (
         finding(),
         finding(RECID="VS2", SRC_LINE=3),
         finding(KIND="SLTOTAL_MISMATCH", FORM="SLEDAI", RECID="SL1"),
     )
-    first = run(None, RUN1, ingest=f)
-    again = run(None, RUN1, ingest=f)
+    first = run(None, RUN1, ingest=at(RUN1, *rows))
+    again = run(None, RUN1, ingest=at(RUN1, *rows))
     pd.testing.assert_frame_equal(first, again)
-    second = run(first, RUN2, ingest=f)
+    second = run(first, RUN2, ingest=at(RUN2, *rows))
     assert sorted(second["QUERY_ID"]) == sorted(first["QUERY_ID"])
+    # first / last seen: the exports the finding was first / last present in
     assert (second["FIRST_SEEN"] == RUN1).all() and (second["LAST_SEEN"] == RUN2).all()
     assert (second["STATUS"] == OPEN).all()
-    # Rerunning with the same input and the same run time changes nothing (idempotent).
-    pd.testing.assert_frame_equal(run(second, RUN2, ingest=f), second)
+    # Rerunning on the same input changes nothing (idempotent): there is no run time to differ.
+    pd.testing.assert_frame_equal(run(second, RUN2, ingest=at(RUN2, *rows)), second)
+
+
+def test_first_and_last_seen_are_export_ids_not_run_times():
+    """Known answer: a finding carried in export 20260301T020000Z of site 101, merged at a later
+    study data cut, is first and last seen in that export; before the change both were the run time."""
+    q = merge_query_history(derive_current_queries({"ingest": findings(finding())}), None, RUN2)
+    assert q[["FIRST_SEEN", "LAST_SEEN"]].iloc[0].tolist() == ["20260301T020000Z", "20260301T020000Z"]
+    # Without SRC_EXPORT (a finding on a derived table): its site's data cut, else the study's.
+    derived = findings(finding(SRC_EXPORT=None, SRC_FILE=None), finding(SITEID="102", SRC_EXPORT=None))
+    q = merge_query_history(derive_current_queries({"sdtm": derived}), None, RUN3, site_cuts={"101": RUN2})
+    assert q.set_index("SITEID")["FIRST_SEEN"].to_dict() == {"101": RUN2, "102": RUN3}
 
 
 def test_a_corrected_record_in_a_newer_export_resolves_its_query_and_history_is_kept():
-    bad = findings(finding(), finding(RECID="VS2", SRC_LINE=3))
-    first = run(None, RUN1, ingest=bad)
-    corrected = findings(finding(RECID="VS2", SRC_LINE=3, SRC_EXPORT="20260401T020000Z"))  # VS1 fixed
+    first = run(None, RUN1, ingest=at(RUN1, finding(), finding(RECID="VS2", SRC_LINE=3)))
+    corrected = at(RUN2, finding(RECID="VS2", SRC_LINE=3))  # VS1 fixed
     second = run(first, RUN2, ingest=corrected).set_index("RECID")
     assert second.loc["VS1", "STATUS"] == RESOLVED
+    # resolved in the export that no longer has it: the site's data cut
     assert second.loc["VS1", "RESOLVED_AT"] == RUN2 and second.loc["VS1", "LAST_SEEN"] == RUN1
     assert second.loc["VS1", "FIRST_SEEN"] == RUN1
     assert second.loc["VS2", "STATUS"] == OPEN and pd.isna(second.loc["VS2", "RESOLVED_AT"])
-    assert second.loc["VS2", "SRC_EXPORT"] == "20260401T020000Z"
-    # A third run: the resolved query keeps its resolution time; it is not dropped.
-    third = run(second.reset_index(), RUN3, ingest=corrected).set_index("RECID")
+    assert second.loc["VS2", "SRC_EXPORT"] == RUN2
+    # A third run: the resolved query keeps its resolution export; it is not dropped.
+    third = run(second.reset_index(), RUN3, ingest=at(RUN3, finding(RECID="VS2", SRC_LINE=3))).set_index(
+        "RECID"
+    )
     assert third.loc["VS1", "STATUS"] == RESOLVED and third.loc["VS1", "RESOLVED_AT"] == RUN2
 
 
 def test_a_problem_that_comes_back_reopens_its_query_with_the_first_seen_kept():
-    first = run(None, RUN1, ingest=findings(finding()))
+    first = run(None, RUN1, ingest=at(RUN1, finding()))
     second = run(first, RUN2, ingest=findings())
     assert second["STATUS"].tolist() == [RESOLVED]
-    third = run(second, RUN3, ingest=findings(finding(VALUE="850")))
+    third = run(second, RUN3, ingest=at(RUN3, finding(VALUE="850")))
     assert third["STATUS"].tolist() == [OPEN]
     assert third["FIRST_SEEN"].tolist() == [RUN1] and third["LAST_SEEN"].tolist() == [RUN3]
     assert third["RESOLVED_AT"].isna().all() and third["VALUE"].tolist() == ["850"]
@@ -119,10 +142,10 @@ def test_queries_of_a_producer_that_delivered_nothing_this_run_are_carried_not_r
     first = run(
         None,
         RUN1,
-        ingest=findings(finding()),
-        sledai=findings(finding(KIND="SLTOTAL_MISMATCH", FORM="SLEDAI", RECID="SL1")),
+        ingest=at(RUN1, finding()),
+        sledai=at(RUN1, finding(KIND="SLTOTAL_MISMATCH", FORM="SLEDAI", RECID="SL1")),
     )
-    second = run(first, RUN2, ingest=findings(finding()))  # the sledai producer did not run
+    second = run(first, RUN2, ingest=at(RUN2, finding()))  # the sledai producer did not run
     by_producer = second.set_index("PRODUCER")
     assert by_producer.loc["sledai", "STATUS"] == OPEN and by_producer.loc["sledai", "LAST_SEEN"] == RUN1
 
