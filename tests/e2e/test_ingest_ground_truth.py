@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 def ingested(tmp_path_factory):
     root = tmp_path_factory.mktemp("gt")
     landing = root / "landing"
-    generate_trial(landing, root / "restricted", sites=6, subjects=120, seed=11, defects=0.02)
+    generate_trial(landing, root / "restricted", sites=6, subjects=120, seed=11, defects=0.05)
     checks = discover_exports(landing)
     results = {s: ingest_source(s, checks, landing) for s in [*list_sites(landing), IWRS]}
     truth = pd.read_csv(landing / "GROUND_TRUTH.csv", dtype=str, keep_default_na=False)
