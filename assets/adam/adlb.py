@@ -1,9 +1,14 @@
 """ADLB: laboratory BDS in standard units (derivations.md, Datasets that must exist; Baseline).
 
 One record per SDTM LB numeric result (``LBSTRESN``; qualitative screening tests such as HCG and
-serology stay in SDTM LB). ``A1LO``/``A1HI`` are the site range in standard units, ``R2A1HI`` the
-ratio to the upper limit, ``ANRIND`` LOW/NORMAL/HIGH against that range, ``BNRIND`` the baseline
-``ANRIND``, ``SHIFT1`` "<BNRIND> to <ANRIND>" on post-baseline records.
+serology stay in SDTM LB). (v2) One parameter per test **and specimen**: ``PARAMCD``/``PARAM``/
+``PARAMN`` come from ``study/adlb_parameters.csv`` by (``LBTESTCD``, ``LBSPEC``), so blood ``WBC``
+and urine ``WBC`` are two parameters (``WBC``, ``WBCU``) and baseline, change and range flags,
+derived per ``USUBJID``/``PARAMCD``, are derived within each. An LB record whose test and specimen
+have no parameter there (the qualitative tests) is not in ADLB. ``A1LO``/``A1HI`` are the site
+range in standard units, ``R2A1HI`` the ratio to the upper limit, ``ANRIND`` LOW/NORMAL/HIGH
+against that range, ``BNRIND`` the baseline ``ANRIND``, ``SHIFT1`` "<BNRIND> to <ANRIND>" on
+post-baseline records.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ from assets.adam.common import (
 )
 from assets.common.columns import require_columns
 from assets.common.dates import iso_to_date
-from assets.common.distinct import per_distinct
 from assets.common.precision import DECIMALS
 
 ADSL_VARS = [*ADSL_CORE_VARS, "TRTSDT"]
@@ -33,6 +37,7 @@ LB_VARS = [
     "LBSTRESN",
     "LBSTRESC",
     "LBSTRESU",
+    "LBSPEC",
     "LBSTNRLO",
     "LBSTNRHI",
     "LBDTC",
@@ -63,25 +68,46 @@ def derive_var_shift1(adlb: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+PARAMETER_KEYS = ["LBTESTCD", "LBSPEC"]
+
+
+def adlb_parameters() -> pd.DataFrame:
+    """``study/adlb_parameters.csv``: one row per (``LBTESTCD``, ``LBSPEC``) with its ``PARAMCD``,
+    ``PARAMN`` (int) and ``PARAM``; raises when a test and specimen has two rows."""
+    params = study.table("adlb_parameters")
+    dup = params.duplicated(PARAMETER_KEYS) | params.duplicated("PARAMCD") | params.duplicated("PARAMN")
+    if dup.any():
+        raise ValueError(
+            f"study/adlb_parameters.csv: duplicate parameters {params.loc[dup].to_dict('records')}"
+        )
+    params["PARAMN"] = params["PARAMN"].astype(int)
+    return params
+
+
+def parameter_rows(lb: pd.DataFrame, params: pd.DataFrame) -> np.ndarray:
+    """Per LB row, the position of its (``LBTESTCD``, ``LBSPEC``) in ``params``, -1 when none (a
+    missing code or specimen matches nothing)."""
+    table_index = pd.MultiIndex.from_frame(params[PARAMETER_KEYS])
+    keys = pd.MultiIndex.from_arrays([lb[c].astype("string") for c in PARAMETER_KEYS])
+    return np.asarray(table_index.get_indexer(keys))
+
+
 def derive_adlb(lb: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
     """ADLB before spec conformance."""
     require_columns(lb, LB_VARS, "derive_adlb")
-    tests = study.lab_tests()
-    numeric = tests.loc[tests["RESULT_TYPE"] == "NUMERIC"].reset_index(drop=True)
-    paramn = {t: i + 1 for i, t in enumerate(numeric["LBTESTCD"])}
-    names = dict(zip(numeric["LBTESTCD"], numeric["LBTEST"]))
-    units = dict(zip(numeric["LBTESTCD"], numeric["STD_UNIT"]))
+    params = adlb_parameters()
+    pos = parameter_rows(lb, params)
+    keep = pos >= 0
     # filter only the columns used: filtering the whole of SDTM LB re-takes every string column
-    keep = lb["LBTESTCD"].isin(list(paramn)).fillna(False).to_numpy()
     r = lb.loc[keep, [c for c in (*LB_VARS, "LBSEQ") if c in lb.columns]].reset_index(drop=True)
-    code = r["LBTESTCD"].astype("string")
+    p = params.iloc[pos[keep]].reset_index(drop=True)
     out = pd.DataFrame(
         {
             "USUBJID": r["USUBJID"].astype("str"),
             "LBSEQ": pd.to_numeric(r["LBSEQ"], errors="coerce") if "LBSEQ" in r else np.nan,
-            "PARAMCD": code.astype("str"),
-            "PARAM": per_distinct(code, lambda c: c.map(names) + " (" + c.map(units) + ")").astype("str"),
-            "PARAMN": per_distinct(code, lambda c: c.map(paramn)).to_numpy(),
+            "PARAMCD": p["PARAMCD"].astype("str"),
+            "PARAM": p["PARAM"].astype("str"),
+            "PARAMN": p["PARAMN"].to_numpy(),
             "AVAL": pd.to_numeric(r["LBSTRESN"], errors="coerce"),
             "AVALC": r["LBSTRESC"].astype("str"),
             "A1LO": pd.to_numeric(r["LBSTNRLO"], errors="coerce"),

@@ -6,12 +6,18 @@ per Parquet file (``sdtm.dm`` over ``sdtm/dm.parquet``); a folder of Parquet fil
 united by name). Column labels are column comments and dataset labels view comments
 (``duckdb_columns()``, ``duckdb_views()``).
 
-Paths: DuckDB binds a view's ``read_parquet`` path when the view is queried, and resolves a
-relative path against ``file_search_path`` (default: the process's working folder), never
-against the database file's folder. The views use paths relative to the mode root so the whole
-warehouse can be moved or copied; open the catalog with :func:`connect_catalog` (it sets
-``file_search_path`` to the database's folder), or from a shell in that folder, or run
-``SET file_search_path = '<folder of warehouse.duckdb>'`` first.
+Paths: DuckDB binds a view's ``read_parquet`` path each time the view is queried, and resolves a
+relative path against ``file_search_path`` (default: the process's working folder), never against
+the database file's folder; a session setting is not stored in the file, and a table function's
+argument cannot be a subquery (so not ``duckdb_databases()``). What a stored view can read is the
+``temp_directory`` setting, which defaults to ``<database file>.tmp`` with the file's absolute
+path: every view reads ``<folder of that>/<layer>/<file>``, so the plain ``duckdb`` CLI or
+``duckdb.connect`` opens the catalog from any working folder, and after the whole mode root is
+copied or moved elsewhere, with no rebuild and no re-pointing. Each view also checks
+(:data:`_GUARD`) that the catalog is the only database of the session and ``temp_directory`` is
+its default; otherwise (``ATTACH`` into another session, a ``temp_directory`` set by the user) a
+query fails with an error that says so, rather than read another folder's files. In those cases
+open the file on its own, e.g. with :func:`connect_catalog`.
 """
 
 from __future__ import annotations
@@ -34,6 +40,17 @@ def _ident(name: str) -> str:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+# the catalog's folder, with its trailing separator (a stored view may read a setting, not a subquery)
+_ROOT = r"regexp_replace(current_setting('temp_directory'), '[^/\\]*$', '')"
+# true when the folder above is this catalog's; otherwise an error rather than another folder's files
+_GUARD = (
+    "(SELECT CASE WHEN count(*) = 1 AND max(path) || '.tmp' = current_setting('temp_directory') "
+    "THEN true ELSE error('warehouse.duckdb: open this file on its own (not ATTACHed, temp_directory "
+    "left at its default) so its views find the Parquet files beside it') END "
+    "FROM duckdb_databases() WHERE NOT internal)"
+)
 
 
 def catalog_views(mode_root: Path) -> list[dict]:
@@ -68,7 +85,8 @@ def view_sql(view: dict) -> list[str]:
     view, the first file holding a column's label wins); only columns the files have are named."""
     qualified = f"{_ident(view['schema'])}.{_ident(view['name'])}"
     union = ", union_by_name = true" if "*" in view["glob"] else ""
-    statements = [f"CREATE VIEW {qualified} AS SELECT * FROM read_parquet({_literal(view['glob'])}{union})"]
+    source = f"{_ROOT} || {_literal(view['glob'])}"
+    statements = [f"CREATE VIEW {qualified} AS SELECT * FROM read_parquet({source}{union}) WHERE {_GUARD}"]
     labels, dataset_label, columns = {}, None, set()
     for f in reversed(view["files"]):
         file_labels, file_ds_label = read_labels(f)
@@ -94,7 +112,7 @@ def build_catalog(mode_root: Path, db_path: Path | None = None) -> tuple[Path, l
     with atomic_path(db_path) as tmp:
         tmp.unlink()  # DuckDB wants to create the file itself
         try:
-            con = duckdb.connect(str(tmp), config={"file_search_path": str(root)})
+            con = duckdb.connect(str(tmp))
             try:
                 statements = [f"CREATE SCHEMA IF NOT EXISTS {_ident(layer)}" for layer in LAYERS]
                 statements += [sql for view in views for sql in view_sql(view)]
@@ -108,9 +126,8 @@ def build_catalog(mode_root: Path, db_path: Path | None = None) -> tuple[Path, l
 
 
 def connect_catalog(db_path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """Open the catalog with relative view paths resolved from the database file's folder."""
-    db_path = Path(db_path).resolve()
-    return duckdb.connect(str(db_path), read_only=read_only, config={"file_search_path": str(db_path.parent)})
+    """Open the catalog on its own (the views need nothing more: see the module's note on paths)."""
+    return duckdb.connect(str(Path(db_path).resolve()), read_only=read_only)
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:

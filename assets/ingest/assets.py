@@ -50,9 +50,10 @@ def _worker_result(context, future, batch: list[str], landing: LandingZone, inge
 
 def _ingest_sources(
     context, landing: LandingZone, warehouse: Warehouse, settings: RunSettings, sources: list[str]
-) -> dict:
+) -> tuple[dict, list[dict]]:
     """Sites are independent (one set of files each), so several are ingested side by side; one
-    source (the sensor's run of one site) stays in the run's own process."""
+    source (the sensor's run of one site) stays in the run's own process. Returns the run's
+    metadata (workers, landing problems, a line per source) and each source's counts, in order."""
     ingest_dir = warehouse.layer("ingest")
     now = datetime.now(UTC)  # one time of the run for every batch: later export ids are not in force
     workers = settings.workers_for(len(sources))
@@ -71,10 +72,6 @@ def _ingest_sources(
             ]
             done = {c["source"]: c for batch in [mine, *theirs] for c in batch}
         results = [done[s] for s in sources]  # reported in partition order, whatever the batches
-    totals = {
-        key: sum(r[key] for r in results)
-        for key in ("rows_read", "rows_passed", "rows_quarantined", "exports_skipped")
-    }
     per_source = {
         r["source"]: f"export {r['export_id']}, {r['rows_read']} rows, {r['exports_skipped']} skipped"
         for r in results
@@ -85,12 +82,22 @@ def _ingest_sources(
     problems = write_landing_problems(landing.root, ingest_dir)
     if problems:
         context.log.warning(f"{problems} folder(s) under sites/ cannot be used (ingest/qa/inventory)")
-    return {
-        **totals,
-        "landing_problems": problems,
-        "workers": workers,
-        "sources": dg.MetadataValue.json(per_source),
-    }
+    meta = {"landing_problems": problems, "workers": workers, "sources": dg.MetadataValue.json(per_source)}
+    return meta, results
+
+
+COUNTS = ("rows_read", "rows_passed", "rows_quarantined", "exports_skipped")
+"""The counts of a source (``ingest_batch``) shown on its materialization."""
+
+
+def _totals(results: list[dict]) -> dict[str, int]:
+    """The counts summed over the sources."""
+    return {key: sum(r[key] for r in results) for key in COUNTS}
+
+
+def _source_metadata(result: dict) -> dict:
+    """One source's own figures, for its partition's materialization."""
+    return {"export_id": result["export_id"], **{key: result[key] for key in COUNTS}}
 
 
 @dg.asset(
@@ -112,10 +119,15 @@ def site_ingest(
             f"site {gone}: no folder in the landing zone; its ingested forms are removed (see freshness check)"
         )
     try:
-        meta = _ingest_sources(context, landing, warehouse, settings, sites)
+        meta, results = _ingest_sources(context, landing, warehouse, settings, sites)
     except OSError as exc:
         _retry_transient_io(context, exc)
-    return dg.MaterializeResult(metadata={"sites": len(sites), **meta})
+    # A single-run backfill is one step for many partitions: each partition's materialization gets
+    # its own site's counts (partition-scoped metadata); the run's totals are under ``run_totals``.
+    for result in results:
+        context.add_asset_metadata(_source_metadata(result), partition_key=result["source"])
+    run_totals = dg.MetadataValue.json(_totals(results))
+    return dg.MaterializeResult(metadata={"sites": len(sites), "run_totals": run_totals, **meta})
 
 
 @dg.asset(
@@ -127,10 +139,10 @@ def iwrs_ingest(
     context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse, settings: RunSettings
 ):
     try:
-        meta = _ingest_sources(context, landing, warehouse, settings, [IWRS])
+        meta, results = _ingest_sources(context, landing, warehouse, settings, [IWRS])
     except OSError as exc:
         _retry_transient_io(context, exc)
-    return dg.MaterializeResult(metadata=meta)
+    return dg.MaterializeResult(metadata={**_totals(results), **meta})
 
 
 UNEXPECTED_LISTED = 20

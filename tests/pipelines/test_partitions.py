@@ -10,6 +10,7 @@ import pytest
 
 import assets.ingest.assets as ingest_assets
 from assets.common.partitions import register_sites, registered_sites
+from assets.ingest.store import read_qa_table
 from pipelines.run import run_pipeline, summarize
 from tests.exports import write_export
 from tests.pipelines.conftest import SITES, dm_row, write_site_export
@@ -59,6 +60,34 @@ def test_partition_keys_match_the_landing_sites_and_one_run_ingests_them_all(
     for site in SITES:
         assert pq.read_table(dm_file(pipeline_env, site)).column("SUBJID").to_pylist() == [f"{site}-0001"]
     assert "rows read 4 = passed 4 + quarantined 0 (balanced)" in summarize(pipeline_env / "blinded")
+
+
+def test_each_site_partition_shows_its_own_counts_after_a_single_run(pipeline_env, landing, instance):
+    """One run (one step) ingests every site; each partition's materialization carries that site's
+    rows read, passed and quarantined (the accounting's), not the run's totals."""
+    # 102 sends three rows, two of them with the same RECID (quarantined as duplicates)
+    rows = [dm_row("102"), dm_row("102", 2), dm_row("102", 3, RECID="2")]
+    write_export(landing, "102", NEWER, {"DM": rows})
+    results = []
+    outcome = run_ingest(instance, on_result=results.append)
+    assert outcome.success, outcome.message
+    assert len(results) == 1
+    events = {
+        e.partition: e.materialization.metadata
+        for e in results[0].get_asset_materialization_events()
+        if e.asset_key.to_user_string() == "site_ingest"
+    }
+    assert set(events) == set(SITES)
+    acc = read_qa_table(pipeline_env / "blinded" / "ingest", "accounting")
+    acc = acc.groupby(acc["SOURCE"].astype(str))[["ROWS_READ", "ROWS_PASSED", "ROWS_QUARANTINED"]].sum()
+    for site, meta in events.items():
+        shown = [meta[k].value for k in ("rows_read", "rows_passed", "rows_quarantined")]
+        assert shown == acc.loc[site].tolist(), site
+    assert events["102"]["rows_read"].value == 3 and events["102"]["rows_quarantined"].value > 0
+    assert events["101"]["rows_read"].value == 1 and events["101"]["rows_quarantined"].value == 0
+    assert events["102"]["export_id"].value == NEWER and events["101"]["export_id"].value != NEWER
+    totals = events["101"]["run_totals"].value  # the run's totals stay, under their own name
+    assert totals["rows_read"] == int(acc.loc[list(SITES), "ROWS_READ"].sum()) == 5  # the IWRS is apart
 
 
 def test_per_site_strategy_writes_the_same_files_with_one_run_per_site(pipeline_env, instance, tmp_path):

@@ -8,8 +8,9 @@ import datetime
 import pandas as pd
 import pytest
 
+import study
 from assets.adam.adae import derive_adae
-from assets.adam.adlb import derive_adlb
+from assets.adam.adlb import adlb_parameters, derive_adlb
 from assets.adam.adsl import derive_adsl
 from assets.adam.common import finalize
 from assets.adam.stats import proportion_interval, sri4_response_table, wilson_interval
@@ -136,6 +137,7 @@ def test_adlb_range_indicator_ratio_baseline_and_shift():
             "USUBJID": L.usubjid(1),
             "LBSEQ": [1, 2, 3, 4],
             "LBTESTCD": ["ALT", "ALT", "ALT", "HCG"],
+            "LBSPEC": ["SERUM", "SERUM", "SERUM", "URINE"],
             "LBSTRESN": [40.0, 84.0, 4.0, None],
             "LBSTRESC": ["40", "84", "4", "NEGATIVE"],
             "LBSTRESU": "U/L",
@@ -156,6 +158,92 @@ def test_adlb_range_indicator_ratio_baseline_and_shift():
         "NORMAL to HIGH",
         "NORMAL to LOW",
     ]
+
+
+def lab(rows: list[tuple[int, str, str, float, str, str]]) -> pd.DataFrame:
+    """SDTM LB of subject 1: (LBSEQ, LBTESTCD, LBSPEC, LBSTRESN, VISIT, LBDTC), range 1-10."""
+    return pd.DataFrame(
+        {
+            "USUBJID": L.usubjid(1),
+            "LBSEQ": [r[0] for r in rows],
+            "LBTESTCD": [r[1] for r in rows],
+            "LBSPEC": [r[2] for r in rows],
+            "LBSTRESN": [r[3] for r in rows],
+            "LBSTRESC": [str(r[3]) for r in rows],
+            "LBSTRESU": "",
+            "LBSTNRLO": 1.0,
+            "LBSTNRHI": 10.0,
+            "LBDTC": [r[5] for r in rows],
+            "VISIT": [r[4] for r in rows],
+        }
+    )
+
+
+BLOOD_WBC = [
+    (1, "WBC", "BLOOD", 6.0, "DAY 1", FIRST),
+    (2, "WBC", "BLOOD", 11.0, "WEEK 4", "2026-02-07"),
+]
+URINE = [
+    (3, "WBC", "URINE", 0.5, "DAY 1", FIRST),
+    (4, "WBC", "URINE", 2.0, "WEEK 4", "2026-02-07"),
+    (5, "RBC", "URINE", 3.0, "DAY 1", FIRST),
+    (6, "PROT", "URINE", 0.2, "DAY 1", FIRST),
+    (7, "CSCELL", "URINE", float("nan"), "DAY 1", FIRST),  # qualitative: stays in SDTM LB
+]
+
+
+def test_adlb_one_parameter_per_test_and_specimen():
+    """(v2) blood and urine WBC at the same visits are two parameters, each with its own baseline,
+    change, range indicator and shift; before, they were one WBC parameter with two records a visit
+    and the baseline could be the urine value."""
+    out = derive_adlb(lab(BLOOD_WBC + URINE), adsl()).set_index("LBSEQ")
+    assert sorted(out.index) == [1, 2, 3, 4, 5, 6]
+    assert out["PARAMCD"].to_dict() == {1: "WBC", 2: "WBC", 3: "WBCU", 4: "WBCU", 5: "RBCU", 6: "PROTU"}
+    assert out.loc[3, "PARAM"] == "Leukocytes (/HPF), Urine" and out.loc[1, "PARAM"] == "Leukocytes (10^9/L)"
+    assert out.loc[[1, 3, 5, 6], "PARAMN"].tolist() == [6, 12, 11, 10]
+    # one record per subject, parameter and visit; each parameter its own baseline
+    assert not out.duplicated(["PARAMCD", "AVISIT"]).any()
+    assert out.loc[[1, 3, 5, 6], "ABLFL"].tolist() == ["Y"] * 4 and out.loc[[2, 4], "ABLFL"].isna().all()
+    assert out.loc[2, "BASE"] == 6.0 and out.loc[2, "CHG"] == 5.0 and out.loc[2, "SHIFT1"] == "NORMAL to HIGH"
+    assert out.loc[4, "BASE"] == 0.5 and out.loc[4, "CHG"] == 1.5 and out.loc[4, "BNRIND"] == "LOW"
+    assert out.loc[4, "SHIFT1"] == "LOW to NORMAL"
+    assert (out["ANL01FL"] == "Y").all()
+
+
+def test_adlb_blood_parameter_unchanged_by_urine_records():
+    alone = derive_adlb(lab(BLOOD_WBC), adsl())
+    mixed = derive_adlb(lab(BLOOD_WBC + URINE), adsl())
+    blood = mixed.loc[mixed["PARAMCD"] == "WBC"].sort_values("LBSEQ").reset_index(drop=True)
+    pd.testing.assert_frame_equal(blood, alone.sort_values("LBSEQ").reset_index(drop=True))
+
+
+def test_adlb_per_specimen_conforms_to_spec():
+    out = finalize(derive_adlb(lab(BLOOD_WBC + URINE), adsl()), "ADLB")
+    assert conformance_failures(out, "ADLB").empty
+    assert conformance_failures(out, "ADLB", blinded=True).empty
+
+
+def test_adlb_parameter_table_matches_lab_and_sdtm_test_codes():
+    """study/adlb_parameters.csv: one parameter per SDTM LB (LBTESTCD, LBSPEC) of every numeric lab
+    test, PARAM "<test name> (<standard unit>)" from lab_tests.csv, blood and serum tests keep their
+    LBTESTCD as PARAMCD, urine ones a PARAMCD of their own naming the specimen."""
+    params = adlb_parameters()
+    codes = study.table("sdtm_test_codes").query("DOMAIN == 'LB'")
+    tests = study.lab_tests().merge(
+        codes, left_on="LBTESTCD", right_on="SOURCE_TESTCD", suffixes=("_SRC", "")
+    )
+    numeric = tests.loc[tests["RESULT_TYPE"] == "NUMERIC"]
+    merged = numeric.merge(params, left_on=["TESTCD", "SPEC"], right_on=["LBTESTCD", "LBSPEC"], how="outer")
+    assert merged["PARAMCD"].notna().all() and merged["SOURCE_TESTCD"].notna().all()
+    assert len(merged) == len(params) == len(numeric)
+    assert params["PARAMCD"].str.fullmatch(r"[A-Z][A-Z0-9]{0,7}").all()
+    assert (merged["PARAM"].str.split(",").str[0] == merged["LBTEST"] + " (" + merged["STD_UNIT"] + ")").all()
+    for row in merged.itertuples():
+        if row.SPEC == "URINE":
+            assert row.PARAMCD != row.TESTCD and str(row.PARAM).endswith(", Urine")
+        else:
+            assert row.PARAMCD == row.TESTCD and "," not in str(row.PARAM)
+    assert params["PARAMN"].tolist() == list(range(1, len(params) + 1))
 
 
 def test_confidence_intervals_known_values():

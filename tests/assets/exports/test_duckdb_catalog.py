@@ -3,6 +3,8 @@
 import os
 import shutil
 
+import duckdb
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
@@ -75,6 +77,47 @@ def test_catalog_keeps_working_when_the_warehouse_moves(catalog, tmp_path):
             assert con.execute("SELECT count(*) FROM sdtm.lb").fetchone() == (4,)
     finally:
         os.chdir(cwd)
+
+
+def _every_view_answers(con, views):
+    """Each view's row count equals its Parquet files' (read from wherever they are now)."""
+    for view in views:
+        expected = sum(pq.read_metadata(f).num_rows for f in view["files"])
+        got = con.execute(f'SELECT count(*) FROM "{view["schema"]}"."{view["name"]}"').fetchone()
+        assert got == (expected,), f"{view['schema']}.{view['name']}"
+
+
+def test_plain_duckdb_opens_the_catalog_from_another_folder(catalog, tmp_path, monkeypatch):
+    _, db_path, views = catalog
+    elsewhere = tmp_path / "some" / "other" / "cwd"
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    for path in (str(db_path), os.path.relpath(db_path, elsewhere)):  # absolute and relative
+        with duckdb.connect(path, read_only=True) as con:
+            _every_view_answers(con, views)
+
+
+def test_plain_duckdb_reads_a_copied_warehouse_from_another_folder(catalog, tmp_path, monkeypatch):
+    root, _, views = catalog
+    copy = tmp_path / "copied" / "wh"
+    shutil.copytree(root.parent, copy)
+    root.parent.rename(tmp_path / "gone")  # paths into the original would fail now
+    monkeypatch.chdir(tmp_path)
+    moved = [{**v, "files": [copy / "blinded" / f.relative_to(root) for f in v["files"]]} for v in views]
+    with duckdb.connect(str(copy / "blinded" / "warehouse.duckdb"), read_only=True) as con:
+        _every_view_answers(con, moved)
+
+
+def test_views_refuse_to_read_another_folder_when_attached(catalog, tmp_path):
+    """ATTACHed from another catalog's session, a view would resolve against that catalog's folder
+    (whose files exist): it fails instead of answering with the other folder's rows."""
+    _, db_path, _ = catalog
+    other_db, _ = build_catalog(build_mode_root(tmp_path / "other" / "blinded"))
+    with duckdb.connect(str(other_db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM sdtm.dm").fetchone() == (3,)
+        con.execute(f"ATTACH '{db_path}' AS wh (READ_ONLY)")
+        with pytest.raises(duckdb.Error, match="open this file on its own"):
+            con.execute("SELECT count(*) FROM wh.sdtm.dm").fetchone()
 
 
 def test_views_see_new_qa_files_without_rebuilding(catalog):
