@@ -19,7 +19,8 @@ from assets.adam.common import DATE32, dates_to_datetime, finalize
 from assets.adam.stats import sledai_change_plot, sledai_change_table, sri4_response_table
 from assets.common import keys
 from assets.common.asset_metadata import count_values, subject_level, table_metadata
-from assets.common.parquet import atomic_write_bytes, read_parquet, write_parquet
+from assets.common.atomic import atomic_write_bytes
+from assets.common.parquet import read_parquet, write_parquet
 from assets.common.resources import RestrictedRandomization, Warehouse
 from assets.ingest.reading import read_randlist
 from assets.ingest.store import read_form

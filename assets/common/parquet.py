@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from assets.common.atomic import atomic_write_bytes, atomic_write_text  # noqa: F401 (re-exported)
+from assets.common.atomic import atomic_write_bytes, atomic_write_text
 from assets.common.cache import LruCache
 from assets.common.version import code_version, contract_version
 

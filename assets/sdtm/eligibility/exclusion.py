@@ -25,7 +25,12 @@ from assets.sdtm.eligibility.outcome import (
     outcome_not_evaluable_when_undecided,
     rounded,
 )
-from assets.sdtm.eligibility.screening import at_screening, hcg_at_screening, screening_lab_result
+from assets.sdtm.eligibility.screening import (
+    at_screening,
+    pregnancy_test_at_screening,
+    pregnancy_test_reason,
+    screening_lab_result,
+)
 
 
 def active_infection_tests() -> list[str]:
@@ -173,21 +178,10 @@ def derive_ex04_pregnancy_data(subjects: pd.DataFrame, lb: pd.DataFrame) -> pd.D
     without a test: NOT EVALUABLE); lactation comes from the investigator's answer, combined in
     :func:`assets.sdtm.eligibility.assembly.derive_eligibility`. Men: absent."""
     require_columns(lb, FORM_COLUMNS["LB"], "derive_ex04_pregnancy_data")
-    pos, neg = hcg_at_screening(subjects, lb)
-    male = subjects["SEX"].eq("M").fillna(False)
-    female = subjects["SEX"].eq("F").fillna(False)
+    male, female, pos, neg = pregnancy_test_at_screening(subjects, lb)
     flag = pd.Series(pd.NA, index=subjects.index, dtype="boolean")
     flag = flag.mask(male | (female & neg & ~pos), False).mask(female & pos, True)
-    reason = choose_text(
-        subjects.index,
-        [
-            (male, "male: not applicable"),
-            (female & pos, "screening urine HCG POSITIVE"),
-            (female & neg, "screening urine HCG NEGATIVE"),
-            (female, f"{NOT_EVALUABLE}: no screening urine HCG result"),
-        ],
-        f"{NOT_EVALUABLE}: sex missing",
-    )
+    reason = pregnancy_test_reason(subjects.index, male, female, pos, neg)
     # Pregnancy and lactation concern women only: for a man the data decide, no answer is needed.
     return outcome(flag, reason).assign(DATA_DECIDES=male.to_numpy())
 

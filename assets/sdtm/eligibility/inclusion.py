@@ -30,7 +30,8 @@ from assets.sdtm.eligibility.outcome import (
 )
 from assets.sdtm.eligibility.screening import (
     at_screening,
-    hcg_at_screening,
+    pregnancy_test_at_screening,
+    pregnancy_test_reason,
     screening_sledai_total,
     screening_weight,
 )
@@ -214,22 +215,10 @@ def derive_in05_negative_pregnancy_test(subjects: pd.DataFrame, lb: pd.DataFrame
     met); met for ``SEX = M``. A woman without a screening HCG result, or sex missing: NOT EVALUABLE.
     """
     require_columns(lb, FORM_COLUMNS["LB"], "derive_in05_negative_pregnancy_test")
-    pos, neg = hcg_at_screening(subjects, lb)
-    male = subjects["SEX"].eq("M").fillna(False)
-    female = subjects["SEX"].eq("F").fillna(False)
+    male, female, pos, neg = pregnancy_test_at_screening(subjects, lb)
     flag = pd.Series(pd.NA, index=subjects.index, dtype="boolean")
     flag = flag.mask(male | (female & neg), True).mask(female & pos, False)
-    reason = choose_text(
-        subjects.index,
-        [
-            (male, "male: not applicable"),
-            (female & pos, "screening urine HCG POSITIVE"),
-            (female & neg, "screening urine HCG NEGATIVE"),
-            (female, f"{NOT_EVALUABLE}: no screening urine HCG result"),
-        ],
-        f"{NOT_EVALUABLE}: sex missing",
-    )
-    return outcome(flag, reason)
+    return outcome(flag, pregnancy_test_reason(subjects.index, male, female, pos, neg))
 
 
 def _screening_dates(subjects: pd.DataFrame, forms: dict[str, pd.DataFrame]) -> pd.DataFrame:

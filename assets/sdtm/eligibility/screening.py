@@ -12,7 +12,7 @@ import pandas as pd
 from assets.common.columns import require_columns
 from assets.common.dates import age_in_years, impute_birth_date, iso_to_date
 from assets.sdtm.eligibility.forms import criteria_frame, form_frame
-from assets.sdtm.eligibility.outcome import rounded
+from assets.sdtm.eligibility.outcome import NOT_EVALUABLE, choose_text, rounded
 from assets.sdtm.mapping import isin_text
 from assets.sdtm.sledai import derive_var_sledai_total
 
@@ -94,6 +94,32 @@ def hcg_at_screening(subjects: pd.DataFrame, lb: pd.DataFrame) -> tuple[pd.Serie
         index=subjects.index,
     )
     return pos, neg
+
+
+def pregnancy_test_at_screening(
+    subjects: pd.DataFrame, lb: pd.DataFrame
+) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """(male, female, any POSITIVE, any NEGATIVE) per subject: what IN05 and EX04 both decide on."""
+    pos, neg = hcg_at_screening(subjects, lb)
+    male = subjects["SEX"].eq("M").fillna(False)
+    female = subjects["SEX"].eq("F").fillna(False)
+    return male, female, pos, neg
+
+
+def pregnancy_test_reason(
+    index: pd.Index, male: pd.Series, female: pd.Series, pos: pd.Series, neg: pd.Series
+) -> pd.Series:
+    """The reason text of IN05 and EX04: the same screening urine HCG facts, read either way."""
+    return choose_text(
+        index,
+        [
+            (male, "male: not applicable"),
+            (female & pos, "screening urine HCG POSITIVE"),
+            (female & neg, "screening urine HCG NEGATIVE"),
+            (female, f"{NOT_EVALUABLE}: no screening urine HCG result"),
+        ],
+        f"{NOT_EVALUABLE}: sex missing",
+    )
 
 
 def derive_screening_values(forms: dict[str, pd.DataFrame]) -> pd.DataFrame:
