@@ -19,9 +19,11 @@ from assets.common.resources import (
     Warehouse,
 )
 from pipelines.settings import (
+    DEFAULT_LOCK_WAIT_SECONDS,
     ENV_FRESHNESS_DAYS,
     ENV_INGEST_WORKERS,
     ENV_LANDING,
+    ENV_LOCK_WAIT,
     ENV_MODE,
     ENV_RESTRICTED,
     ENV_WAREHOUSE,
@@ -45,7 +47,11 @@ def resources_from_env() -> dict:
     return {
         "landing": LandingZone(path=dg.EnvVar(ENV_LANDING)),
         "warehouse": Warehouse(
-            path=dg.EnvVar(ENV_WAREHOUSE), mode=dg.EnvVar(ENV_MODE) if env(ENV_MODE) else BLINDED
+            path=dg.EnvVar(ENV_WAREHOUSE),
+            mode=dg.EnvVar(ENV_MODE) if env(ENV_MODE) else BLINDED,
+            lock_wait_seconds=dg.EnvVar.int(ENV_LOCK_WAIT)
+            if env(ENV_LOCK_WAIT)
+            else DEFAULT_LOCK_WAIT_SECONDS,
         ),
         "restricted": RestrictedRandomization(
             path=dg.EnvVar(ENV_RESTRICTED) if unblinded and env(ENV_RESTRICTED) else ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,9 @@ MODES = (BLINDED, UNBLINDED)
 # Every run is tagged with its blinding mode (derivations.md, (v2) Blinding covers the Dagster instance).
 MODE_TAG = "trialpipe/mode"
 RANDLIST_FILE = "RANDLIST.csv"
+# Locks this process holds, with how many holders: a run launched by ``trialpipe run`` already holds
+# the lock when Dagster initializes the run's resources, so taking it again must not block.
+_HELD_LOCKS: dict[Path, int] = {}
 
 
 class WarehouseBusy(RuntimeError):
@@ -43,6 +47,13 @@ class Warehouse(dg.ConfigurableResource):
 
     path: str = Field(description="Root folder of the warehouse")
     mode: str = Field(default=BLINDED, description="blinded (the default) or unblinded")
+    lock_wait_seconds: int = Field(
+        default=0,
+        description=(
+            "How long a run waits for another run of this warehouse and mode to finish before it "
+            "fails; 0 = fail at once (TRIALPIPE_LOCK_WAIT_SECONDS)"
+        ),
+    )
 
     @property
     def resolved_mode(self) -> str:
@@ -80,30 +91,60 @@ class Warehouse(dg.ConfigurableResource):
         return Path(self.path).resolve() / f"{self.resolved_mode}.lock"
 
     @contextmanager
-    def run_lock(self) -> Iterator[Path]:
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[Warehouse]:
+        """Every run, however launched (``trialpipe run``, the UI, the sensor, the schedule), is
+        tagged with its mode and holds the lock of its warehouse and mode while it runs. Resources are
+        initialized once per run by the code location's in-process executor; outside a run (a
+        sensor tick, a test building the resource) nothing is locked."""
+        self.setup_for_execution(context)
+        if context.dagster_run is None:
+            yield self
+            return
+        with self.run_lock(wait_seconds=self.lock_wait_seconds):
+            yield self
+
+    @contextmanager
+    def run_lock(self, wait_seconds: float = 0) -> Iterator[Path]:
         """Hold the lock of this warehouse and mode (``fcntl.flock``, exclusive) for a whole run.
 
-        Never waits: when another process holds it, :class:`WarehouseBusy` names the lock file and
-        the holder's pid (written into the file by the holder) and nothing else is touched. The
-        kernel releases the lock when the holder exits, so a crashed run leaves no stale lock.
+        When another process holds it, waits up to ``wait_seconds`` (0: not at all), then raises
+        :class:`WarehouseBusy` naming the lock file and the holder's pid (written into the file by the
+        holder); nothing else is touched. Re-entrant within one process. The kernel releases the lock
+        when the holder exits, so a crashed run leaves no stale lock.
         """
         lock = self.lock_path
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-                raise WarehouseBusy(
-                    f"another {self.resolved_mode} run holds the lock {lock} (pid {holder}): one run at a "
-                    f"time per warehouse and mode; nothing was run or written. Wait for it to finish."
-                ) from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        if _HELD_LOCKS.get(lock):
+            _HELD_LOCKS[lock] += 1
             try:
                 yield lock
             finally:
+                _HELD_LOCKS[lock] -= 1
+            return
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + max(0.0, wait_seconds)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+                        waited = f" after waiting {wait_seconds:g} s" if wait_seconds > 0 else ""
+                        raise WarehouseBusy(
+                            f"another {self.resolved_mode} run holds the lock {lock} (pid {holder}){waited}: "
+                            f"one run at a time per warehouse and mode; nothing was run or written. "
+                            f"Wait for it to finish."
+                        ) from None
+                    time.sleep(0.5)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            _HELD_LOCKS[lock] = 1
+            try:
+                yield lock
+            finally:
+                del _HELD_LOCKS[lock]
                 os.ftruncate(fd, 0)
         finally:
             os.close(fd)  # closing the descriptor releases the lock

@@ -78,3 +78,10 @@ def test_dg_checks_the_project_defs(tmp_path):
     proc = _cli([str(BIN / "dg"), "check", "defs"], tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "All definitions loaded successfully" in proc.stdout + proc.stderr
+
+
+def test_jobs_run_every_step_in_the_run_process():
+    """Issue 18, item 1: a run launched from the UI starts no process per step (ingest still
+    spreads over its own workers), so it costs what `trialpipe run` costs."""
+    for job in defs.resolve_all_job_defs():
+        assert job.executor_def is dg.in_process_executor, job.name

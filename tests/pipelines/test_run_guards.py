@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import time
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from click.testing import CliRunner
 
@@ -118,10 +120,75 @@ def test_the_lock_is_per_warehouse_and_mode_and_released_after_the_run(tmp_path)
     with blinded.run_lock() as lock:
         assert lock == (tmp_path / "wh" / "blinded.lock").resolve()
         assert lock.read_text().strip() == str(os.getpid())
-        with pytest.raises(WarehouseBusy, match=rf"{lock}.*pid {os.getpid()}"):
-            with blinded.run_lock():
-                pass
         with unblinded.run_lock(), other.run_lock():  # another mode or warehouse: not blocked
             pass
-    with blinded.run_lock():  # released when the first run ended
-        pass
+    fd = _hold(lock)  # released when the first run ended: another process can take it
+    os.close(fd)
+
+
+def test_the_lock_is_reentrant_within_the_process_that_holds_it(tmp_path):
+    """`trialpipe run` holds the lock when Dagster initializes the run's warehouse resource, which
+    takes it again: that must not block, and the lock stays held until the outer holder ends."""
+    warehouse = Warehouse(path=str(tmp_path / "wh"), mode=BLINDED)
+    with warehouse.run_lock() as lock:
+        with warehouse.run_lock():
+            pass
+        probe = os.open(lock, os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(probe)
+
+
+def test_a_held_lock_is_refused_at_once_or_after_the_wait(tmp_path):
+    warehouse = Warehouse(path=str(tmp_path / "wh"), mode=BLINDED)
+    fd = _hold(warehouse.lock_path)
+    try:
+        with pytest.raises(WarehouseBusy, match=rf"{warehouse.lock_path}.*pid {os.getpid()}\)[:]"):
+            with warehouse.run_lock():
+                pass
+        started = time.monotonic()
+        with pytest.raises(WarehouseBusy, match=r"after waiting 1 s"):
+            with warehouse.run_lock(wait_seconds=1):
+                pass
+        assert time.monotonic() - started >= 1
+    finally:
+        os.close(fd)
+
+
+def test_a_waiting_run_goes_on_when_the_holder_finishes(tmp_path):
+    warehouse = Warehouse(path=str(tmp_path / "wh"), mode=BLINDED)
+    fd = _hold(warehouse.lock_path)
+    threading.Timer(1.0, os.close, args=(fd,)).start()
+    with warehouse.run_lock(wait_seconds=30) as lock:
+        assert lock.read_text().strip() == str(os.getpid())
+
+
+@dg.asset
+def _lock_probe(warehouse: Warehouse) -> str:
+    """Reports whether another process could take the run's lock while the run is going on."""
+    probe = os.open(warehouse.lock_path, os.O_RDWR)
+    try:
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return "free"
+    except BlockingIOError:
+        return "held"
+    finally:
+        os.close(probe)
+
+
+def test_every_dagster_run_holds_the_lock_of_its_warehouse_and_mode(tmp_path):
+    """A run launched from the UI, the sensor or the schedule (not through `trialpipe run`) takes
+    the lock when its warehouse resource is initialized, and a second run is refused while it is held."""
+    warehouse = Warehouse(path=str(tmp_path / "wh"), mode=BLINDED)
+    result = dg.materialize([_lock_probe], resources={"warehouse": warehouse})
+    assert result.success and result.output_for_node("_lock_probe") == "held"
+    fd = _hold(warehouse.lock_path)
+    try:
+        refused = dg.materialize([_lock_probe], resources={"warehouse": warehouse}, raise_on_error=False)
+    finally:
+        os.close(fd)
+    assert not refused.success
+    failure = next(e for e in refused.all_events if e.is_failure)
+    assert "holds the lock" in str(failure.event_specific_data)
