@@ -94,10 +94,42 @@ def convert_to_standard(testcd: pd.Series, unit: pd.Series, value: pd.Series, do
     )
 
 
+STANDARD_DECIMALS_COLUMN = "STD_DECIMALS"
+"""The column of study/lab_tests.csv and study/vital_signs.csv giving, per test, the decimals of a
+result converted to the standard unit (:func:`round_to_decimals`)."""
+
+
+def standard_decimals(domain: str) -> pd.Series:
+    """Per source test code (``LBTESTCD`` of study/lab_tests.csv, ``VSTESTCD`` of
+    study/vital_signs.csv), the decimals of a result converted to the standard unit (``STD_DECIMALS``,
+    :mod:`assets.common.precision`); tests without one (qualitative tests) are left out."""
+    table, key = {"LB": ("lab_tests", "LBTESTCD"), "VS": ("vital_signs", "VSTESTCD")}[domain]
+    df = study.table(table)
+    decimals = pd.to_numeric(df[STANDARD_DECIMALS_COLUMN].replace("", None), errors="coerce")
+    return pd.Series(decimals.to_numpy(), index=df[key].to_numpy(), name=STANDARD_DECIMALS_COLUMN).dropna()
+
+
+def round_to_decimals(values: pd.Series, decimals: pd.Series) -> pd.Series:
+    """``values`` rounded row by row to ``decimals`` (same index; NaN decimals: :data:`DECIMALS`).
+
+    numpy rounds half to even on the binary value; the results of a unit conversion that this rounds
+    (``36.666666666666664``, ``10.200000000000001``) are never exact halves at these precisions.
+    """
+    value = values.to_numpy(dtype="float64", na_value=np.nan)
+    places = decimals.to_numpy(dtype="float64", na_value=np.nan)
+    places = np.where(np.isnan(places), DECIMALS, places).astype("int64")
+    out = value.copy()
+    for d in np.unique(places):  # a handful of distinct precisions
+        sel = places == d
+        out[sel] = np.round(value[sel], int(d))
+    return pd.Series(out, index=values.index)
+
+
 def format_number(values: pd.Series) -> pd.Series:
     """Numbers as short text for ``--STRESC`` (rounded to ``DECIMALS`` decimals, shortest form, no trailing zeros).
 
-    Vectorized through pyarrow's float-to-string cast (the shortest repr that round-trips).
+    Vectorized through pyarrow's float-to-string cast (the shortest repr that round-trips), so a
+    number already rounded (:func:`round_to_decimals`) gives the text of that same number.
     """
     import pyarrow as pa
     import pyarrow.compute as pc

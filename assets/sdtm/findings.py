@@ -11,7 +11,7 @@ import pandas as pd
 
 import study
 from assets.common.columns import require_columns
-from assets.common.units import format_number
+from assets.common.units import format_number, round_to_decimals, standard_decimals
 from assets.sdtm import metadata
 from assets.sdtm.mapping import empty_dataset, map_by_value, map_to_spec
 from assets.sdtm.sledai import derive_var_sledai_total
@@ -56,10 +56,48 @@ def _spread(per_value: pd.Series, positions: np.ndarray, index: pd.Index) -> pd.
     return pd.Series(per_value.array.take(positions, allow_fill=True), index=index, dtype=per_value.dtype)
 
 
+def derive_vars_stres_rounded(df: pd.DataFrame, domain: str, source: str) -> pd.DataFrame:
+    """<domain>STRESN and <domain>STRESC of a result converted to the standard unit (``--ORRESU``
+    other than ``--STRESU``) rounded once, to the decimals of its test (``STD_DECIMALS`` of
+    study/lab_tests.csv or study/vital_signs.csv by the source test code ``source``;
+    :mod:`assets.common.precision`), both built from that one number: TEMP 98.0 F is ``36.7`` and
+    36.7, not ``36.666667`` and 36.666666666666664 (CDISC CORE-000542: ``--STRESN`` equals a numeric
+    ``--STRESC``). LB: the limit of a ``<``/``>`` result (``LBSTRESC`` ``<4.8``) and LBSTNRLO/LBSTNRHI
+    with the same precision, so LBNRIND compares the numbers as written. A result sent in the
+    standard unit keeps its digits; words keep their text."""
+    stresn, stresc = f"{domain}STRESN", f"{domain}STRESC"
+    orresu, stresu = f"{domain}ORRESU", f"{domain}STRESU"
+    require_columns(df, [source, stresn, orresu, stresu], "derive_vars_stres_rounded")
+    out = df.copy(deep=False)  # copy-on-write: the columns replaced below do not reach ``df``
+    decimals = map_by_value(out[source], standard_decimals(domain).astype("string")).astype("Float64")
+    original, standard = out[orresu].astype("string"), out[stresu].astype("string")
+    converted = (original.notna() & standard.notna() & original.ne(standard)).fillna(False).to_numpy(bool)
+    value = out[stresn].astype("float64")
+    rounded = round_to_decimals(value, decimals).where(converted, value)
+    out[stresn] = rounded
+    text = format_number(rounded).where(rounded.notna())
+    if domain == "LB":
+        require_columns(df, ["LBRESQUAL", "LBSTRESC", "LBSTNRLO", "LBSTNRHI"], "derive_vars_stres_rounded")
+        qualifier = out["LBRESQUAL"].astype("string").fillna("")
+        out[stresc] = (qualifier + text).where(rounded.notna(), out[stresc].astype("string"))
+        for limit in ("LBSTNRLO", "LBSTNRHI"):
+            bound = out[limit].astype("float64")
+            out[limit] = round_to_decimals(bound, decimals).where(converted, bound)
+    else:
+        out[stresc] = text
+    return out
+
+
 def derive_var_lbnrind(lb: pd.DataFrame) -> pd.DataFrame:
-    """LBNRIND (CT C78736). Numbers: LOW below LBSTNRLO, HIGH above LBSTNRHI, else NORMAL (a missing
-    limit does not bound). ``<x``: LOW when x <= LBSTNRLO; ``>x``: HIGH when x >= LBSTNRHI; otherwise
-    undecidable (null). Words: NEGATIVE/ABSENT NORMAL, POSITIVE/PRESENT ABNORMAL."""
+    """LBNRIND (CT C78736) against LBSTNRLO/LBSTNRHI (a missing limit does not bound; no limit at
+    all: null). Numbers: LOW below LBSTNRLO, HIGH above LBSTNRHI, else NORMAL.
+
+    A censored result (``LBRESQUAL``; the number is the censoring limit x) is decided where every
+    value it can stand for falls on one side, lab results being never negative: ``<x`` LOW when
+    x <= LBSTNRLO, NORMAL when LBSTNRLO is missing or <= 0 and x <= LBSTNRHI (anti-dsDNA ``<10``
+    within 0-30); ``<=x`` the same with x < LBSTNRLO for LOW; ``>x`` HIGH when x >= LBSTNRHI,
+    NORMAL when LBSTNRHI is missing and x >= LBSTNRLO; ``>=x`` the same with x > LBSTNRHI for HIGH.
+    Otherwise undecidable (null). Words: NEGATIVE/ABSENT NORMAL, POSITIVE/PRESENT ABNORMAL."""
     require_columns(lb, ["LBSTRESN", "LBRESQUAL", "LBSTRESC", "LBSTNRLO", "LBSTNRHI"], "derive_var_lbnrind")
     value = lb["LBSTRESN"].astype("float64").to_numpy()
     lo = lb["LBSTNRLO"].astype("float64").to_numpy()
@@ -68,52 +106,100 @@ def derive_var_lbnrind(lb: pd.DataFrame) -> pd.DataFrame:
     qual = lb["LBRESQUAL"].astype("string").fillna("")
     word = lb["LBSTRESC"].astype("string").fillna("")
     plain = qual.eq("").to_numpy(dtype=bool) & ~np.isnan(value)
-    has_range = ~np.isnan(lo) | ~np.isnan(hi)
+    has_lo, has_hi = ~np.isnan(lo), ~np.isnan(hi)
+    has_range = has_lo | has_hi
     below = plain & (value < lo)
     above = plain & (value > hi)
+    number = ~np.isnan(value)
+    less, less_eq = (qual.eq(q).to_numpy(dtype=bool) & number for q in ("<", "<="))
+    more, more_eq = (qual.eq(q).to_numpy(dtype=bool) & number for q in (">", ">="))
     with np.errstate(invalid="ignore"):
+        floor_normal = ~has_lo | (lo <= 0)  # every value from 0 up is at or above the lower limit
+        censored_low = (less & (value <= lo)) | (less_eq & (value < lo))
+        censored_high = (more & (value >= hi)) | (more_eq & (value > hi))
+        censored_normal = ((less | less_eq) & floor_normal & has_hi & (value <= hi)) | (
+            (more | more_eq) & ~has_hi & has_lo & (value >= lo)
+        )
         choice = np.select(
             [
                 below,
                 above,
                 plain & has_range,
-                qual.str.startswith("<").to_numpy(dtype=bool) & (value <= lo),
-                qual.str.startswith(">").to_numpy(dtype=bool) & (value >= hi),
+                censored_low,
+                censored_high,
+                censored_normal,
                 word.isin(NORMAL_WORDS).to_numpy(dtype=bool),
                 word.isin(ABNORMAL_WORDS).to_numpy(dtype=bool),
             ],
-            np.arange(7),
+            np.arange(8),
             default=-1,
         )
     # indices into the values (-1: none applies, missing): no text array of every row is built
-    values = pd.array(["LOW", "HIGH", "NORMAL", "LOW", "HIGH", "NORMAL", "ABNORMAL"], dtype="string")
+    values = pd.array(
+        ["LOW", "HIGH", "NORMAL", "LOW", "HIGH", "NORMAL", "NORMAL", "ABNORMAL"], dtype="string"
+    )
     out = lb.copy(deep=False)  # copy-on-write: adding LBNRIND does not reach ``lb``
     out["LBNRIND"] = pd.Series(values.take(choice, allow_fill=True), index=lb.index)
     return out
 
 
+def derive_var_lobxfl(df: pd.DataFrame, domain: str, groups: list[str]) -> pd.DataFrame:
+    """<domain>LOBXFL (SDTMIG 3.4, Last Observation Before Exposure Flag): Y on one record per
+    USUBJID and ``groups`` (test code, category, specimen): the last with ``--ORRES`` and
+    ``--STRESC`` present whose complete date is on or before the first dose date (date part of
+    DM.RFSTDTC, as baseline in derivations.md: a DAY 1 assessment on the first-dose day counts);
+    latest date first, then the higher VISITNUM, then the later source record (``RECID``). Null
+    otherwise (subjects never dosed, partial dates). CDISC CORE-000083/000105/000170/000915."""
+    dtc, orres, stresc = f"{domain}DTC", f"{domain}ORRES", f"{domain}STRESC"
+    require_columns(
+        df, ["USUBJID", *groups, dtc, orres, stresc, "VISITNUM", "RECID", "RFSTDTC"], "derive_var_lobxfl"
+    )
+    day = df[dtc].astype("string").str.slice(0, 10)
+    first_dose = df["RFSTDTC"].astype("string").str.slice(0, 10)
+
+    def true(test: pd.Series) -> np.ndarray:
+        return test.fillna(False).to_numpy(dtype=bool)
+
+    complete = true(day.str.len().eq(10)) & true(first_dose.str.len().eq(10))
+    present = df[orres].notna().to_numpy(dtype=bool) & true(df[stresc].astype("string").str.len().gt(0))
+    eligible = complete & present & true(day <= first_dose)
+    cand = df.loc[eligible, ["USUBJID", *groups, dtc, "VISITNUM", "RECID"]]
+    cand = cand.sort_values([dtc, "VISITNUM", "RECID"], kind="stable", na_position="first")
+    last = cand.drop_duplicates(["USUBJID", *groups], keep="last").index
+    out = df.copy(deep=False)  # copy-on-write: adding the flag does not reach ``df``
+    flag = pd.Series(pd.NA, index=df.index, dtype="string")
+    flag[last] = "Y"
+    out[f"{domain}LOBXFL"] = flag
+    return out
+
+
 def build_lb(lb: pd.DataFrame, reference: pd.DataFrame, unscheduled: pd.DataFrame) -> pd.DataFrame:
     """LB: results as sent (LBORRES/LBORRESU/LBORNRLO/LBORNRHI) and in standard units (ingest
-    harmonization); LBSTRESN null for ``<``/``>`` results (the number is a limit, not a value)."""
+    harmonization; converted results rounded to the test's precision, :func:`derive_vars_stres_rounded`);
+    LBSTRESN null for ``<``/``>`` results (the number is a limit, not a value); LBLOBXFL."""
     if lb.empty:
         return empty_dataset("LB")
     require_columns(lb, ["USUBJID", "LBTESTCD", "LBDTC", "LBSTRESN", "LBRESQUAL", "RECID"], "build_lb")
     work = _visit_timing(lb.rename(columns={"LBTESTCD": "SRC_TESTCD"}), "LBDTC", reference, unscheduled)
     work = derive_vars_testcd(work, "LB", "SRC_TESTCD")
     work["LBCAT"] = map_by_value(work["SRC_TESTCD"], study.lab_tests().set_index("LBTESTCD")["LBCAT"])
+    work = derive_vars_stres_rounded(work, "LB", "SRC_TESTCD")
     work = derive_var_lbnrind(work)
     work["LBSTRESN"] = work["LBSTRESN"].where(work["LBRESQUAL"].isna())
+    work = derive_var_lobxfl(work, "LB", ["LBTESTCD", "LBCAT", "LBSPEC"])
     return map_to_spec(work, "LB", tiebreak=["RECID"]).reset_index(drop=True)
 
 
 def build_vs(vs: pd.DataFrame, reference: pd.DataFrame, unscheduled: pd.DataFrame) -> pd.DataFrame:
-    """VS: as sent and in standard units (kg, cm, C); VSTEST from study/vital_signs.csv."""
+    """VS: as sent and in standard units (kg, cm, C; converted results rounded to the test's
+    precision, :func:`derive_vars_stres_rounded`); VSTEST from study/vital_signs.csv; VSLOBXFL."""
     if vs.empty:
         return empty_dataset("VS")
     require_columns(vs, ["USUBJID", "VSTESTCD", "VSDTC", "VSSTRESN", "RECID"], "build_vs")
     work = _visit_timing(vs, "VSDTC", reference, unscheduled)
     work["VSTEST"] = map_by_value(work["VSTESTCD"], study.vital_signs().set_index("VSTESTCD")["VSTEST"])
-    work["VSSTRESC"] = format_number(work["VSSTRESN"]).where(work["VSSTRESN"].notna())
+    work = derive_vars_stres_rounded(work, "VS", "VSTESTCD")
+    work = derive_var_lobxfl(work, "VS", ["VSTESTCD"])
     return map_to_spec(work, "VS", tiebreak=["RECID"]).reset_index(drop=True)
 
 

@@ -6,6 +6,8 @@ import pandas as pd
 
 import study
 from assets.common.columns import require_columns
+from assets.common.dates import export_cut_date
+from assets.common.distinct import per_distinct
 from assets.sdtm import metadata
 from assets.sdtm.mapping import empty_dataset, map_to_spec
 from assets.sdtm.supp import build_supp, combine_supp
@@ -59,16 +61,34 @@ def build_ex(
     return {"EX": out.reset_index(drop=True), "SUPPEX": combine_supp([supp], "SUPPEX")}
 
 
+def derive_vars_cm_end_reference(cm: pd.DataFrame) -> pd.DataFrame:
+    """When CMONGO = Y: CMENRTPT = ONGOING and CMENTPT = the data cut of the record's export (the
+    UTC date of its ``EXPORT_ID``, ``SRC_EXPORT``; site-export.md Landing zone layout): the medication
+    had not ended when the site exported it (relative to a time point, as MH and AE do; SDTMIG 3.4
+    4.4.7). CMENRF = ONGOING only for a subject with a reference period (DM.RFSTDTC and RFENDTC, the
+    first and last dose): a screen failure has none, so no end relative to it (CDISC CORE-000177)."""
+    require_columns(cm, ["CMONGO", "SRC_EXPORT", "RFSTDTC", "RFENDTC"], "derive_vars_cm_end_reference")
+    out = cm.copy(deep=False)  # copy-on-write: the columns added below do not reach ``cm``
+    ongoing = out["CMONGO"].astype("string").eq("Y").fillna(False)
+    out["CMENRTPT"] = pd.Series(ONGOING, index=out.index, dtype="string").where(ongoing)
+    out["CMENTPT"] = per_distinct(out["SRC_EXPORT"], export_cut_date).where(ongoing)
+    has_period = out["RFSTDTC"].notna() & out["RFENDTC"].notna()
+    out["CMENRF"] = out["CMENRTPT"].where(has_period)
+    return out
+
+
 def build_cm(cm: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
     """CM: one record per medication as sent; CMDOSFRQ/CMROUTE mapped to CT submission values,
-    CMENRF = ONGOING when CMONGO = Y, EPOCH of the start date."""
+    CMENRTPT/CMENTPT/CMENRF by :func:`derive_vars_cm_end_reference` (``reference``: DM's USUBJID
+    RFSTDTC RFICDTC RFENDTC), EPOCH of the start date."""
     if cm.empty:
         return empty_dataset("CM")
-    require_columns(cm, ["USUBJID", "CMSTDTC", "CMONGO", "RECID"], "build_cm")
+    require_columns(cm, ["USUBJID", "CMSTDTC", "CMONGO", "RECID", "SRC_EXPORT"], "build_cm")
+    require_columns(reference, ["USUBJID", "RFENDTC"], "build_cm(reference)")
     work = with_reference(cm, reference)
+    rfendtc = reference.drop_duplicates("USUBJID").set_index("USUBJID")["RFENDTC"]
+    work["RFENDTC"] = work["USUBJID"].map(rfendtc).astype("string")
     work["CMROUTE"] = work["CMROUTE"].astype("string").str.upper()
-    work["CMENRF"] = pd.Series(ONGOING, index=work.index, dtype="string").where(
-        work["CMONGO"].eq("Y").fillna(False)
-    )
+    work = derive_vars_cm_end_reference(work)
     work["EPOCH"] = derive_var_epoch_by_date(work["CMSTDTC"], work["RFSTDTC"], work["RFICDTC"])
     return map_to_spec(work, "CM", tiebreak=["RECID"]).reset_index(drop=True)

@@ -206,6 +206,7 @@ def find_visits_outside_window(visits: pd.DataFrame, reference: pd.DataFrame) ->
             "SRC_EXPORT": bad["SRC_EXPORT"],
             "SRC_FILE": bad["SRC_FILE"],
             "SRC_LINE": bad["SRC_LINE"],
+            "DATE": bad["DTC"],  # the visit date (issue 17)
         }
     )
     return make_findings(findings)

@@ -19,7 +19,7 @@ def _dm(forms, randlist=None):
 
 
 def _ref(forms):
-    return _dm(forms).reset_index()[["USUBJID", "RFSTDTC", "RFICDTC", "ARMCD"]]
+    return _dm(forms).reset_index()[["USUBJID", "RFSTDTC", "RFENDTC", "RFICDTC", "ARMCD"]]
 
 
 def test_trial_design_domains():
@@ -105,9 +105,9 @@ def test_lb_units_ranges_indicator_and_unscheduled_visit(forms):
 def test_vs_and_cp(forms):
     unscheduled = unscheduled_visitnums(visit_dates(forms))
     vs = findings.build_vs(forms["VS"], _ref(forms), unscheduled).set_index(["USUBJID", "VSTESTCD"])
-    assert (
-        round(vs.loc[(S1, "WEIGHT"), "VSSTRESN"], 4) == 59.8742 and vs.loc[(S1, "WEIGHT"), "VSSTRESU"] == "kg"
-    )
+    # 132.0 LB = 59.8742 kg, rounded once to WEIGHT's 1 decimal (study/vital_signs.csv STD_DECIMALS)
+    weight = vs.loc[(S1, "WEIGHT")]
+    assert (weight["VSSTRESN"], weight["VSSTRESC"], weight["VSSTRESU"]) == (59.9, "59.9", "kg")
     assert vs.loc[(S1, "TEMP"), "VSSTRESC"] == "37"
     cp = findings.build_cp(forms["FACS"], _ref(forms), unscheduled).set_index("CPTESTCD")
     assert cp.loc["TLHRTLH", "CPSTRESN"] == 4.2 and cp.loc["TLHRTLH", "CPMRKSTR"] == "CD4+CD25+FOXP3+"
@@ -139,7 +139,7 @@ def test_events_cm_mh_ds(forms):
     assert ae["AESTDY"].tolist()[0] == -1 and pd.isna(ae["AESTDY"].tolist()[1])  # 28-FEB and UN-MAR
     cm = interventions.build_cm(forms["CM"], ref)
     assert cm.iloc[0][["CMDOSFRQ", "CMROUTE", "CMENRF"]].tolist() == ["EVERY WEEK", "ORAL", "ONGOING"]
-    mh = events.build_mh(forms["MH"])
+    mh = events.build_mh(forms["MH"], ref)
     assert mh["SUPPMH"]["QVAL"].tolist() == ["II"]
     ds = events.build_ds(forms["DS"], ref).set_index(["USUBJID", "DSDECOD"])
     assert ds.loc[(S1, "RANDOMIZED"), "DSCAT"] == "PROTOCOL MILESTONE"
@@ -149,7 +149,8 @@ def test_events_cm_mh_ds(forms):
 def test_sv_and_visit_window_findings(forms):
     visits = visit_dates(forms)
     ref = _ref(forms)
-    sv = special.build_sv(visits, ref)
+    subjects = _dm(forms).reset_index()[["USUBJID", "SITEID", "RFSTDTC"]]
+    sv = special.build_sv(visits, subjects, forms["DS"], {})
     s1 = sv[sv["USUBJID"] == S1].set_index("VISIT")
     assert s1.loc["WEEK 4", "SVSTDY"] == 32 and s1.loc["UNSCHEDULED", "VISITNUM"] == 99.01
     late = find_visits_outside_window(visits, ref)
