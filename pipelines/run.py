@@ -11,6 +11,7 @@ unpartitioned asset downstream. The alternative, one run per site and then one f
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from assets.common.atomic import atomic_write_text, remove_stale_temp_files
+from assets.common.layer_state import layer_problems, read_layer_state
 from assets.common.partitions import register_sites, registered_sites
 from assets.common.resources import (
     MODE_TAG,
@@ -31,6 +33,8 @@ from assets.common.resources import (
     randlist_problem,
 )
 from pipelines.settings import console_log_level, dagster_home
+
+log = logging.getLogger(__name__)
 
 WAREHOUSE_TAG = "trialpipe/warehouse"
 """The mode root a run writes: with the lock held, a run of the same tag still STARTED is dead."""
@@ -220,6 +224,8 @@ def _run_locked(
     mode_tag = {MODE_TAG: warehouse.resolved_mode, WAREHOUSE_TAG: str(warehouse.root)}
     # The lock is held, so no other run writes here: whatever a killed run left is stale.
     remove_stale_temp_files(warehouse.root)
+    for problem in layer_problems(read_layer_state(warehouse.layer_state_path)):
+        log.warning("before this run: %s", problem)
     defs = build_definitions(resources)
     landing = _landing_root(resources["landing"])
     sites = list_sites(landing)
@@ -273,6 +279,9 @@ def summarize(mode_root: Path) -> str:
     torn = torn_state_message(state) if isinstance(state, dict) else None
     if torn:
         lines.append(f"  WARNING: {torn}")
+    layers = read_layer_state(mode_root.with_name(f"{mode_root.name}.layers.json"))
+    for problem in layer_problems(layers):
+        lines.append(f"  WARNING: {problem}")
     for layer in ("sdtm", "adam", "stats", "qa"):
         folder = mode_root / layer
         files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
@@ -310,6 +319,15 @@ def summarize(mode_root: Path) -> str:
         lines.append(
             f"  submission/: {n_xpt} XPT v5, {n_json} Dataset-JSON, define.xml; SQL: {mode_root / 'warehouse.duckdb'}"
         )
+        from assets.exports.build import not_written
+
+        missing = not_written(mode_root)
+        if missing:
+            lines.append(
+                f"  submission files not written ({len(missing)}; values listed in qa/findings/, queried):"
+            )
+            for m in missing:
+                lines.append(f"    {m.file:<22} {m.reason}")
     qa = mode_root / "qa"
     lines.append(
         f"  QA outputs: {qa}" + (f" (report: {qa / 'report.html'})" if (qa / "report.html").exists() else "")

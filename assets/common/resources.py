@@ -17,6 +17,8 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from assets.common.layer_state import layers_of, mark_layers_finished, mark_layers_running
+
 BLINDED = "blinded"
 UNBLINDED = "unblinded"
 MODES = (BLINDED, UNBLINDED)
@@ -30,6 +32,27 @@ _HELD_LOCKS: dict[Path, int] = {}
 
 class WarehouseBusy(RuntimeError):
     """Another run holds the warehouse's lock for this mode."""
+
+
+def _run_outcome(instance: dg.DagsterInstance, run_id: str) -> tuple[list[str], list[str] | None]:
+    """(layers the run materialized an asset of, layers whose step failed; None when a failed step
+    names no known asset, so every layer the run was writing counts as failed)."""
+    events = instance.all_logs(
+        run_id, of_type={dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.STEP_FAILURE}
+    )
+    materialized, failed_keys = [], []
+    for entry in events:
+        event = entry.dagster_event
+        if event is None:
+            continue
+        if event.is_step_materialization and event.asset_key is not None:
+            materialized.append(event.asset_key)
+        elif event.is_step_failure:
+            failed_keys.append(dg.AssetKey(event.step_key or ""))
+    failed = layers_of(failed_keys)
+    if failed_keys and len(failed) == 0:
+        return layers_of(materialized), None
+    return layers_of(materialized), failed
 
 
 class LandingZone(dg.ConfigurableResource):
@@ -97,11 +120,23 @@ class Warehouse(dg.ConfigurableResource):
         initialized once per run by the code location's in-process executor; outside a run (a
         sensor tick, a test building the resource) nothing is locked."""
         self.setup_for_execution(context)
-        if context.dagster_run is None:
+        run = context.dagster_run
+        if run is None or context.instance is None:
             yield self
             return
         with self.run_lock(wait_seconds=self.lock_wait_seconds):
-            yield self
+            selection = run.asset_selection or None  # empty: the whole job
+            previous = mark_layers_running(self.layer_state_path, run.run_id, layers_of(selection))
+            try:
+                yield self
+            finally:
+                written, failed = _run_outcome(context.instance, run.run_id)
+                mark_layers_finished(self.layer_state_path, run.run_id, written, failed, previous)
+
+    @property
+    def layer_state_path(self) -> Path:
+        """``<path>/<mode>.layers.json``: which run wrote each layer (:mod:`assets.common.layer_state`)."""
+        return self.lock_path.with_suffix(".layers.json")
 
     @contextmanager
     def run_lock(self, wait_seconds: float = 0) -> Iterator[Path]:

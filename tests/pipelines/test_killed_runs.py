@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 
+from assets.common.layer_state import mark_layers_running, read_layer_state
 from assets.common.resources import MODE_TAG, Warehouse
 from pipelines.resources import resources_for
 from pipelines.run import (
@@ -64,12 +65,20 @@ def test_the_next_run_marks_the_killed_one_failed_and_records_its_own_end(pipeli
     warehouse = resources["warehouse"]
     _started_run(instance, "killed", warehouse, "blinded")
     write_run_state(warehouse, "running", ["killed"])  # what the killed run left
-    assert "WARNING" in summarize(warehouse.root)
+    mark_layers_running(warehouse.layer_state_path, "killed", ["ingest", "sdtm"])
+    before = summarize(warehouse.root)
+    assert "may mix two runs" in before
+    assert "layer ingest is torn: run killed" in before and "layer sdtm is torn: run killed" in before
     outcome = run_pipeline(instance=instance, asset_selection=INGEST, resources=resources)
     assert outcome.success, outcome.message
     assert instance.get_run_by_id("killed").status == DagsterRunStatus.FAILURE
     state = json.loads(Path(state_path(warehouse)).read_text(encoding="utf-8"))
     assert state["state"] == "complete" and state["run_ids"] == [outcome.run_id]
-    assert "WARNING" not in summarize(warehouse.root)
+    after = summarize(warehouse.root)
+    # the ingest-only run repaired ingest; SDTM is still the killed run's until a run rewrites it
+    assert "may mix two runs" not in after and "layer ingest" not in after
+    assert "layer sdtm is torn: run killed" in after
+    layers = read_layer_state(warehouse.layer_state_path)["layers"]
+    assert layers["ingest"]["run_id"] == outcome.run_id and layers["ingest"]["state"] == "complete"
     run = instance.get_run_by_id(outcome.run_id)
     assert run.tags[WAREHOUSE_TAG] == str(warehouse.root) and run.tags[MODE_TAG] == "blinded"
