@@ -2,10 +2,11 @@
 
 Per dataset: every spec variable present in spec order and nothing else; names upper case and 8
 characters at most, labels 40 at most (checked on the spec); ``Char`` variables text of at most
-200 bytes; ``Num`` numeric; ``date`` variables Arrow ``date32``; the spec keys unique; flag values
-from their codelists (``*FL`` population flags ``Y``/``N``; record flags ``ABLFL ANL01FL TRTEMFL``
-``Y`` or missing). ``blinded=True`` adds the blinding rule: arm and treatment variables only
-``BLINDED`` or missing, numeric treatment codes missing (derivations.md, Populations).
+200 bytes; ``Num`` numeric; ``date`` variables Arrow ``date32``, ``datetime`` ones datetime64; the
+spec keys unique; flag values from their codelists (``*FL`` population flags ``Y``/``N``; record flags
+``ABLFL ANL01FL ONTRTFL TRTEMFL DTHFL AOCC*FL`` ``Y`` or missing). ``blinded=True`` adds the blinding
+rule: arm and treatment variables only ``BLINDED`` or missing, numeric treatment codes missing
+(derivations.md, Populations).
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from schemas.sdtm_conformance import byte_length_ok
 from study import spec
 
 YN_FLAGS = {"RANDFL", "SAFFL", "FASFL", "PPROTFL", "ELIGFL"}
-Y_OR_NULL_FLAGS = {"ABLFL", "ANL01FL", "TRTEMFL"}
+Y_OR_NULL_FLAGS = {"ABLFL", "ANL01FL", "ONTRTFL", "TRTEMFL", "DTHFL", "AOCCIFL", "AOCCPFL", "AOCCSIFL"}
 TREATMENT_TEXT = {"ARMCD", "ARM", "ACTARMCD", "ACTARM", "TRT01P", "TRT01A", "TRTP", "TRTA"}
 TREATMENT_NUM = {"TRT01PN", "TRT01AN", "TRTPN", "TRTAN"}
-ACTUAL_ARM_NOT_TREATED = {"NOTTRT", "Not Treated"}
 
 
 def _is_date32(s: pd.Series) -> bool:
@@ -53,6 +53,8 @@ def adam_schema(dataset: str, blinded: bool = False) -> pa.DataFrameSchema:
         checks: list[pa.Check] = []
         if row.ALGORITHM == "date":
             checks.append(pa.Check(_is_date32, element_wise=False, name="date32"))
+        elif row.ALGORITHM == "datetime":
+            checks.append(pa.Check(pd.api.types.is_datetime64_dtype, element_wise=False, name="datetime"))
         elif row.TYPE == "Char":
             checks.append(pa.Check(byte_length_ok, name="char_max_200_bytes"))
         if variable in YN_FLAGS:
@@ -60,15 +62,17 @@ def adam_schema(dataset: str, blinded: bool = False) -> pa.DataFrameSchema:
         if variable in Y_OR_NULL_FLAGS:
             checks.append(pa.Check.isin(["Y"], name="flag_y_or_null"))
         if blinded and variable in TREATMENT_TEXT:
-            allowed = ["BLINDED", *(ACTUAL_ARM_NOT_TREATED if variable.startswith("ACT") else ())]
-            checks.append(pa.Check.isin(allowed, name="blinded_treatment"))
+            # a randomized subject never dosed has a null actual arm (SDTM DM: ARMNRS says why)
+            checks.append(pa.Check.isin(["BLINDED"], name="blinded_treatment"))
         if blinded and variable in TREATMENT_NUM:
             checks.append(pa.Check(lambda s: s.isna(), name="blinded_no_dose_code"))
-        dtype = None if row.ALGORITHM == "date" else ("string" if row.TYPE == "Char" else None)
+        dtype = None if row.ALGORITHM in ("date", "datetime") else ("string" if row.TYPE == "Char" else None)
         nullable = variable not in {"STUDYID", "USUBJID"} | (YN_FLAGS & {variable})
         columns[variable] = pa.Column(dtype, checks=checks, nullable=nullable, required=True)
     keys = spec.keys("adam", dataset)
-    num_cols = [r.VARIABLE for r in v.itertuples() if r.TYPE == "Num" and r.ALGORITHM != "date"]
+    num_cols = [
+        r.VARIABLE for r in v.itertuples() if r.TYPE == "Num" and r.ALGORITHM not in ("date", "datetime")
+    ]
     frame_checks = [
         pa.Check(lambda d: list(d.columns) == v["VARIABLE"].tolist(), element_wise=False, name="spec_order"),
         pa.Check(lambda d: ~d.duplicated(keys), name="keys_unique"),
@@ -81,8 +85,13 @@ def adam_schema(dataset: str, blinded: bool = False) -> pa.DataFrameSchema:
     if dataset == "ADEFF":
         frame_checks.append(
             pa.Check(
-                lambda d: (d["PARAMCD"] != "SRI4") | d["AVALC"].isin(["Y", "N"]).fillna(False),
-                name="sri4_avalc_y_n",
+                # (v2) missing only for a visit not yet due at the data cut
+                lambda d: (
+                    (d["PARAMCD"] != "SRI4")
+                    | d["AVALC"].isin(["Y", "N"]).fillna(False)
+                    | (d["AVALC"].isna() & d["AVAL"].isna() & d["NRREAS"].eq("NOT YET DUE").fillna(False))
+                ),
+                name="sri4_avalc_y_n_or_not_yet_due",
             )
         )
         frame_checks.append(

@@ -12,18 +12,30 @@ import pandas as pd
 import pyarrow as pa
 
 from assets.adam.adae import derive_adae
-from assets.adam.adeff import derive_adeff
+from assets.adam.adeff import NOT_YET_DUE, derive_adeff
 from assets.adam.adlb import derive_adlb
 from assets.adam.adsl import derive_adsl
 from assets.adam.common import DATE32, dates_to_datetime, finalize
-from assets.adam.stats import sledai_change_plot, sledai_change_table, sri4_response_table
+from assets.adam.stats import (
+    sledai_change_plot,
+    sledai_change_table,
+    sri4_by_visit_table,
+    sri4_response_plot,
+    sri4_response_table,
+    sri4_summary_mismatches,
+    stats_dataset_label,
+    stats_file,
+    stats_keys,
+    stats_labels,
+)
 from assets.common import keys
 from assets.common.asset_metadata import count_values, subject_level, table_metadata
 from assets.common.atomic import atomic_write_bytes
+from assets.common.data_cut import source_data_cuts
 from assets.common.parquet import read_parquet, write_parquet
 from assets.common.resources import RestrictedRandomization, Warehouse
 from assets.ingest.reading import read_randlist
-from assets.ingest.store import read_form
+from assets.ingest.store import read_form, read_qa_table
 from schemas.adam_conformance import conformance_failures
 from study import facts, spec
 
@@ -66,10 +78,15 @@ def _write(warehouse: Warehouse, df: pd.DataFrame, dataset: str) -> pd.DataFrame
 
 @dg.asset(
     group_name=GROUP,
-    deps=[*(keys.sdtm(d) for d in ("DM", "EX", "DS", "VS", "RS")), keys.ELIGIBILITY, keys.IWRS_INGEST],
+    deps=[
+        *(keys.sdtm(d) for d in ("DM", "EX", "DS", "VS", "RS", "SV", "AE")),
+        keys.ELIGIBILITY,
+        keys.IWRS_INGEST,
+    ],
     kinds={"python", "parquet"},
     description="ADSL: one record per screened subject; populations, treatment per blinding mode, "
-    "TRTSDT/TRTEDT/RANDDT, SLEDAIBL, WEIGHTBL, ELIGFL, disposition.",
+    "randomization number and stratum (IWRS), DM reference dates, TRTSDT(M)/TRTEDT(M)/RANDDT, SLEDAIBL, "
+    "WEIGHTBL, ELIGFL, AGEGR1, end of treatment and of study, death, last known alive date.",
 )
 def adam_adsl(warehouse: Warehouse, restricted: RestrictedRandomization):
     randlist = read_randlist(restricted.randlist_path(warehouse)) if warehouse.unblinded else None
@@ -83,6 +100,8 @@ def adam_adsl(warehouse: Warehouse, restricted: RestrictedRandomization):
         read_form(warehouse.root / "ingest", "RAND"),
         eligibility,
         randlist,
+        sv=_sdtm(warehouse, "sv"),
+        ae=_sdtm(warehouse, "ae"),
     )
     out = _write(warehouse, adsl, "ADSL")
     counts = {fl: int((out[fl] == "Y").sum()) for fl in ("RANDFL", "SAFFL", "FASFL", "PPROTFL", "ELIGFL")}
@@ -98,12 +117,16 @@ def adam_adsl(warehouse: Warehouse, restricted: RestrictedRandomization):
 
 @dg.asset(
     group_name=GROUP,
-    deps=[keys.adam("ADSL"), keys.sdtm("RS")],
+    deps=[keys.adam("ADSL"), keys.sdtm("RS"), keys.SITE_INGEST],
     kinds={"python", "parquet"},
-    description="ADEFF: SLEDAI-2K total, PGA (baseline, change) and SRI-4 response at WEEK 4..WEEK 24.",
+    description="ADEFF: SLEDAI-2K total, PGA (baseline, change, percent change) and SRI-4 response at "
+    "WEEK 4..WEEK 24 (NOT YET DUE where the visit window ends after the site's data cut), with the "
+    "ADSL covariates.",
 )
 def adam_adeff(warehouse: Warehouse):
-    out = _write(warehouse, derive_adeff(_adam(warehouse, "ADSL"), _sdtm(warehouse, "rs")), "ADEFF")
+    # the data cut of each site: its export in force (ingest inventory; derivations.md, v2)
+    cuts = source_data_cuts(read_qa_table(warehouse.root / "ingest", "inventory"))
+    out = _write(warehouse, derive_adeff(_adam(warehouse, "ADSL"), _sdtm(warehouse, "rs"), cuts), "ADEFF")
     sri4 = out[(out["PARAMCD"] == "SRI4") & (out["AVISIT"] == facts.primary_endpoint_visit())]
     return dg.MaterializeResult(
         metadata={
@@ -111,7 +134,9 @@ def adam_adeff(warehouse: Warehouse):
             "records": len(out),
             "by_param": dg.MetadataValue.json(count_values(out["PARAMCD"])),
             "sri4_week24_records": len(sri4),
+            "sri4_week24_evaluable": int(sri4["AVALC"].notna().sum()),
             "sri4_week24_responders": int((sri4["AVALC"] == "Y").sum()),
+            "sri4_week24_not_yet_due": int((sri4["NRREAS"] == NOT_YET_DUE).sum()),
         }
     )
 
@@ -120,7 +145,9 @@ def adam_adeff(warehouse: Warehouse):
     group_name=GROUP,
     deps=[keys.adam("ADSL"), keys.sdtm("LB")],
     kinds={"python", "parquet"},
-    description="ADLB: numeric labs in standard units with A1HI, R2A1HI, ANRIND, BNRIND, BASE, CHG, SHIFT1.",
+    description="ADLB: numeric labs in standard units, one parameter per test and specimen, with PARCAT1, "
+    "A1LO/A1HI, R2A1HI, ANRIND, BASETYPE, BASE, BNRIND, CHG, PCHG, SHIFT1, ONTRTFL, ANL01FL, DTYPE for "
+    "censored results, CTCAE v5.0 grades (ATOXGR/BTOXGR by direction) and the SDTM LB traceability copies.",
 )
 def adam_adlb(warehouse: Warehouse):
     out = _write(warehouse, derive_adlb(_sdtm(warehouse, "lb"), _adam(warehouse, "ADSL")), "ADLB")
@@ -129,6 +156,8 @@ def adam_adlb(warehouse: Warehouse):
             **_table_metadata(out, "ADLB", warehouse),
             "records": len(out),
             "parameters": int(out["PARAMCD"].nunique()),
+            "censored_imputed": int(out["DTYPE"].notna().sum()),
+            "grade_3_or_4": int(out["ATOXGR"].isin(["3", "4", "-3", "-4"]).sum()),
         }
     )
 
@@ -137,7 +166,9 @@ def adam_adlb(warehouse: Warehouse):
     group_name=GROUP,
     deps=[keys.adam("ADSL"), keys.sdtm("AE")],
     kinds={"python", "parquet"},
-    description="ADAE: analysis dates (ASTDT, AENDT, ASTDY) and TRTEMFL (first dose to last dose + 28 days).",
+    description="ADAE: MedDRA coding and seriousness criteria from AE, ADSL covariates, analysis dates "
+    "(ASTDT, AENDT, ASTDY), duration, TRTEMFL (first dose to last dose + 28 days), ASEVN and the "
+    "first-occurrence flags AOCCIFL/AOCCPFL/AOCCSIFL.",
 )
 def adam_adae(warehouse: Warehouse):
     out = _write(warehouse, derive_adae(_sdtm(warehouse, "ae"), _adam(warehouse, "ADSL")), "ADAE")
@@ -152,31 +183,33 @@ def adam_adae(warehouse: Warehouse):
 
 @dg.asset(
     group_name=GROUP,
-    deps=[keys.adam("ADEFF")],
+    deps=[keys.adam("ADSL"), keys.adam("ADEFF")],
     kinds={"python", "parquet"},
-    description=f"For statisticians: SRI-4 at {facts.primary_endpoint_visit()} (n, responders, %, 95% CI) "
-    "and mean SLEDAI-2K change by visit, by arm when unblinded and pooled when blinded; Parquet tables "
-    "and a PNG plot in stats/.",
+    description=f"For statisticians: SRI-4 by visit and at {facts.primary_endpoint_visit()} (FAS, n evaluable, "
+    "responders, non-responders, not yet due, %, exact 95% CI) and mean SLEDAI-2K change by visit, by arm "
+    "when unblinded and pooled when blinded; labelled Parquet tables and PNG plots in stats/.",
 )
 def adam_stats(warehouse: Warehouse):
     blinded = not warehouse.unblinded
-    adeff = _adam(warehouse, "ADEFF")
+    adsl, adeff = _adam(warehouse, "ADSL"), _adam(warehouse, "ADEFF")
     stats_dir = warehouse.layer("stats")
-    sri4 = sri4_response_table(adeff, blinded)
-    change = sledai_change_table(adeff, blinded)
-    write_parquet(
-        sri4,
-        stats_dir / "sri4_week24.parquet",
-        sort_by=["GROUPN", "GROUP"],
-        dataset_label="SRI-4 Response at Week 24, Full Analysis Set",
-    )
-    write_parquet(
-        change,
-        stats_dir / "sledai_change.parquet",
-        sort_by=["GROUPN", "GROUP", "AVISITN"],
-        dataset_label="SLEDAI-2K Change from Baseline by Visit, Full Analysis Set",
-    )
-    atomic_write_bytes(stats_dir / "sledai_change.png", sledai_change_plot(change, blinded))
+    by_visit = sri4_by_visit_table(adeff, adsl, blinded)
+    tables = {
+        "SRI4_WEEK24": sri4_response_table(adeff, adsl, blinded),
+        "SRI4_BY_VISIT": by_visit,
+        "SLEDAI_CHANGE": sledai_change_table(adeff, blinded),
+    }
+    for dataset, table in tables.items():
+        write_parquet(
+            table,
+            stats_dir / stats_file(dataset),
+            sort_by=stats_keys(dataset),
+            labels=stats_labels(dataset),
+            dataset_label=stats_dataset_label(dataset),
+        )
+    atomic_write_bytes(stats_dir / "sledai_change.png", sledai_change_plot(tables["SLEDAI_CHANGE"], blinded))
+    atomic_write_bytes(stats_dir / "sri4_response.png", sri4_response_plot(by_visit, blinded))
+    sri4 = tables["SRI4_WEEK24"]
     return dg.MaterializeResult(
         metadata={
             "groups": len(sri4),
@@ -185,8 +218,30 @@ def adam_stats(warehouse: Warehouse):
                 dg.MetadataValue.md(sri4.to_markdown(index=False) if _has_tabulate() else sri4.to_string()),
                 not blinded,
             ),
-            "plot": str(stats_dir / "sledai_change.png"),
+            "plots": dg.MetadataValue.json(
+                [str(stats_dir / "sledai_change.png"), str(stats_dir / "sri4_response.png")]
+            ),
         }
+    )
+
+
+@dg.asset_check(
+    asset=adam_stats,
+    blocking=False,
+    description="SRI-4 tables: responders + non-responders + not yet due = subjects in the FAS, per group "
+    "and visit (derivations.md, SRI-4).",
+)
+def sri4_summary_adds_up_to_the_fas(warehouse: Warehouse) -> dg.AssetCheckResult:
+    by_visit = read_parquet(warehouse.root / "stats" / stats_file("SRI4_BY_VISIT"))
+    bad = sri4_summary_mismatches(by_visit)
+    return dg.AssetCheckResult(
+        passed=bad.empty and len(by_visit) > 0,
+        metadata={
+            "rows": len(by_visit),
+            "rows_not_adding_up": len(bad),
+            # visits only (no arm), so safe in the instance whatever the mode
+            "visits_not_adding_up": dg.MetadataValue.json(sorted(set(bad["AVISIT"].astype(str)))),
+        },
     )
 
 
@@ -242,6 +297,31 @@ def adsl_has_every_screened_subject_once(warehouse: Warehouse) -> dg.AssetCheckR
     )
 
 
+ARM_VARIABLES = ["ARMCD", "ARM", "ACTARMCD", "ACTARM", "ARMNRS"]
+
+
+@dg.asset_check(
+    asset=adam_adsl,
+    blocking=True,
+    description="ADSL ARMCD ARM ACTARMCD ACTARM ARMNRS equal SDTM DM's for every subject (a randomized "
+    "subject never dosed: null actual arm in both).",
+)
+def adsl_arms_agree_with_dm(warehouse: Warehouse) -> dg.AssetCheckResult:
+    adsl = _adam(warehouse, "ADSL").set_index("USUBJID")[ARM_VARIABLES]
+    dm = _sdtm(warehouse, "dm").drop_duplicates("USUBJID").set_index("USUBJID")[ARM_VARIABLES]
+    dm = dm.reindex(adsl.index).astype("string").fillna("")
+    differ = adsl.astype("string").fillna("").ne(dm)
+    subjects = sorted(differ.index[differ.any(axis=1)])
+    return dg.AssetCheckResult(
+        passed=not subjects,
+        metadata={
+            "subjects_differing": len(subjects),
+            "by_variable": dg.MetadataValue.json({c: int(differ[c].sum()) for c in ARM_VARIABLES}),
+            "subjects": subject_level(dg.MetadataValue.json(subjects[:50]), warehouse.unblinded),
+        },
+    )
+
+
 @dg.asset_check(
     asset=adam_adeff,
     blocking=False,
@@ -262,6 +342,7 @@ def every_fas_subject_has_sri4_at_every_visit(warehouse: Warehouse) -> dg.AssetC
             "expected": expected,
             "records": len(sri4),
             "non_responders_without_reason": int(((sri4["AVALC"] == "N") & sri4["NRREAS"].isna()).sum()),
+            "not_yet_due": int((sri4["NRREAS"] == NOT_YET_DUE).sum()),
         },
     )
 
@@ -270,5 +351,6 @@ ADAM_ASSETS = [adam_adsl, adam_adeff, adam_adlb, adam_adae, adam_stats]
 ADAM_CHECKS = [
     *(_conformance_check(ds) for ds in ("ADSL", "ADEFF", "ADLB", "ADAE")),
     adsl_has_every_screened_subject_once,
+    adsl_arms_agree_with_dm,
     every_fas_subject_has_sri4_at_every_visit,
 ]

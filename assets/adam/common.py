@@ -12,6 +12,8 @@ frame still never changes, and a wide BDS frame is not copied column by column a
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -129,6 +131,33 @@ def derive_vars_baseline(
     return out
 
 
+def derive_var_extreme_flag(
+    df: pd.DataFrame,
+    by_vars: list[str],
+    order: list[tuple[str, bool]],
+    new_var: str,
+    rows: pd.Series | None = None,
+    mode: Literal["first", "last"] = "first",
+) -> pd.DataFrame:
+    """admiral ``derive_var_extreme_flag`` (within ``restrict_derivation`` when ``rows`` is given):
+    ``new_var = Y`` on the first (``mode = "first"``) or last record of each ``by_vars`` group among
+    ``rows``, after a stable sort on ``order`` (``(column, ascending)`` pairs; missing values sort
+    last either way, as dplyr ``arrange`` does); missing on every other record. A missing ``by_vars``
+    value is a group of its own (dplyr ``group_by``)."""
+    require_columns(df, [*by_vars, *(c for c, _ in order)], "derive_var_extreme_flag")
+    if mode not in ("first", "last"):
+        raise ValueError(f"derive_var_extreme_flag: mode must be 'first' or 'last', not {mode!r}")
+    out = df.copy(deep=False)
+    chosen = np.ones(len(out), dtype=bool) if rows is None else rows.fillna(False).to_numpy(dtype=bool)
+    cols = [c for c, _ in order]
+    sub = out.loc[chosen, list(dict.fromkeys([*by_vars, *cols]))]
+    sub = sub.sort_values(cols, ascending=[a for _, a in order], kind="stable", na_position="last")
+    group = sub.groupby(by_vars, dropna=False, sort=False).ngroup()
+    picked = sub.index[~group.duplicated(keep=mode).to_numpy()]
+    out[new_var] = pd.Series(pd.NA, index=out.index, dtype="string").mask(out.index.isin(picked), "Y")
+    return out
+
+
 def derive_var_anl01fl(bds: pd.DataFrame) -> pd.DataFrame:
     """``ANL01FL = Y`` on the baseline record and, per subject, parameter and scheduled post-baseline
     ``AVISIT``, the last record by date (``UNSCHEDULED`` never analysed by visit)."""
@@ -154,7 +183,7 @@ def to_date32(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 def finalize(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """Spec variables only, in spec order (study/adam_variables.csv), typed per spec TYPE (Char -> string, Num -> Float64,
-    Int64 for ``*SEQ``/``*DY``/counts, dates -> date32), rows sorted by the spec keys."""
+    Int64 for ``*SEQ``/``*DY``/counts, dates -> date32, datetimes -> datetime64[s]), rows sorted by the spec keys."""
     vars_ = spec.variables("adam", dataset)
     # helper columns of the derivation (TRT01P in a BDS, source dates, ...) are not part of the dataset
     out = df[[c for c in df.columns if c in set(vars_["VARIABLE"])]].copy(deep=False)
@@ -164,6 +193,8 @@ def finalize(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
         col = out[row.VARIABLE]
         if row.ALGORITHM == "date":
             out[row.VARIABLE] = pd.to_datetime(col).astype(DATE32)
+        elif row.ALGORITHM == "datetime":
+            out[row.VARIABLE] = pd.to_datetime(col).astype("datetime64[s]")
         elif row.TYPE == "Char":
             out[row.VARIABLE] = col.astype("string")
         elif row.ALGORITHM == "integer":

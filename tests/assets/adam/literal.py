@@ -8,6 +8,27 @@ import study
 
 STUDYID = "LDIL2SLE"
 VISITNUM = study.visitnum_map()
+DM_COPIED = ["RFICDTC", "RFSTDTC", "RFENDTC", "RFXSTDTC", "RFXENDTC", "ARMNRS", "DTHFL", "DTHDTC"]
+
+
+AE_CODING = {
+    "AELLT": "HEADACHE",
+    "AELLTCD": 10019211,
+    "AEPTCD": 10019211,
+    "AEHLT": "HLT_0064",
+    "AEHLTCD": 10019233,  # codes: the 8-digit form, not real MedDRA codes
+    "AEHLGT": "HLGT_0344",
+    "AEHLGTCD": 10019231,
+    "AEBODSYS": "NERVOUS SYSTEM DISORDERS",
+    "AEBDSYCD": 10029205,
+    "AESOC": "NERVOUS SYSTEM DISORDERS",
+    "AESOCCD": 10029205,
+    **dict.fromkeys(["AESDTH", "AESLIFE", "AESHOSP", "AESDISAB", "AESCONG", "AESMIE"], "N"),
+    "AEACN": "DOSE NOT CHANGED",
+    "AEOUT": "RECOVERED/RESOLVED",
+}
+"""MedDRA coding (a headache; terms as the pharmaverse SDTM AE names them), seriousness criteria, action and
+outcome of a non-serious event: the contract v2 AE columns ADAE carries, for AE literals."""
 
 
 def usubjid(n: int) -> str:
@@ -26,6 +47,9 @@ def dm(*subjects: int, sex: str = "F", age: int = 40) -> pd.DataFrame:
             "SEX": sex,
             "RACE": "ASIAN",
             "ETHNIC": "NOT HISPANIC OR LATINO",
+            # SDTM DM variables ADSL copies; tests of them give their own values
+            **{c: pd.Series([None] * len(subjects), dtype="string") for c in DM_COPIED},
+            "COUNTRY": "CHN",
         }
     )
 
@@ -41,6 +65,7 @@ def rand(*subjects: int, date: str = "2026-01-01") -> pd.DataFrame:
             "USUBJID": [usubjid(n) for n in subjects],
             "RANDNO": [f"R{n:04d}" for n in subjects],
             "RANDDTC": date,
+            "STRATUM": "SLEDAI>=10",
         }
     )
 
