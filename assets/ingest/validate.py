@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from assets.common.findings import CONTEXT_COLUMNS, derive_vars_finding_context, finding_context_columns
 from schemas.raw_forms import RULE_MESSAGES, raw_form_schema
 
 QUARANTINE_COLUMNS = [
@@ -25,6 +26,7 @@ QUARANTINE_COLUMNS = [
     "RULE",
     "VALUE",
     "MESSAGE",
+    *CONTEXT_COLUMNS,  # VISIT, DATE, TESTCD, UNIT of the row as delivered (issue 17)
 ]
 
 _PANDERA_RULES = {"not_nullable": "required", "field_uniqueness": "unique_recid"}
@@ -151,6 +153,13 @@ def split_valid_and_quarantine(
             "RULE": failures["RULE"].to_numpy(),
             "VALUE": values.to_numpy(),
             "MESSAGE": failures["RULE"].map(RULE_MESSAGES).fillna(failures["RULE"]).to_numpy(),
+            **{
+                name: column.to_numpy()
+                for name, column in derive_vars_finding_context(
+                    df[[c for c in finding_context_columns(form).values() if c in df.columns]].take(bad_idx),
+                    form,
+                ).items()
+            },
         }
     ).astype({c: "string" for c in QUARANTINE_COLUMNS if c != "SRC_LINE"})
     quarantine["SRC_LINE"] = quarantine["SRC_LINE"].astype("Int64")

@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+import study
 from assets.common.atomic import atomic_write_bytes
 from assets.common.columns import require_columns
 
@@ -33,20 +34,67 @@ LISTING_COLUMNS = [
     "KIND",
     "SEVERITY",
     "SUBJID",
-    "FORM",
     "VISIT",
+    "DATE",
+    "FORM",
     "RECID",
     "COLUMN",
-    "RULE",
+    "TESTCD",
     "VALUE",
+    "UNIT",
+    "RULE",
     "MESSAGE",
     "SRC_EXPORT",
     "SRC_FILE",
     "SRC_LINE",
+    "FIX_AT",
     "FIRST_SEEN",
     "LAST_SEEN",
 ]
-LISTING_SORT = ["SUBJID", "FORM", "RECID", "KIND", "COLUMN", "QUERY_ID"]
+"""A site's listing (issue 17): where the record is (subject, visit, date, form, RECID, export file
+and line), what was delivered (column, test code, value, unit) and why it is queried."""
+LISTING_SORT = ["SUBJID", "VISITNUM", "VISIT", "FORM", "RECID", "KIND", "COLUMN", "QUERY_ID"]
+"""Subject, then visit in schedule order (``study/visits.csv`` VISITNUM; no visit last), then form."""
+QUERY_LISTING_INPUT = [c for c in LISTING_COLUMNS if c != "FIX_AT"]
+"""The columns of queries.parquet a listing is made of (``FIX_AT`` is derived)."""
+
+
+def derive_var_visitnum(queries: pd.DataFrame) -> pd.Series:
+    """The schedule number of each row's ``VISIT`` (``study/visits.csv``), missing for a log form's
+    row or an unknown visit label: the listing sorts visits in schedule order, not alphabetically
+    (``WEEK 10`` after ``WEEK 8``)."""
+    require_columns(queries, ["VISIT"], "derive_var_visitnum")
+    return queries["VISIT"].astype("string").map(study.visitnum_map()).astype("Float64")
+
+
+def derive_var_fix_at(queries: pd.DataFrame) -> pd.Series:
+    """Where a site fixes the query, in one text (issue 17): ``site S, subject X, form F, RECID R,
+    <export file> line N``, parts left out where the query has none (a derived-table finding has no
+    file)."""
+    require_columns(
+        queries, ["SITEID", "SUBJID", "FORM", "RECID", "SRC_FILE", "SRC_LINE"], "derive_var_fix_at"
+    )
+    parts = [
+        ("site ", queries["SITEID"]),
+        ("subject ", queries["SUBJID"]),
+        ("form ", queries["FORM"]),
+        ("RECID ", queries["RECID"]),
+        ("", queries["SRC_FILE"]),
+    ]
+    text = pd.Series("", index=queries.index, dtype="string")
+    for label, values in parts:
+        v = values.astype("string")
+        has = v.notna() & v.ne("")
+        sep = text.ne("").map({True: ", ", False: ""}).astype("string")
+        text = text.mask(has, text + sep + label + v)
+    line = pd.to_numeric(queries["SRC_LINE"], errors="coerce").astype("Int64").astype("string")
+    has_line = line.notna() & queries["SRC_FILE"].astype("string").fillna("").ne("")
+    return text.mask(has_line, text + " line " + line).fillna("")
+
+
+def listing_frame(queries: pd.DataFrame) -> pd.DataFrame:
+    """The queries with the listing's derived columns (``VISITNUM`` for sorting, ``FIX_AT``)."""
+    return queries.assign(VISITNUM=derive_var_visitnum(queries), FIX_AT=derive_var_fix_at(queries))
 
 
 def _utf8(value: str) -> pa.Scalar:
@@ -99,10 +147,10 @@ def _with_quotes(df: pd.DataFrame, risky: dict[str, np.ndarray]) -> pd.DataFrame
 
 def derive_site_listing(queries: pd.DataFrame, siteid: str) -> pd.DataFrame:
     """The open queries of one site in the columns a site answers, escaped for spreadsheets."""
-    require_columns(queries, LISTING_COLUMNS + ["SITEID"], "derive_site_listing")
+    require_columns(queries, QUERY_LISTING_INPUT + ["SITEID"], "derive_site_listing")
     rows = queries[queries["SITEID"].eq(siteid).fillna(False) & queries["STATUS"].eq("OPEN").fillna(False)]
-    listing = rows[LISTING_COLUMNS].sort_values(LISTING_SORT, kind="stable", na_position="last")
-    return escape_formula_injection(listing.reset_index(drop=True))
+    listing = listing_frame(rows).sort_values(LISTING_SORT, kind="stable", na_position="last")
+    return escape_formula_injection(listing[LISTING_COLUMNS].reset_index(drop=True))
 
 
 def listed_sites(export_status: pd.DataFrame, queries: pd.DataFrame, quarantine: pd.DataFrame) -> list[str]:
@@ -131,12 +179,13 @@ def derive_site_listings(queries: pd.DataFrame, sites: list[str]) -> dict[str, p
     """:func:`derive_site_listing` of every site of ``sites``, with one filter and one sort for
     all of them: sorted by site, then the listing order (stable, so each site's rows keep the
     order its own sort gives), then sliced per site."""
-    require_columns(queries, LISTING_COLUMNS + ["SITEID"], "derive_site_listings")
+    require_columns(queries, QUERY_LISTING_INPUT + ["SITEID"], "derive_site_listings")
     keep = queries["SITEID"].isin(sites).to_numpy(dtype=bool, na_value=False) & queries["STATUS"].eq(
         "OPEN"
     ).to_numpy(dtype=bool, na_value=False)
     rows = (
-        queries.loc[keep, ["SITEID", *LISTING_COLUMNS]]
+        listing_frame(queries.loc[keep])
+        .loc[:, ["SITEID", "VISITNUM", *LISTING_COLUMNS]]
         .sort_values(["SITEID", *LISTING_SORT], kind="stable", na_position="last")
         .reset_index(drop=True)
     )

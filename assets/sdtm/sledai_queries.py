@@ -69,6 +69,8 @@ def sledai_finding_base(scored: pd.DataFrame) -> pd.DataFrame:
             "RECID": scored["RECID"],
             "VISIT": scored["VISIT"],
             **lineage,
+            # the assessment date as the site sent it (issue 17), else its ISO 8601 form
+            "DATE": scored["SLDAT"] if "SLDAT" in scored.columns else scored.get("SLDTC", pd.NA),
         }
     )
 
@@ -138,6 +140,7 @@ def derive_sledai_lab_findings(scored: pd.DataFrame, base: pd.DataFrame, lb: pd.
     ]
     lb = lb.assign(KEY=_visit_key(lb["USUBJID"], lb["VISIT"], lb["LBDTC"]))
     key_sl = _visit_key(scored["USUBJID"], scored["VISIT"], scored["SLDTC"])
+    std_unit = dict(zip(study.lab_tests()["LBTESTCD"], study.lab_tests()["STD_UNIT"]))
     out = []
     for item, test, threshold, abnormal_side, unit in rules:
         vals = last_by_subject(lb[lb["LBTESTCD"].eq(test).fillna(False)], "LBDTC", "LBSTRESN", by=["KEY"])
@@ -165,6 +168,8 @@ def derive_sledai_lab_findings(scored: pd.DataFrame, base: pd.DataFrame, lb: pd.
             f"{item}:consistent_with_{test}",
         )
         m["VALUE"] = answer[bad]
+        # the lab test the item is checked against and the (standard) unit compared (issue 17)
+        m["TESTCD"], m["UNIT"] = test, std_unit.get(test, pd.NA)
         m["MESSAGE"] = (
             f"{item} = "
             + answer[bad]

@@ -18,7 +18,7 @@ import pandas as pd
 
 from assets.common.atomic import atomic_folder
 from assets.qa.gx.batch import RESULT_RANGES, batch_for_gx, merge_range_bounds, split_batched_result
-from assets.qa.gx.docs import make_docs_deterministic
+from assets.qa.gx.docs import escape_validation_results, make_docs_deterministic, make_docs_offline
 from assets.qa.gx.plan import PlannedExpectation, TableToValidate, columns_read_by
 from assets.qa.gx.results import result_row, results_frame
 
@@ -153,7 +153,9 @@ def _validate_and_build_docs(
             split += split_batched_result(batch, index, r.expectation_config.type, raised, r.result or {})
         rows += merge_range_bounds(split) if batch.name == RESULT_RANGES else split
     validated = time.perf_counter()
+    escape_validation_results(ctx)  # site values become text in the pages (issue 17)
     ctx.build_data_docs(site_names=["qa"])
+    make_docs_offline(staging)  # the pages' libraries served from the site, no CDN (issue 17)
     make_docs_deterministic(staging, pd.Timestamp(stamp))
     timings = {
         "validating": validating,

@@ -67,6 +67,8 @@ def derive_disagreement_findings(eligibility: pd.DataFrame, ie: pd.DataFrame | N
             "SRC_EXPORT": bad["SRC_EXPORT"],
             "SRC_FILE": bad["SRC_FILE"],
             "SRC_LINE": bad["SRC_LINE"],
+            "VISIT": SCREENING,  # the IE form is answered at screening (issue 17)
+            "TESTCD": bad["IETESTCD"],
         }
     )
 
@@ -98,7 +100,7 @@ def derive_randomized_ineligible_findings(deviations: pd.DataFrame, rand: pd.Dat
         return pd.DataFrame()
     require_columns(
         deviations,
-        ["USUBJID", "SITEID", "SUBJID", "RANDNO", "IETESTCD", "REASON"],
+        ["USUBJID", "SITEID", "SUBJID", "RANDNO", "RANDDTC", "IETESTCD", "REASON"],
         "derive_randomized_ineligible_findings",
     )
     per = (
@@ -107,6 +109,7 @@ def derive_randomized_ineligible_findings(deviations: pd.DataFrame, rand: pd.Dat
             SITEID=("SITEID", "first"),
             SUBJID=("SUBJID", "first"),
             RANDNO=("RANDNO", "first"),
+            RANDDTC=("RANDDTC", "first"),
             CRITERIA=("IETESTCD", " ".join),
             REASONS=("REASON", " | ".join),
         )
@@ -127,6 +130,7 @@ def derive_randomized_ineligible_findings(deviations: pd.DataFrame, rand: pd.Dat
             "RULE": "randomized_only_if_eligible",
             "VALUE": per["CRITERIA"],
             "MESSAGE": "randomized while ineligible: " + per["CRITERIA"] + " (" + per["REASONS"] + ")",
+            "DATE": per["RANDDTC"],  # the randomization date (issue 17)
             **{c: per[c] for c in lineage_cols},
         }
     )

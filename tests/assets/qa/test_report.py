@@ -175,7 +175,11 @@ def report_html(tmp_path_factory):
 
 def test_site_values_are_escaped_a_script_tag_shows_as_text(report_html):
     html = report_html.read_text(encoding="utf-8")
-    assert SCRIPT not in html and "<script" not in html.lower()
+    assert SCRIPT not in html
+    # one script: the page's own workspace script, which holds no site value
+    assert html.lower().count("<script") == 1 and html.lower().count("</script") == 1
+    own_script = html[html.lower().index("<script") : html.lower().index("</script")]
+    assert "alert" not in own_script and "101-0002" not in own_script
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
 
 
@@ -184,9 +188,9 @@ def test_report_is_self_contained_and_links_the_data_docs_relatively(report_html
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html, re.I)
     assert "@import" not in html and "url(" not in html
     assert 'href="gx/index.html"' in html
-    assert (
-        html.count("<svg") == 3
-    )  # open queries by site and kind, SLEDAI-2K completeness, quarantine by rule
+    # open queries by site and kind, SLEDAI-2K completeness, quarantine by rule, a trend per site (2)
+    assert html.count("<svg") == 5
+    assert 'href="sites/101/queries.xlsx"' in html  # each query links its site's listing
 
 
 def test_per_site_table_counts_and_freshness():
@@ -250,5 +254,5 @@ def test_report_renders_in_headless_chromium_with_summary_table_and_charts(repor
     dom = _chromium(["--dump-dom", report_html.as_uri()], tmp_path / "profile2").stdout
     assert 'id="summary-table"' in dom and "Rows quarantined" in dom
     assert 'id="site-table"' in dom
-    assert dom.count("<svg") == 3 and 'id="chart-open-queries"' in dom and "<rect" in dom
+    assert dom.count("<svg") == 5 and 'id="chart-open-queries"' in dom and "<rect" in dom
     assert "&lt;script&gt;" in dom  # the script a site typed is text in the rendered page
