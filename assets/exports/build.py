@@ -17,6 +17,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 import study
 from assets.common.findings import empty_findings, make_findings
@@ -29,8 +31,13 @@ from assets.exports.metadata import (
     data_cut_timestamp,
     describe_written,
     inputs_timestamp,
+    is_text,
+    load_spec,
+    per_value,
     read_written_table,
+    written_tables,
 )
+from assets.exports.not_written import NotWritten, files_not_written
 
 SUBMISSION = "submission"
 FINDINGS_FILE = Path("qa") / "findings" / "exports.parquet"
@@ -88,6 +95,23 @@ def read_xpt_findings(mode_root: Path) -> pd.DataFrame:
     return pd.read_parquet(path) if path.is_file() else empty_findings()
 
 
+def _file_stems(mode_root: Path) -> dict[str, str]:
+    """Dataset name -> ``<standard>/<file stem>`` of every written table."""
+    return {p.stem.upper(): f"{std}/{p.stem}" for std, p in written_tables(mode_root)}
+
+
+def not_written(mode_root: Path) -> list[NotWritten]:
+    """The XPT and Dataset-JSON files the last export did not write, and why (from the findings
+    files; derivations.md v2: the run summary says which files are missing and why)."""
+    stems = _file_stems(mode_root)
+    out = []
+    for fmt, name in (("xpt", FINDINGS_FILE), ("json", DATASET_JSON_FINDINGS_FILE)):
+        path = Path(mode_root) / name
+        findings = pd.read_parquet(path) if path.is_file() else empty_findings()
+        out += files_not_written(findings, fmt, str(name), stems)
+    return out
+
+
 def build_dataset_json(mode_root: Path, datasets: list[Dataset] | None = None) -> list[Path]:
     """Every dataset as Dataset-JSON 1.1; returns the files written. A dataset holding a value
     Dataset-JSON cannot hold (a non-finite number) is not written: each such value is a finding in
@@ -127,8 +151,19 @@ def build_define(mode_root: Path, datasets: list[Dataset] | None = None) -> tupl
     paths and the structural problems found in the written define.xml (empty when sound)."""
     datasets = describe_written(mode_root) if datasets is None else datasets
     value_levels, used = [], {}
+    missing: dict[str, list[NotWritten]] = {}
+    empty_expected: set[tuple[str, str]] = set()
     for ds in datasets:
         table = read_written_table(ds)
+        empty_expected |= {(ds.name, name) for name in expected_without_value(ds, table)}
+        # the files of this dataset the formats refuse (the same rules as their writers, so
+        # define.xml says so whichever asset runs first)
+        stem = {ds.name: f"{ds.standard}/{ds.file_stem}"}
+        for fmt, found, name in (
+            ("xpt", xpt.xpt_problems(ds, table), FINDINGS_FILE),
+            ("json", dataset_json.dataset_json_problems(ds, table), DATASET_JSON_FINDINGS_FILE),
+        ):
+            missing.setdefault(ds.name, []).extend(files_not_written(found, fmt, str(name), stem))
         value_levels += define_xml.collect_value_levels(ds, table)
         used.update(
             {(ds.name, var): terms for var, terms in define_xml.collect_used_terms(ds, table).items()}
@@ -142,11 +177,53 @@ def build_define(mode_root: Path, datasets: list[Dataset] | None = None) -> tupl
         "mode": Path(mode_root).name,
         "originator": facts.get("sponsor", ORIGINATOR),
     }
-    tree = define_xml.build_define(datasets, value_levels, used, ct, info, as_of(mode_root, datasets))
+    tree = define_xml.build_define(
+        datasets,
+        value_levels,
+        used,
+        ct,
+        info,
+        as_of(mode_root, datasets),
+        not_written=missing,
+        empty_expected=empty_expected,
+        absent_expected=absent_expected(datasets),
+    )
     define_path = define_xml.write_define(tree, submission_dir(mode_root) / "define.xml")
     html_path = write_define_html(define_path, Path(mode_root) / "qa" / "define.html")
     problems = define_xml.define_problems(ET.parse(define_path), [ds.name for ds in datasets])
     return define_path, html_path, problems
+
+
+def expected_without_value(ds: Dataset, table: pa.Table) -> list[str]:
+    """The Expected variables (spec ``CORE`` Exp) of ``ds`` that no row of ``table`` gives a value
+    (missing or empty text)."""
+    out = []
+    for v in ds.variables:
+        if v.core.strip().lower() != "exp" or v.name not in table.column_names:
+            continue
+        col = table.column(v.name)
+        if pa.types.is_dictionary(col.type) or is_text(col.type):
+            lengths = per_value(col, pc.utf8_length) if len(col) else pa.chunked_array([], pa.int32())
+            has_value = bool(pc.any(pc.greater(pc.fill_null(lengths, 0), 0)).as_py() or False)
+        else:
+            has_value = col.null_count < len(col)
+        if not has_value:
+            out.append(v.name)
+    return out
+
+
+def absent_expected(datasets: list[Dataset]) -> dict[str, list[str]]:
+    """Dataset -> the spec's Expected variables it does not hold (in spec order)."""
+    specs = {std: load_spec(std)[1] for std in {ds.standard for ds in datasets}}
+    out = {}
+    for ds in datasets:
+        spec = specs[ds.standard]
+        rows = spec[(spec["DATASET"] == ds.name) & (spec["CORE"].astype(str).str.lower() == "exp")]
+        held = {v.name for v in ds.variables}
+        absent = [str(n) for n in rows.sort_values("ORDER", kind="stable")["VARIABLE"] if n not in held]
+        if absent:
+            out[ds.name] = absent
+    return out
 
 
 def build_duckdb(mode_root: Path) -> tuple[Path, list[dict]]:

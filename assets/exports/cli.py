@@ -25,9 +25,10 @@ ENV_WAREHOUSE = "TRIALPIPE_WAREHOUSE"
 def export_command(warehouse: str, unblinded: bool) -> None:
     """Write XPT v5, Dataset-JSON 1.1, define.xml (+ qa/define.html) and warehouse.duckdb.
 
-    Exits 1 when a value cannot be written to XPORT v5 (listed; that dataset's .xpt is not
-    written) or define.xml has an unresolved reference."""
-    from assets.exports.build import FINDINGS_FILE, build_all
+    A value a format cannot hold (text that is not ASCII in XPORT v5, ...) is listed and only that
+    dataset's file in that format is not written (derivations.md v2); exits 1 only when define.xml
+    has an unresolved reference."""
+    from assets.exports.build import FINDINGS_FILE, build_all, not_written
 
     mode_root = Path(warehouse).resolve() / ("unblinded" if unblinded else "blinded")
     if not (mode_root / "sdtm").is_dir() and not (mode_root / "adam").is_dir():
@@ -42,11 +43,14 @@ def export_command(warehouse: str, unblinded: bool) -> None:
     )
     click.echo(f"  {result['duckdb'].name}       {result['duckdb_views']} views")
     failed = False
+    for missing in not_written(mode_root):
+        click.echo(f"  not written: {missing.file} ({missing.reason})")
     if not findings.empty:
-        failed = True
-        click.echo(f"XPORT v5 cannot hold {len(findings)} values (full list: {FINDINGS_FILE}):", err=True)
+        click.echo(f"XPORT v5 cannot hold {len(findings)} values (full list: {FINDINGS_FILE}):")
         for r in findings.head(20).itertuples():
-            click.echo(f"  {r.FORM}.{r.COLUMN or '(dataset)'} row {r.RECID or '-'}: {r.MESSAGE}", err=True)
+            click.echo(
+                f"  {r.FORM}.{r.COLUMN or '(dataset)'} row {r.RECID or '-'}: {r.VALUE!s:.40} ({r.RULE})"
+            )
     if result["define_problems"]:
         failed = True
         click.echo("define.xml has unresolved references:", err=True)

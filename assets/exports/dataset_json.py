@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from assets.common.atomic import atomic_open
-from assets.common.findings import FINDING_COLUMNS, make_findings
+from assets.common.findings import FINDING_COLUMNS, make_findings, table_row_context
 from assets.exports.metadata import Dataset, dictionary_text_columns, normalize_adam_dates
 
 DATASET_JSON_VERSION = "1.1.0"
@@ -85,6 +85,13 @@ def dataset_json_problems(dataset: Dataset, table: pa.Table) -> pd.DataFrame:
             }
             for r, v, subject in zip(rows, values, subjects, strict=True)
         ]
+        # each row's visit, date, test code and unit (issue 17)
+        index = pa.array(rows, type=pa.int64())
+        context = table_row_context(
+            table.column_names, dataset.name, lambda c, index=index: table.column(c).take(index).to_pylist()
+        )
+        for finding, row_context in zip(found[len(found) - len(context) :], context, strict=True):
+            finding.update(row_context)
     return make_findings(pd.DataFrame(found if found else [], columns=FINDING_COLUMNS))
 
 

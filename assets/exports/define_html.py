@@ -34,13 +34,15 @@ h2{margin-top:2em} .small{color:#555;font-size:12px}
 </table>
 {% for g in groups %}
 <h2 id="{{ g.oid }}">{{ g.name }}: {{ g.label }}</h2>
+{% if g.comment %}<p>{{ g.comment }}</p>{% endif %}
 <table><tr><th>#</th><th>Variable</th><th>Label</th><th>Type</th><th>Length</th><th>Mandatory</th><th>Key</th>
 <th>Codelist</th><th>Origin</th><th>Method / value level</th></tr>
 {% for v in g.variables %}<tr><td>{{ v.order }}</td><td>{{ v.name }}</td><td>{{ v.label }}</td><td>{{ v.type }}{% if v.format %} ({{ v.format }}){% endif %}</td>
 <td>{{ v.length }}</td><td>{{ v.mandatory }}</td><td>{{ v.key }}</td>
 <td>{% if v.codelist %}<a href="#{{ v.codelist }}">{{ v.codelist_name }}</a>{% endif %}</td><td>{{ v.origin }}</td>
 <td>{% if v.method %}<a href="#{{ v.method }}">{{ v.method_text }}</a>{% endif %}
-{% if v.value_list %}<a href="#{{ v.value_list }}">value level ({{ v.value_count }})</a>{% endif %}</td></tr>{% endfor %}
+{% if v.value_list %}<a href="#{{ v.value_list }}">value level ({{ v.value_count }})</a>{% endif %}
+{% if v.comment %}<span class="small">{{ v.comment }}</span>{% endif %}</td></tr>{% endfor %}
 </table>
 {% endfor %}
 {% if value_lists %}<h2>Value-level metadata</h2>
@@ -91,6 +93,7 @@ def define_context(tree: ET.ElementTree[ET.Element]) -> dict:
     codelists = {e.get("OID"): e for e in mdv.iter(o("CodeList"))}
     methods = {e.get("OID"): e for e in mdv.iter(o("MethodDef"))}
     value_lists = {e.get("OID"): e for e in mdv.iter(d("ValueListDef"))}
+    comments = {e.get("OID"): _desc(e) for e in mdv.iter(d("CommentDef"))}
     where = {}
     for wc in mdv.iter(d("WhereClauseDef")):
         parts = []
@@ -129,6 +132,7 @@ def define_context(tree: ET.ElementTree[ET.Element]) -> dict:
             "method_text": _desc(method),
             "value_list": vl.get("OID") if vl is not None else None,
             "value_count": len(vl.findall(o("ItemRef"))) if vl is not None else 0,
+            "comment": comments.get(item.get(d("CommentOID"))) if item is not None else None,
         }
 
     groups = []
@@ -149,6 +153,7 @@ def define_context(tree: ET.ElementTree[ET.Element]) -> dict:
                     items[r.get("ItemOID")].get("Name") for _, r in keyed if r.get("ItemOID") in items
                 ],
                 "href": leaf.get(f"{{{XLINK_NS}}}href") if leaf is not None else "",
+                "comment": comments.get(ig.get(d("CommentOID"))),
                 "variables": [variable_row(r) for r in refs],
             }
         )
@@ -188,7 +193,7 @@ def define_context(tree: ET.ElementTree[ET.Element]) -> dict:
         )
     return {
         "study": _required(study, f"{o('GlobalVariables')}/{o('StudyName')}").text,
-        "description": _desc(mdv),
+        "description": mdv.get("Description") or _desc(mdv),  # an attribute in ODM 1.3.2
         "created": root.get("CreationDateTime"),
         "version": mdv.get(f"{{{DEF_NS}}}DefineVersion"),
         "standards": [s.attrib for s in mdv.iter(d("Standard"))],

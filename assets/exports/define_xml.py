@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 from assets.common.atomic import atomic_write_text
 from assets.common.version import code_version
 from assets.exports.metadata import Dataset, Variable, per_value, value_type
+from assets.exports.not_written import NotWritten
 from study.ct import ct_path
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
@@ -84,6 +85,13 @@ class ValueLevel:
     test: str
     define_type: str
     length: int
+    spec_var: str = ""  # --SPEC, when the test code is measured in more than one specimen
+    spec: str = ""
+
+    @property
+    def key(self) -> str:
+        """The OID part of the row: the test code, then the specimen when it takes part."""
+        return f"{self.testcd}.{self.spec}" if self.spec_var else self.testcd
 
 
 def _plain(col: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -114,6 +122,7 @@ def collect_value_levels(dataset: Dataset, table: pa.Table) -> list[ValueLevel]:
         return []
     codes = _plain(table.column(testcd_var))
     has_code = pc.is_valid(codes)
+    keys, spec_var = _test_keys(table, prefix, codes)
     tests = _plain(table.column(f"{prefix}TEST")) if f"{prefix}TEST" in table.column_names else codes
     # the test name of a code is the one on its first row (missing -> "")
     first = (
@@ -144,18 +153,19 @@ def collect_value_levels(dataset: Dataset, table: pa.Table) -> list[ValueLevel]:
             length = pa.repeat(pa.scalar(NUMERIC_LENGTH, pa.int64()), len(codes))
             not_number = pa.repeat(pa.scalar(False), len(codes))
         stats = (
-            pa.table({"TESTCD": codes, "LEN": length, "NOT_NUMBER": not_number})
+            pa.table({"KEY": keys, "LEN": length, "NOT_NUMBER": not_number})
             .filter(has_code)
-            .group_by("TESTCD")
+            .group_by("KEY")
             .aggregate([("LEN", "max"), ("NOT_NUMBER", "any")])
-            .sort_by("TESTCD")
+            .sort_by("KEY")
         )
-        for code, longest, not_num in zip(
-            stats["TESTCD"].to_pylist(),
+        for key, longest, not_num in zip(
+            stats["KEY"].to_pylist(),
             stats["LEN_max"].to_pylist(),
             stats["NOT_NUMBER_any"].to_pylist(),
             strict=True,
         ):
+            code, sep, spec = str(key).partition(KEY_SEPARATOR)
             if parent.type == "Char":
                 kind = "text" if not_num else "float"
             else:
@@ -165,13 +175,39 @@ def collect_value_levels(dataset: Dataset, table: pa.Table) -> list[ValueLevel]:
                     dataset.name,
                     var,
                     testcd_var,
-                    str(code),
+                    code,
                     str(test_name.get(code, "")),
                     kind,
                     max(longest or 1, 1),  # no value: length 1
+                    spec_var if sep else "",
+                    spec,
                 )
             )
     return out
+
+
+KEY_SEPARATOR = "\x1f"
+
+
+def _test_keys(table: pa.Table, prefix: str, codes: pa.ChunkedArray) -> tuple[pa.Array, str]:
+    """Per row, what selects its value-level metadata: the test code, and for a code measured in
+    more than one specimen (``--SPEC``: leukocytes in blood and in urine, derivations.md v2) the
+    code and the specimen; and the specimen variable's name."""
+    spec_var = f"{prefix}SPEC"
+    plain_codes = codes.combine_chunks() if isinstance(codes, pa.ChunkedArray) else codes
+    if spec_var not in table.column_names:
+        return plain_codes, spec_var
+    specs = pc.fill_null(_plain(table.column(spec_var)).cast(pa.string()), "").combine_chunks()
+    counted = (
+        pa.table({"TESTCD": plain_codes, "SPEC": specs})
+        .group_by("TESTCD")
+        .aggregate([("SPEC", "count_distinct")])
+    )
+    multi = counted.filter(pc.greater(counted["SPEC_count_distinct"], 1))["TESTCD"].combine_chunks()
+    if len(multi) == 0:
+        return plain_codes, spec_var
+    joined = pc.binary_join_element_wise(plain_codes, specs, KEY_SEPARATOR)
+    return pc.if_else(pc.is_in(plain_codes, value_set=multi), joined, plain_codes), spec_var
 
 
 def collect_used_terms(dataset: Dataset, table: pa.Table) -> dict[str, list[str]]:
@@ -308,21 +344,31 @@ def build_define(
     ct: pd.DataFrame,
     study_info: dict,
     as_of: str,
+    not_written: dict[str, list[NotWritten]] | None = None,
+    empty_expected: set[tuple[str, str]] | None = None,
+    absent_expected: dict[str, list[str]] | None = None,
 ) -> ET.ElementTree[ET.Element]:
     """The define.xml tree. ``study_info``: studyid, title, protocol, mode (blinded/unblinded).
+    ``not_written``: dataset name -> its files a format could not hold (derivations.md v2), said
+    in a ``def:CommentDef`` of the dataset; its ``def:leaf`` is then the file that was written.
+    ``empty_expected``: (dataset, variable) of Expected variables without any value, and
+    ``absent_expected``: dataset -> the spec's Expected variables it does not hold; each gets a
+    comment (SDTMIG 3.4 section 4.1.4: an Expected variable not collected is explained).
 
     The parts of ``MetaDataVersion`` are added in the order the Define-XML 2.1 schema asks for."""
+    comments: dict[str, str] = {}
     codelists = _codelists(datasets, used_terms, ct)
     by_var = value_levels_by_variable(value_levels)
     odm = build_odm(study_info, as_of)
     mdv = build_study_metadata(odm, study_info)
     build_standards(mdv, datasets, codelists)
-    build_value_lists(mdv, by_var)
-    build_item_group_defs(mdv, datasets)
-    build_item_defs(mdv, datasets, codelists, by_var)
+    build_value_lists(mdv, by_var, datasets, codelists, comments)
+    build_item_group_defs(mdv, datasets, not_written or {}, comments, absent_expected or {})
+    build_item_defs(mdv, datasets, codelists, by_var, empty_expected or set(), comments)
     build_value_level_item_defs(mdv, datasets, by_var)
     build_codelists(mdv, codelists)
     build_methods(mdv, datasets)
+    build_comments(mdv, comments)
     ET.indent(odm, space="  ")
     return ET.ElementTree(odm)
 
@@ -361,10 +407,11 @@ def build_study_metadata(odm: ET.Element, study_info: dict) -> ET.Element:
         {
             "OID": f"MDV.{studyid}.{mode}",
             "Name": f"{studyid} {mode} submission metadata",
+            # ODM 1.3.2: the MetaDataVersion's description is an attribute, not an element
+            "Description": f"Study {studyid}: SDTM and ADaM datasets ({mode} warehouse)",
             d("DefineVersion"): "2.1.0",
         },
     )
-    _description(mdv, f"Study {studyid}: SDTM and ADaM datasets ({mode} warehouse)")
     return mdv
 
 
@@ -400,42 +447,117 @@ def build_standards(mdv: ET.Element, datasets: list[Dataset], codelists: dict[st
         )
 
 
-def build_value_lists(mdv: ET.Element, by_var: dict[tuple[str, str], list[ValueLevel]]) -> None:
-    """One ``def:ValueListDef`` per value-level variable (an ``ItemRef`` per test code), then one
-    ``def:WhereClauseDef`` ``--TESTCD EQ <code>`` per dataset and test code. Both come before the
-    ItemGroupDefs (schema order)."""
+def build_value_lists(
+    mdv: ET.Element,
+    by_var: dict[tuple[str, str], list[ValueLevel]],
+    datasets: list[Dataset] | None = None,
+    codelists: dict[str, Codelist] | None = None,
+    comments: dict[str, str] | None = None,
+) -> None:
+    """One ``def:ValueListDef`` per value-level variable (an ``ItemRef`` per test code, with the
+    parent variable's method when it is derived), then one ``def:WhereClauseDef`` ``--TESTCD EQ
+    <code>`` per dataset and test code, commented when the code is sponsor defined (not in the
+    CDISC CT of its ``--TESTCD`` codelist). Both come before the ItemGroupDefs (schema order)."""
+    by_name = {ds.name: ds for ds in datasets or []}
+    comments = comments if comments is not None else {}
     where_clauses: dict[str, ValueLevel] = {}
     for (ds_name, var), rows in sorted(by_var.items()):
         vld = ET.SubElement(mdv, d("ValueListDef"), {"OID": f"VL.{ds_name}.{var}"})
-        for i, vl in enumerate(sorted(rows, key=lambda r: r.testcd), start=1):
-            ref = ET.SubElement(
-                vld,
-                o("ItemRef"),
-                {"ItemOID": f"IT.{ds_name}.{var}.{vl.testcd}", "OrderNumber": str(i), "Mandatory": "No"},
-            )
-            wc_oid = f"WC.{ds_name}.{vl.testcd}"
+        ds = by_name.get(ds_name)
+        method = method_oid(ds, ds.variable(var)) if ds is not None else None
+        for i, vl in enumerate(sorted(rows, key=lambda r: r.key), start=1):
+            attrs = {"ItemOID": f"IT.{ds_name}.{var}.{vl.key}", "OrderNumber": str(i), "Mandatory": "No"}
+            if method:
+                attrs["MethodOID"] = method
+            ref = ET.SubElement(vld, o("ItemRef"), attrs)
+            wc_oid = f"WC.{ds_name}.{vl.key}"
             ET.SubElement(ref, d("WhereClauseRef"), {"WhereClauseOID": wc_oid})
             where_clauses[wc_oid] = vl
+    sponsor = _sponsor_test_codes(by_name, codelists or {})
     for wc_oid, vl in sorted(where_clauses.items()):
-        wc = ET.SubElement(mdv, d("WhereClauseDef"), {"OID": wc_oid})
+        wc_attrs = {"OID": wc_oid}
+        if (vl.dataset, vl.testcd) in sponsor:
+            wc_attrs[d("CommentOID")] = f"COM.{vl.dataset}.TESTCD.{vl.testcd}"
+            comments[wc_attrs[d("CommentOID")]] = (
+                f"Sponsor-defined test code {vl.testcd}"
+                + (f" ({vl.test})" if vl.test and vl.test != vl.testcd else "")
+                + f": not a term of CDISC CT {sponsor[(vl.dataset, vl.testcd)]} ({CT_VERSION})."
+            )
+        wc = ET.SubElement(mdv, d("WhereClauseDef"), wc_attrs)
         rc = ET.SubElement(
             wc,
             o("RangeCheck"),
             {"Comparator": "EQ", "SoftHard": "Soft", d("ItemOID"): f"IT.{vl.dataset}.{vl.testcd_var}"},
         )
         ET.SubElement(rc, o("CheckValue")).text = vl.testcd
+        if vl.spec_var:  # and the specimen (all range checks of a where clause must hold)
+            rc = ET.SubElement(
+                wc,
+                o("RangeCheck"),
+                {"Comparator": "EQ", "SoftHard": "Soft", d("ItemOID"): f"IT.{vl.dataset}.{vl.spec_var}"},
+            )
+            ET.SubElement(rc, o("CheckValue")).text = vl.spec
 
 
-def build_item_group_defs(mdv: ET.Element, datasets: list[Dataset]) -> None:
-    """One ``ItemGroupDef`` per dataset: its ``ItemRef``s, ``def:Class`` and ``def:leaf``."""
+def _sponsor_test_codes(
+    datasets: dict[str, Dataset], codelists: dict[str, Codelist]
+) -> dict[tuple[str, str], str]:
+    """(dataset, test code) -> its codelist's name, for the codes a ``--TESTCD`` codelist drawn
+    from CDISC CT does not hold (the terms marked ``def:ExtendedValue``)."""
+    out = {}
+    for ds in datasets.values():
+        for v in ds.variables:
+            cl = codelists.get(v.codelist)
+            if v.name.endswith("TESTCD") and cl is not None and cl.in_ct:
+                out.update({(ds.name, term): cl.name for term, _, extended in cl.items if extended})
+    return out
+
+
+def build_item_group_defs(
+    mdv: ET.Element,
+    datasets: list[Dataset],
+    not_written: dict[str, list[NotWritten]] | None = None,
+    comments: dict[str, str] | None = None,
+    absent_expected: dict[str, list[str]] | None = None,
+) -> None:
+    """One ``ItemGroupDef`` per dataset: its ``ItemRef``s, ``def:Class`` and ``def:leaf``. A dataset
+    with a file not written gets a comment saying which and why (added to ``comments``, OID ->
+    text) and the leaf of the format that was written (none when neither was); so does a dataset
+    without some of the spec's Expected variables."""
+    not_written = not_written or {}
+    absent_expected = absent_expected or {}
+    comments = comments if comments is not None else {}
     for ds in datasets:
-        ig = ET.SubElement(mdv, o("ItemGroupDef"), _item_group_attributes(ds))
+        attrs = _item_group_attributes(ds)
+        missing = not_written.get(ds.name, [])
+        refused = {m.format for m in missing}
+        if refused >= {"xpt", "json"}:
+            del attrs[d("ArchiveLocationID")]  # no file to point at
+        said = [m.sentence + "." for m in missing]
+        if absent_expected.get(ds.name):
+            said.append(
+                f"Expected variables not in this dataset: {', '.join(absent_expected[ds.name])} "
+                "(not collected in this study, or no record needs them)."
+            )
+        if said:
+            attrs[d("CommentOID")] = f"COM.{ds.name}"
+            comments[attrs[d("CommentOID")]] = " ".join(said)
+        ig = ET.SubElement(mdv, o("ItemGroupDef"), attrs)
         _description(ig, ds.label)
         for v in ds.variables:
             ET.SubElement(ig, o("ItemRef"), _item_ref_attributes(ds, v))
         if ds.class_:
-            ET.SubElement(ig, d("Class"), {"Name": ds.class_.upper()})
-        build_leaf(ig, ds)
+            ET.SubElement(ig, d("Class"), {"Name": define_class(ds.class_)})
+        if "xpt" not in refused:
+            build_leaf(ig, ds)
+        elif "json" not in refused:
+            build_leaf(ig, ds, "json")
+
+
+def define_class(spec_class: str) -> str:
+    """The ``def:Class`` name of a spec ``CLASS``: upper case, words separated by blanks, as the
+    Define-XML 2.1 enumeration spells them (``SPECIAL PURPOSE``, not ``SPECIAL-PURPOSE``)."""
+    return " ".join(spec_class.replace("-", " ").upper().split())
 
 
 def _item_group_attributes(ds: Dataset) -> dict[str, str]:
@@ -472,12 +594,14 @@ def _item_ref_attributes(ds: Dataset, v: Variable) -> dict[str, str]:
     return ref
 
 
-def build_leaf(ig: ET.Element, ds: Dataset) -> None:
-    """The ``def:leaf`` of a dataset: its XPT file, relative to define.xml."""
+def build_leaf(ig: ET.Element, ds: Dataset, suffix: str = "xpt") -> None:
+    """The ``def:leaf`` of a dataset: its XPT file (or ``suffix``), relative to define.xml."""
     leaf = ET.SubElement(
-        ig, d("leaf"), {"ID": f"LF.{ds.name}", f"{{{XLINK_NS}}}href": f"{ds.standard}/{ds.file_stem}.xpt"}
+        ig,
+        d("leaf"),
+        {"ID": f"LF.{ds.name}", f"{{{XLINK_NS}}}href": f"{ds.standard}/{ds.file_stem}.{suffix}"},
     )
-    ET.SubElement(leaf, d("title")).text = f"{ds.file_stem}.xpt"
+    ET.SubElement(leaf, d("title")).text = f"{ds.file_stem}.{suffix}"
 
 
 def build_item_defs(
@@ -485,12 +609,23 @@ def build_item_defs(
     datasets: list[Dataset],
     codelists: dict[str, Codelist],
     by_var: dict[tuple[str, str], list[ValueLevel]],
+    empty_expected: set[tuple[str, str]] | None = None,
+    comments: dict[str, str] | None = None,
 ) -> None:
     """One ``ItemDef`` per variable, with its display format, ``CodeListRef``, ``def:Origin`` and
-    ``def:ValueListRef``."""
+    ``def:ValueListRef``; an Expected variable without any value gets a comment saying so."""
+    empty_expected = empty_expected or set()
+    comments = comments if comments is not None else {}
     for ds in datasets:
         for v in ds.variables:
             item = _item_def(mdv, f"IT.{ds.name}.{v.name}", v.name, v.define_type, v.length, v.label)
+            if (ds.name, v.name) in empty_expected:
+                oid = f"COM.{ds.name}.{v.name}"
+                item.set(d("CommentOID"), oid)
+                comments[oid] = (
+                    f"Expected variable without a value in these data: {ds.name}.{v.name} was not "
+                    "collected, or does not apply, for any record."
+                )
             if v.display_format:
                 item.set(d("DisplayFormat"), v.display_format)
             if v.codelist in codelists:
@@ -508,11 +643,13 @@ def build_value_level_item_defs(
     for (ds_name, var), rows in sorted(by_var.items()):
         ds = next(x for x in datasets if x.name == ds_name)
         parent = ds.variable(var)
-        for vl in sorted(rows, key=lambda r: r.testcd):
-            label = f"{parent.label} for {vl.testcd}" + (
-                f" ({vl.test})" if vl.test and vl.test != vl.testcd else ""
+        for vl in sorted(rows, key=lambda r: r.key):
+            label = (
+                f"{parent.label} for {vl.testcd}"
+                + (f" ({vl.test})" if vl.test and vl.test != vl.testcd else "")
+                + (f" in {vl.spec}" if vl.spec_var else "")
             )
-            item = _item_def(mdv, f"IT.{ds_name}.{var}.{vl.testcd}", var, vl.define_type, vl.length, label)
+            item = _item_def(mdv, f"IT.{ds_name}.{var}.{vl.key}", var, vl.define_type, vl.length, label)
             _origin(item, parent)
 
 
@@ -531,8 +668,10 @@ def build_codelists(mdv: ET.Element, codelists: dict[str, Codelist]) -> None:
             enum = ET.SubElement(cl_el, o("EnumeratedItem"), item_attrs)
             if nci:
                 ET.SubElement(enum, o("Alias"), {"Context": "nci:ExtCodeID", "Name": nci})
-        for nci_code in cl.nci_codes:
-            ET.SubElement(cl_el, o("Alias"), {"Context": "nci:ExtCodeID", "Name": nci_code})
+        # a CodeList has at most one NCI code (Define-XML 2.1): a list combined from several
+        # codelists (DSDECOD) keeps its terms' codes but names no single codelist code
+        if len(cl.nci_codes) == 1:
+            ET.SubElement(cl_el, o("Alias"), {"Context": "nci:ExtCodeID", "Name": cl.nci_codes[0]})
 
 
 def build_methods(mdv: ET.Element, datasets: list[Dataset]) -> None:
@@ -549,6 +688,12 @@ def build_methods(mdv: ET.Element, datasets: list[Dataset]) -> None:
                 _description(md, v.method)
 
 
+def build_comments(mdv: ET.Element, comments: dict[str, str]) -> None:
+    """One ``def:CommentDef`` per comment (OID -> text), in OID order, after the MethodDefs."""
+    for oid, text in sorted(comments.items()):
+        _description(ET.SubElement(mdv, d("CommentDef"), {"OID": oid}), text)
+
+
 def define_problems(tree: ET.ElementTree[ET.Element], dataset_names: list[str] | None = None) -> list[str]:
     """Broken references in a define.xml tree, as messages (empty = structurally sound): every
     ItemRef -> ItemDef, CodeListRef -> CodeList, MethodOID -> MethodDef, ValueListRef ->
@@ -562,7 +707,7 @@ def define_problems(tree: ET.ElementTree[ET.Element], dataset_names: list[str] |
         dupes = sorted({x for x in found if found.count(x) > 1}, key=str)
         problems += [f"duplicate {tag} OID {x}" for x in dupes]
         oids[tag] = set(found)
-    for tag in ("ValueListDef", "WhereClauseDef"):
+    for tag in ("ValueListDef", "WhereClauseDef", "CommentDef"):
         oids[tag] = {e.get("OID") for e in root.iter(d(tag))}
     checks = [
         (o("ItemRef"), "ItemOID", "ItemDef"),
@@ -571,6 +716,8 @@ def define_problems(tree: ET.ElementTree[ET.Element], dataset_names: list[str] |
         (d("ValueListRef"), "ValueListOID", "ValueListDef"),
         (d("WhereClauseRef"), "WhereClauseOID", "WhereClauseDef"),
         (o("RangeCheck"), d("ItemOID"), "ItemDef"),
+        *((o(tag), d("CommentOID"), "CommentDef") for tag in ("ItemGroupDef", "ItemDef")),
+        (d("WhereClauseDef"), d("CommentOID"), "CommentDef"),
     ]
     for tag, attr, target in checks:
         for el in root.iter(tag):

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +39,7 @@ import pyarrow.parquet as pq
 
 from assets.common.cache import LruCache
 from assets.common.parquet import file_identity, read_labels
+from assets.exports.xpt_layout import pandas_safe_lengths
 from assets.ingest.store import read_qa_table
 from study import spec
 
@@ -206,6 +207,15 @@ def normalize_adam_dates(table: pa.Table, standard: str) -> pa.Table:
                 pc.equal(pc.utf8_length(text), 16), pc.binary_join_element_wise(text, ":00", ""), text
             )
             target = pc.strptime(text, format="%Y-%m-%dT%H:%M:%S", unit="s")
+        elif (
+            is_adam_datetime(standard, fld.name) and pa.types.is_timestamp(fld.type) and fld.type.unit != "s"
+        ):
+            # a datetime stored in ms/us/ns (pandas writes ms) -> seconds, the unit of SAS
+            # datetimes and of ISO 8601 text to the second; kept as is if it holds fractions
+            try:
+                target = col.cast(pa.timestamp("s", tz=fld.type.tz))
+            except pa.ArrowInvalid:
+                target = None
         elif is_adam_date(standard, fld.name):
             if pa.types.is_string(fld.type) or pa.types.is_large_string(fld.type):
                 target = pc.strptime(_blank_to_null(col), format="%Y-%m-%d", unit="s").cast(pa.date32())
@@ -220,28 +230,62 @@ def _blank_to_null(col):
     return pc.if_else(pc.equal(col, ""), pa.scalar(None, col.type), col)
 
 
-def _char_stats(table: pa.Table) -> dict[str, tuple[int, bool]]:
+def _char_stats(table: pa.Table) -> dict[str, tuple[int, bool, int | None]]:
     """Per text column (plain or dictionary encoded): (maximum UTF-8 byte length, at least 1; any
-    value holding a time ``T``). Only the values rows use count: a dictionary may hold more."""
+    value holding a time ``T``; the shortest non-empty value's length, None without one). Only
+    the values rows use count: a dictionary may hold more."""
     out = {}
     for fld, col in zip(table.schema, table.columns):
         if is_text(fld.type):
-            longest = pc.max(per_value(col, pc.binary_length)).as_py() if len(col) else None
+            lengths = per_value(col, pc.binary_length) if len(col) else None
+            longest = pc.max(lengths).as_py() if lengths is not None else None
             has_time = (
                 bool(pc.any(per_value(col, lambda v: pc.match_substring(v, "T"))).as_py())
                 if len(col)
                 else False
             )
-            out[fld.name] = (max(int(longest or 0), 1), has_time)
+            shortest = (
+                pc.min(pc.if_else(pc.equal(lengths, 0), None, lengths)).as_py()
+                if lengths is not None
+                else None
+            )
+            out[fld.name] = (max(int(longest or 0), 1), has_time, shortest)
     return out
 
 
-def _types(standard: str, name: str, arrow_type: pa.DataType, has_time: bool) -> dict:
+ISO_DATE_LENGTH = 10  # YYYY-MM-DD
+ISO_DATETIME_LENGTH = 19  # YYYY-MM-DDThh:mm:ss
+
+
+def dtc_define_type(has_time: bool, shortest: int | None, longest: int) -> str:
+    """The define.xml DataType of an ISO 8601 ``--DTC`` (Define-XML 2.1, section 4.3.2.1): ``date`` /
+    ``datetime`` when every value is complete (``YYYY-MM-DD`` / ``YYYY-MM-DDThh:mm:ss``),
+    ``partialDate`` / ``partialDatetime`` when some hold less (``2025-03``, ``2025``, a time to
+    the minute, or dates beside datetimes): CMSTDTC and MHSTDTC keep what the site knew."""
+    if has_time:
+        full = shortest in (None, ISO_DATETIME_LENGTH) and longest <= ISO_DATETIME_LENGTH
+        return "datetime" if full else "partialDatetime"
+    full = shortest in (None, ISO_DATE_LENGTH) and longest <= ISO_DATE_LENGTH
+    return "date" if full else "partialDate"
+
+
+def _types(
+    standard: str,
+    name: str,
+    arrow_type: pa.DataType,
+    has_time: bool,
+    shortest: int | None = None,
+    longest: int = 1,
+) -> dict:
     arrow_type = value_type(arrow_type)
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
         if name.endswith("DTC"):
             kind = "datetime" if has_time else "date"
-            return {"type": "Char", "json_type": kind, "define_type": kind}
+            return {
+                "type": "Char",
+                "json_type": kind,
+                "define_type": dtc_define_type(has_time, shortest, longest),
+            }
         return {"type": "Char", "json_type": "string", "define_type": "text"}
     if pa.types.is_date(arrow_type):
         return {
@@ -297,7 +341,7 @@ def describe_table(
     for i, var in enumerate(order, start=1):
         row = spec_by_name.get(var, {})
         arrow_type = table.schema.field(var).type
-        length, has_time = stats.get(var, (None, False))
+        length, has_time, shortest = stats.get(var, (None, False, None))
         variables.append(
             Variable(
                 name=var,
@@ -310,9 +354,10 @@ def describe_table(
                 origin=str(row.get("ORIGIN") or ""),
                 source=str(row.get("SOURCE") or ""),
                 method=str(row.get("METHOD") or ""),
-                **_types(standard, var, arrow_type, has_time),
+                **_types(standard, var, arrow_type, has_time, shortest, length or 1),
             )
         )
+    variables = _xpt_record_lengths(table, variables)
     return Dataset(
         standard=standard,
         name=name,
@@ -325,6 +370,18 @@ def describe_table(
         path=path,
         in_spec=bool(ds_row),
     )
+
+
+def _xpt_record_lengths(table: pa.Table, variables: list[Variable]) -> list[Variable]:
+    """The variables with the character lengths of a record layout every XPT reader counts
+    right (:func:`assets.exports.xpt_layout.pandas_safe_lengths`: almost always the lengths
+    sized to the data; rarely one variable a few bytes longer)."""
+    columns = [(v.name, (v.length or 1) if v.type == "Char" else None) for v in variables]
+    lengths = pandas_safe_lengths(table, columns)
+    return [
+        replace(v, length=lengths[v.name]) if v.name in lengths and lengths[v.name] != v.length else v
+        for v in variables
+    ]
 
 
 def written_tables(mode_root: Path) -> list[tuple[str, Path]]:

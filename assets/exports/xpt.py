@@ -9,8 +9,10 @@ Rules (FDA Study Data Technical Conformance Guide, section 3.3; SAS TS-140):
 - ADaM ``*DT`` variables are numeric SAS dates (days since 1960-01-01) with format ``DATE9.``,
   ``*DTM`` numeric SAS datetimes (seconds since 1960-01-01T00:00:00) with ``DATETIME20.``.
 
-A value XPORT v5 cannot hold is never cut: :func:`xpt_problems` lists it (dataset, variable, row)
-as a blocking finding and :func:`write_xpt` refuses to write that dataset. That includes numbers:
+A value XPORT v5 cannot hold is never cut: :func:`xpt_problems` lists it (dataset, variable, site,
+subject, row, value, reason) as a finding, so a data query ("English translation needed" for text
+that is not ASCII), and :func:`write_xpt` does not write that dataset (derivations.md v2; the run
+goes on). The record layout every reader counts right: :mod:`assets.exports.xpt_layout`. That includes numbers:
 an infinite value, and a finite one outside the IBM double range of XPORT (magnitude at least
 2**249, about 9.0e74, which the format would write as its largest number, 7.2e75; or a non-zero
 magnitude below 2**-260, about 5.4e-79, which it would write as 0). A NaN is a missing value.
@@ -33,8 +35,9 @@ import pyarrow.compute as pc
 
 from assets.common.atomic import atomic_open
 from assets.common.dates import MONTHS
-from assets.common.findings import FINDING_COLUMNS, make_findings
+from assets.common.findings import FINDING_COLUMNS, make_findings, table_row_context
 from assets.exports.metadata import Dataset, is_text, per_value
+from assets.exports.xpt_layout import ibm_double_bytes as ibm_double_bytes  # (re-exported)
 
 MAX_NAME = 8
 MAX_LABEL = 40
@@ -56,20 +59,59 @@ def _finding(
     message: str,
     row: int | None = None,
     usubjid: str | None = None,
+    siteid: str | None = None,
 ) -> dict:
-    # RECID is the 1-based row in the Parquet file (= the XPT observation number).
+    # RECID is the 1-based row in the Parquet file (= the XPT observation number); SUBJID the
+    # site's subject id (USUBJID without the study prefix), so that the query reaches the site.
     return {
         "KIND": FINDING_KIND,
         "SEVERITY": "ERROR",
+        "SITEID": siteid,
         "FORM": dataset.name,
         "RECID": None if row is None else str(row),
         "COLUMN": column,
         "RULE": rule,
         "VALUE": value,
         "MESSAGE": message,
-        "SUBJID": usubjid,
+        "SUBJID": subject_id(usubjid),
         "SRC_FILE": dataset.path.name if dataset.path else None,
     }
+
+
+def subject_id(usubjid: str | None) -> str | None:
+    """The site's subject id of a ``USUBJID`` (``<STUDYID>-<SITEID>-<number>`` -> ``<SITEID>-<number>``,
+    as DM's ``SUBJID``); a value of another shape is kept as it is."""
+    if not usubjid:
+        return usubjid
+    head, sep, rest = usubjid.partition("-")
+    return rest if sep and "-" in rest else usubjid
+
+
+def site_of(usubjid: str | None) -> str | None:
+    """The site id within a ``USUBJID`` (``<STUDYID>-<SITEID>-<number>``), else None."""
+    parts = (usubjid or "").split("-")
+    return parts[1] if len(parts) >= 3 else None
+
+
+def _rows_subjects(table: pa.Table, rows: np.ndarray) -> tuple[list, list]:
+    """USUBJID and SITEID of ``rows`` (the table's own ``SITEID`` when it has one)."""
+    index = pa.array(rows, type=pa.int64())
+    usubjid = (
+        table.column("USUBJID").take(index).to_pylist()
+        if "USUBJID" in table.column_names
+        else [None] * len(rows)
+    )
+    if "SITEID" in table.column_names:
+        sites = [None if s is None else str(s) for s in table.column("SITEID").take(index).to_pylist()]
+    else:
+        sites = [site_of(u) for u in usubjid]
+    return usubjid, sites
+
+
+NOT_ASCII_MESSAGE = (
+    "English translation needed: the value is not ASCII, and SAS XPORT v5 holds ASCII only; "
+    "the dataset's XPT file is not written until every value fits (Parquet and Dataset-JSON keep it)"
+)
 
 
 def _name_and_label_problems(dataset: Dataset) -> list[dict]:
@@ -99,11 +141,19 @@ def _name_and_label_problems(dataset: Dataset) -> list[dict]:
     return out
 
 
+def _with_row_context(found: list[dict], dataset: Dataset, table: pa.Table, rows: np.ndarray) -> list[dict]:
+    """The findings of ``rows`` with each row's visit, date, test code and unit (issue 17)."""
+    index = pa.array(rows, type=pa.int64())
+    context = table_row_context(
+        table.column_names, dataset.name, lambda c: table.column(c).take(index).to_pylist()
+    )
+    return [{**f, **c} for f, c in zip(found, context, strict=True)] if context else found
+
+
 def _value_problems(dataset: Dataset, table: pa.Table) -> list[dict]:
     """Non-ASCII and over-long character values, one finding per cell (row number 1-based, in the
     Parquet file's order, which is the XPT's order)."""
     out = []
-    usubjid = table.column("USUBJID") if "USUBJID" in table.column_names else None
     for fld, col in zip(table.schema, table.columns):
         if not is_text(fld.type) or _all_fit(col):  # the usual case: nothing to look for row by row
             continue
@@ -111,19 +161,24 @@ def _value_problems(dataset: Dataset, table: pa.Table) -> list[dict]:
         not_ascii = pc.invert(pc.fill_null(per_value(col, pc.string_is_ascii), True))
         too_long = pc.greater(pc.fill_null(per_value(col, pc.binary_length), 0), MAX_CHAR_BYTES)
         for rule, mask, why in (
-            ("xpt_ascii", not_ascii, "value is not ASCII"),
-            ("xpt_char_200", too_long, "value longer than 200 bytes"),
+            ("xpt_ascii", not_ascii, NOT_ASCII_MESSAGE),
+            (
+                "xpt_char_200",
+                too_long,
+                "value longer than 200 bytes, the most SAS XPORT v5 holds (never cut): the dataset's "
+                "XPT file is not written until it fits",
+            ),
         ):
             rows = np.flatnonzero(mask.to_numpy())
             if not len(rows):  # the usual case
                 continue
-            index = pa.array(rows, type=pa.int64())
-            values = col.take(index).to_pylist()
-            subjects = usubjid.take(index).to_pylist() if usubjid is not None else [None] * len(rows)
-            out += [
-                _finding(dataset, fld.name, rule, value, why, row=int(r) + 1, usubjid=subject)
-                for r, value, subject in zip(rows, values, subjects, strict=True)
+            values = col.take(pa.array(rows, type=pa.int64())).to_pylist()
+            subjects, sites = _rows_subjects(table, rows)
+            found = [
+                _finding(dataset, fld.name, rule, value, why, row=int(r) + 1, usubjid=subject, siteid=site)
+                for r, value, subject, site in zip(rows, values, subjects, sites, strict=True)
             ]
+            out += _with_row_context(found, dataset, table, rows)
     return out
 
 
@@ -137,7 +192,6 @@ def _number_problems(dataset: Dataset, table: pa.Table) -> list[dict]:
     """Infinite numbers and numbers outside the IBM double range, one finding per cell (row
     1-based): written as is they would become another number, silently."""
     out = []
-    usubjid = table.column("USUBJID") if "USUBJID" in table.column_names else None
     for fld, col in zip(table.schema, table.columns):
         if not (pa.types.is_floating(fld.type) or pa.types.is_decimal(fld.type)):
             continue
@@ -157,17 +211,21 @@ def _number_problems(dataset: Dataset, table: pa.Table) -> list[dict]:
             rows = np.flatnonzero(mask)
             if not len(rows):  # the usual case
                 continue
-            subjects = (
-                usubjid.take(pa.array(rows, type=pa.int64())).to_pylist()
-                if usubjid is not None
-                else [None] * len(rows)
-            )
-            out += [
+            subjects, sites = _rows_subjects(table, rows)
+            found = [
                 _finding(
-                    dataset, fld.name, rule, repr(float(values[r])), why, row=int(r) + 1, usubjid=subject
+                    dataset,
+                    fld.name,
+                    rule,
+                    repr(float(values[r])),
+                    why,
+                    row=int(r) + 1,
+                    usubjid=subject,
+                    siteid=site,
                 )
-                for r, subject in zip(rows, subjects, strict=True)
+                for r, subject, site in zip(rows, subjects, sites, strict=True)
             ]
+            out += _with_row_context(found, dataset, table, rows)
     return out
 
 
@@ -227,26 +285,6 @@ def sas_numbers(variable, col: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, 
             variable.display_format or "DATETIME20.",
         )
     return np.asarray(col.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype="float64"), None
-
-
-def ibm_double_bytes(values: np.ndarray) -> np.ndarray:
-    """IEEE float64 -> the 8-byte IBM 370 hexadecimal doubles of XPORT, one row per value, vectorized
-    (SAS TS-140 ``ieee2xpt``, as ReadStat implements it): NaN -> the SAS missing value ``.`` (0x2E
-    then zeros); +-0 and magnitudes below 16**-65 -> zero; above the IBM range -> the largest
-    magnitude. The 53-bit IEEE significand (with its implicit 1) shifted left by the binary
-    exponent modulo 4 fits the 56-bit IBM fraction, so every in-range value converts exactly."""
-    values = np.ascontiguousarray(values, dtype="float64")
-    bits = values.view(np.uint64)
-    sign = bits & np.uint64(0x8000_0000_0000_0000)
-    exponent = ((bits >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64) - 1023
-    fraction = (bits & np.uint64(0x000F_FFFF_FFFF_FFFF)) | np.uint64(0x0010_0000_0000_0000)
-    fraction = fraction << (exponent & 3).astype(np.uint64)
-    ibm_exponent = ((exponent >> 2) + 65).astype(np.uint64)
-    out = sign | (ibm_exponent << np.uint64(56)) | fraction
-    out[exponent < -260] = 0
-    out[exponent > 248] = sign[exponent > 248] | np.uint64(0x7FFF_FFFF_FFFF_FFFF)
-    out[np.isnan(values)] = np.uint64(0x2E00_0000_0000_0000)
-    return out.astype(">u8").view(np.uint8).reshape(-1, 8)
 
 
 @dataclass(frozen=True)

@@ -309,3 +309,22 @@ def test_a_dataset_with_an_infinite_number_is_not_written_and_each_value_is_a_qu
     assert "adeff.json" not in written and "dm.json" in written
     findings = pd.read_parquet(root / DATASET_JSON_FINDINGS_FILE)
     assert findings[["FORM", "COLUMN", "RULE"]].values.tolist() == [["ADEFF", "AVAL", "json_number_finite"]]
+
+
+def test_adam_datetime_stored_in_milliseconds_is_written_to_the_second():
+    # pandas writes datetimes as timestamp[ms]: ADSL.TRTSDTM reads back "...T14:10:00", not ".000"
+    from assets.exports.dataset_json import rows_json
+    from assets.exports.metadata import normalize_adam_dates
+
+    table = pa.table(
+        {
+            "TRTSDTM": pa.array([dt.datetime(2025, 3, 28, 14, 10), None], pa.timestamp("ms")),
+            "FRACTION": pa.array([dt.datetime(2025, 3, 28, 14, 10, 0, 500000)], pa.timestamp("ms")).take(
+                [0, 0]
+            ),
+        }
+    )
+    out = normalize_adam_dates(table.rename_columns(["TRTSDTM", "ODDDTM"]), "adam")
+    assert out.schema.field("TRTSDTM").type == pa.timestamp("s")
+    assert out.schema.field("ODDDTM").type == pa.timestamp("ms")  # fractions kept, never cut
+    assert rows_json(out.select(["TRTSDTM"]), ["TRTSDTM"]) == '["2025-03-28T14:10:00"],[null]'

@@ -9,9 +9,12 @@ import pytest
 from assets.exports.build import build_define
 from assets.exports.define_html import render_define_html
 from assets.exports.define_xml import build_define as build_tree
-from assets.exports.define_xml import collect_value_levels, d, define_problems, load_ct, o
-from assets.exports.metadata import describe_table
+from assets.exports.define_xml import collect_value_levels, d, define_problems, load_ct, o, write_define
+from assets.exports.metadata import SPEC_DATASET_COLUMNS, SPEC_VARIABLE_COLUMNS, describe_table
 from tests.assets.exports.builders import build_mode_root
+from tests.define_xsd import assert_define_valid
+
+NO_SPEC = pd.DataFrame(columns=SPEC_DATASET_COLUMNS), pd.DataFrame(columns=SPEC_VARIABLE_COLUMNS)
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +31,7 @@ def _by_oid(tree, tag):
 def test_well_formed_and_every_reference_resolves(built):
     root, tree, _, problems = built
     assert problems == []
+    assert_define_valid(root / "submission" / "define.xml")  # the Define-XML 2.1 schema
     assert tree.getroot().tag == o("ODM")
     mdv = tree.getroot().find(f"{o('Study')}/{o('MetaDataVersion')}")
     assert mdv.get(d("DefineVersion")) == "2.1.0"
@@ -52,7 +56,7 @@ def test_checker_reports_broken_references():
 def test_item_refs_carry_order_mandatory_keys_and_methods(built):
     _, tree, _, _ = built
     dm = _by_oid(tree, o("ItemGroupDef"))["IG.DM"]
-    assert dm.get("Purpose") == "Tabulation" and dm.find(d("Class")).get("Name") == "SPECIAL-PURPOSE"
+    assert dm.get("Purpose") == "Tabulation" and dm.find(d("Class")).get("Name") == "SPECIAL PURPOSE"
     refs = {r.get("ItemOID"): r for r in dm.findall(o("ItemRef"))}
     assert [r.get("OrderNumber") for r in dm.findall(o("ItemRef"))] == [str(i) for i in range(1, 9)]
     assert refs["IT.DM.USUBJID"].get("KeySequence") == "2"
@@ -181,7 +185,9 @@ def test_variable_on_two_codelists_gets_one_combined_codelist():
     )
     (cl,) = tree.getroot().iter(o("CodeList"))
     assert cl.get("OID") == "CL.C66727_C114118"
-    assert [a.get("Name") for a in cl.findall(o("Alias"))] == ["C66727", "C114118"]
+    # a CodeList names at most one NCI codelist code: the combined list names none, its terms
+    # keep their own codes
+    assert cl.findall(o("Alias")) == []
     assert all(e.find(o("Alias")) is not None for e in cl.iter(o("EnumeratedItem")))  # both terms found in CT
     assert define_problems(tree, ["DS"]) == []
 
@@ -191,3 +197,101 @@ def test_define_names_the_code_version_that_wrote_it(built):
 
     odm = built[1].getroot()
     assert (odm.get("SourceSystem"), odm.get("SourceSystemVersion")) == ("trialpipe", code_version())
+
+
+def test_lb_value_level_metadata_per_test_code_and_specimen(tmp_path):
+    # WBC in blood and in urine are two value-level rows (derivations.md v2); ALT (one specimen)
+    # stays keyed on its code alone
+    table = pa.table(
+        {
+            "LBTESTCD": ["WBC", "WBC", "WBC", "ALT"],
+            "LBTEST": ["Leukocytes", "Leukocytes", "Leukocytes", "Alanine Aminotransferase"],
+            "LBSPEC": ["BLOOD", "URINE", "BLOOD", "SERUM"],
+            "LBORRES": ["6.1", "NEGATIVE", "5.9", "31"],
+        }
+    )
+    ds = describe_table(table, "sdtm", "lb", *NO_SPEC)
+    levels = collect_value_levels(ds, table)
+    got = [(v.variable, v.key, v.define_type, v.length) for v in levels]
+    assert got == [
+        ("LBORRES", "ALT", "float", 2),
+        ("LBORRES", "WBC.BLOOD", "float", 3),
+        ("LBORRES", "WBC.URINE", "text", 8),
+    ]
+    tree = build_tree([ds], levels, {}, load_ct(codelists=set()), {"studyid": "S"}, "2026-01-01T00:00:00Z")
+    assert define_problems(tree, ["LB"]) == []
+    wc = _by_oid(tree, d("WhereClauseDef"))["WC.LB.WBC.URINE"]
+    checks = [(c.get(d("ItemOID")), c.find(o("CheckValue")).text) for c in wc.findall(o("RangeCheck"))]
+    assert checks == [("IT.LB.LBTESTCD", "WBC"), ("IT.LB.LBSPEC", "URINE")]
+    assert [c.find(o("CheckValue")).text for c in _by_oid(tree, d("WhereClauseDef"))["WC.LB.ALT"]] == ["ALT"]
+    path = tmp_path / "define.xml"
+    write_define(tree, path)
+    assert_define_valid(path)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["2025-03-01", "2025-04-02"], "date"),
+        (["2025-03", "2025-04-02"], "partialDate"),  # CMSTDTC / MHSTDTC: what the site knew
+        (["2025", None], "partialDate"),
+        (["2025-03-01T10:30:00"], "datetime"),
+        (["2025-03-01T10:30", "2025-03-01T10:30:00"], "partialDatetime"),  # to the minute
+        (["2025-03-01", "2025-03-01T10:30:00"], "partialDatetime"),  # dates beside datetimes
+        ([None, ""], "date"),  # no value: nothing is partial
+    ],
+)
+def test_dtc_data_type_says_partial_when_a_value_holds_less(values, expected):
+    ds = describe_table(pa.table({"CMSTDTC": pa.array(values, pa.string())}), "sdtm", "cm", *NO_SPEC)
+    assert ds.variable("CMSTDTC").define_type == expected
+    assert ds.variable("CMSTDTC").json_type == ("datetime" if "time" in expected.lower() else "date")
+
+
+def test_comments_for_expected_variables_without_value_or_absent_and_sponsor_test_codes(tmp_path):
+    from assets.exports.build import absent_expected, expected_without_value
+
+    table = pa.table(
+        {
+            "LBTESTCD": ["ALT", "XYZCD"],
+            "LBORRES": ["31", "2"],
+            "LBORNRLO": pa.array([None, ""], pa.string()),
+        }
+    )
+    spec_ds = pd.DataFrame({"DATASET": ["LB"], "LABEL": ["Laboratory Test Results"], "CLASS": ["Findings"]})
+    spec_vars = pd.DataFrame(
+        {
+            "DATASET": ["LB"] * 4,
+            "ORDER": [1, 2, 3, 4],
+            "VARIABLE": ["LBTESTCD", "LBORRES", "LBORNRLO", "LBLOBXFL"],
+            "LABEL": ["Lab Test Short Name", "Result", "Reference Range Lower Limit", "Last Obs Flag"],
+            "CODELIST": ["C65047", "", "", ""],
+            "CORE": ["Req", "Exp", "Exp", "Exp"],
+        }
+    )
+    ds = describe_table(table, "sdtm", "lb", spec_ds, spec_vars)
+    assert expected_without_value(ds, table) == ["LBORNRLO"]  # LBORRES has values
+    from unittest import mock
+
+    with mock.patch("assets.exports.build.load_spec", return_value=(spec_ds, spec_vars)):
+        absent = absent_expected([ds])
+    assert absent == {"LB": ["LBLOBXFL"]}
+    tree = build_tree(
+        [ds],
+        collect_value_levels(ds, table),
+        {("LB", "LBTESTCD"): ["ALT", "XYZCD"]},
+        load_ct(codelists={"C65047"}),
+        {"studyid": "S"},
+        "2026-01-01T00:00:00Z",
+        empty_expected={("LB", "LBORNRLO")},
+        absent_expected=absent,
+    )
+    assert define_problems(tree, ["LB"]) == []
+    comments = {c.get("OID"): "".join(c.itertext()).strip() for c in tree.getroot().iter(d("CommentDef"))}
+    assert set(comments) == {"COM.LB", "COM.LB.LBORNRLO", "COM.LB.TESTCD.XYZCD"}  # ALT is CDISC CT
+    assert "LBLOBXFL" in comments["COM.LB"] and "without a value" in comments["COM.LB.LBORNRLO"]
+    assert comments["COM.LB.TESTCD.XYZCD"].startswith("Sponsor-defined test code XYZCD")
+    assert _by_oid(tree, d("WhereClauseDef"))["WC.LB.XYZCD"].get(d("CommentOID")) == "COM.LB.TESTCD.XYZCD"
+    assert _by_oid(tree, d("WhereClauseDef"))["WC.LB.ALT"].get(d("CommentOID")) is None
+    path = tmp_path / "define.xml"
+    write_define(tree, path)
+    assert_define_valid(path)

@@ -110,9 +110,11 @@ def test_parquet_batches_read_text_as_dictionaries_and_keep_adam_date_text_conve
 def test_char_stats_count_only_the_values_rows_use():
     plain, encoded = _both({"TEXT": pa.array(TEXT, pa.string()), "DTC": ["2026-01-01"] * 9 + [None]})
     used = [v.encode() for v in TEXT if v is not None]
-    expected = {"TEXT": (max(len(v) for v in used), False), "DTC": (10, False)}
+    # (longest, any time, shortest non-empty): the shortest decides date or partialDate
+    shortest = min(len(v) for v in used if v)
+    expected = {"TEXT": (max(len(v) for v in used), False, shortest), "DTC": (10, False, 10)}
     assert _char_stats(encoded) == _char_stats(plain) == expected
-    assert _char_stats(pa.table({"TEXT": _dictionary_chunks([])})) == {"TEXT": (1, False)}
+    assert _char_stats(pa.table({"TEXT": _dictionary_chunks([])})) == {"TEXT": (1, False, None)}
 
 
 def test_describe_table_of_dictionary_text_equals_plain(tmp_path):

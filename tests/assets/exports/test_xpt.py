@@ -1,4 +1,4 @@
-"""XPORT v5: round trip through pyreadstat and pandas; what v5 cannot hold is a blocking finding."""
+"""XPORT v5: round trip through pyreadstat and pandas; what v5 cannot hold is a finding, file not written."""
 
 import datetime as dt
 import re
@@ -55,8 +55,11 @@ def test_round_trip_pyreadstat_values_labels_lengths_and_dates(tmp_path):
     assert meta.table_name == "ADSL"
     assert meta.file_label == "Subject-Level Analysis Dataset"
     assert dict(zip(meta.column_names, meta.column_labels))["TRTSDT"] == "Date of First Exposure to Treatment"
-    # character lengths sized to the data; an all-missing column gets the minimum of 1 byte
-    assert meta.variable_storage_width["USUBJID"] == 17
+    # character lengths sized to the data; an all-missing column gets the minimum of 1 byte. But
+    # USUBJID (17 bytes in the data): records of 52 bytes, the last 80-byte card holds the blank
+    # USUBJID of row 3, which pandas would take for padding, so the longest text grows 2 bytes
+    # (xpt_layout.pandas_safe_lengths; see test_xpt_layout.py)
+    assert meta.variable_storage_width["USUBJID"] == 19
     assert meta.variable_storage_width["TRT01P"] == 10
     assert meta.variable_storage_width["EMPTY"] == 1
     assert meta.original_variable_types["TRTSDT"] == "DATE9"
@@ -127,6 +130,24 @@ def test_non_ascii_value_is_a_finding_with_dataset_variable_row_and_nothing_writ
         "xpt_ascii",
     )
     assert row["VALUE"] == "NAUSÉE" and row["SUBJID"] == "S2"
+
+
+def test_chinese_term_is_a_query_for_its_site_and_subject_asking_for_a_translation(tmp_path):
+    table = pa.table(
+        {
+            "USUBJID": ["LDIL2SLE-101-0001", "LDIL2SLE-102-0007", "LDIL2SLE-102-0007"],
+            "AETERM": ["HEADACHE", "头痛", "皮疹 rash"],
+        }
+    )
+    ds, table = _dataset(table, standard="sdtm", name="ae", dataset_label="Adverse Events")
+    findings = write_xpt(ds, table, tmp_path / "ae.xpt")
+    assert not (tmp_path / "ae.xpt").exists()
+    got = findings[["SITEID", "SUBJID", "FORM", "COLUMN", "RECID", "RULE", "VALUE"]].values.tolist()
+    assert got == [
+        ["102", "102-0007", "AE", "AETERM", "2", "xpt_ascii", "头痛"],
+        ["102", "102-0007", "AE", "AETERM", "3", "xpt_ascii", "皮疹 rash"],
+    ]
+    assert findings["MESSAGE"].str.startswith("English translation needed").all()
 
 
 def test_character_value_of_200_bytes_fits_201_does_not(tmp_path):
