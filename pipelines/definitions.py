@@ -6,8 +6,8 @@ from assets.adam.assets import ADAM_ASSETS, ADAM_CHECKS
 from assets.exports.assets import EXPORTS_ASSETS, EXPORTS_CHECKS
 from assets.ingest.assets import INGEST_ASSETS, INGEST_CHECKS
 from assets.qa.assets import QA_ASSETS, QA_CHECKS
-from assets.sdtm.consistency.assets import CONSISTENCY_ASSETS
 from assets.sdtm.assets import SDTM_ASSETS, SDTM_CHECKS
+from assets.sdtm.consistency.assets import CONSISTENCY_ASSETS
 from assets.sdtm.eligibility.assets import ELIGIBILITY_ASSETS, ELIGIBILITY_CHECKS
 from pipelines.checks import FRESHNESS_CHECKS
 from pipelines.jobs import ALL_JOBS

@@ -20,6 +20,7 @@ INGEST_FINDINGS = dg.AssetKey("ingest_findings")
 # sdtm (beside the domain tables)
 ELIGIBILITY = dg.AssetKey("eligibility")
 SLEDAI_FINDINGS = dg.AssetKey("sledai_findings")
+CONSISTENCY_FINDINGS = dg.AssetKey("consistency_findings")
 
 # adam (beside the analysis datasets)
 ADAM_STATS = dg.AssetKey("adam_stats")
@@ -60,6 +61,7 @@ FINDING_PRODUCERS = {
     "eligibility": ELIGIBILITY,
     "sledai": SLEDAI_FINDINGS,
     "visits": sdtm("SV"),
+    "consistency": CONSISTENCY_FINDINGS,
     "exports": EXPORT_XPT,
     "dataset_json": EXPORT_DATASET_JSON,
 }
