@@ -37,14 +37,33 @@ def main() -> None:
     type=click.FloatRange(0.0, 0.5),
     help="Fraction of rows given a defect of the contract's 'Bad input' kinds (0 = clean).",
 )
+@click.option(
+    "--data-cut",
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="Last day of data in every site's newest export [default: study/synth.yaml data_cut]. The "
+    "trial's calendar stays put: an earlier cut is an interim look (fewer subjects screened, more "
+    "mid-study), a later one lets more subjects finish.",
+)
 def generate(
-    out: Path, restricted_out: Path | None, sites: int, subjects: int, seed: int, defects: float
+    out: Path,
+    restricted_out: Path | None,
+    sites: int,
+    subjects: int,
+    seed: int,
+    defects: float,
+    data_cut: str | None,
 ) -> None:
     """Write a synthetic landing zone per the site export contract (deterministic for a seed)."""
-    from synth.generate import generate_trial
+    from synth.generate import DataCutError, generate_trial
 
     restricted_out = restricted_out or out.resolve().parent / "restricted"
-    summary = generate_trial(out, restricted_out, sites=sites, subjects=subjects, seed=seed, defects=defects)
+    try:
+        summary = generate_trial(
+            out, restricted_out, sites=sites, subjects=subjects, seed=seed, defects=defects, data_cut=data_cut
+        )
+    except DataCutError as exc:
+        raise click.BadParameter(str(exc), param_hint="--data-cut") from exc
     click.echo(f"landing zone: {out}\nrestricted list: {restricted_out}")
     for key, value in summary.items():
         click.echo(f"  {key}: {value}")

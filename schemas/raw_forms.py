@@ -10,7 +10,7 @@ quarantine; protocol limits (weight 45-80 kg, ...) are not here, they are in
 Rule names (the ``check`` of a failure) are stable identifiers used in the quarantine table and
 the data queries: ``required``, ``value_set``, ``cdash_date_form``, ``date_exists``,
 ``date_from_1900``, ``date_by_data_cut``, ``number_form``, ``integer_form``, ``time_form``,
-``text_characters``, ``unique_recid``, ``subject_id_form``, ``site_matches_folder``, ``study_id``,
+``text_characters``, ``meddra_code_form``, ``meddra_version_form``, ``unique_recid``, ``subject_id_form``, ``site_matches_folder``, ``study_id``,
 ``unit_known_for_test``, ``lab_result_form``, ``plausible_range``, ``birth_before_consent``.
 Every numeric column has a ``plausible_range`` rule: by test (``vital_signs.csv``, ``lab_tests.csv``,
 ``flow_cytometry.csv``, in the standard unit; the lab reference range too) or from
@@ -34,6 +34,10 @@ from assets.common.units import RESULT_PATTERN, parse_integer, parse_number, par
 from study import facts
 
 SUBJID_PATTERN = r"^[0-9]{3}-[0-9]{4}$"
+MEDDRA_CODE_PATTERN = r"^[0-9]{8}$"
+"""site-export.md (Forms, v2): a MedDRA code (``AELLTCD`` ... ``AESOCCD``) is 8 ASCII digits."""
+MEDDRA_VERSION_PATTERN = r"^[0-9]{1,2}\.[0-9]$"
+"""site-export.md (Forms, v2): ``MEDDRAV`` is a MedDRA release number such as ``27.0``."""
 CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 """site-export.md (File format, v2): the control characters (Unicode Cc) other than tab, LF and CR."""
 # TEXT columns and RECID/RANDNO are checked for them; a control character in a code, date or
@@ -51,6 +55,8 @@ RULE_MESSAGES = {
     "integer_form": "not a whole number of ASCII digits (or too large for a 64-bit float)",
     "time_form": "time is not HH:MM (24 hour)",
     "text_characters": "text holds a control character other than tab, CR and LF",
+    "meddra_code_form": "MedDRA code is not 8 ASCII digits",
+    "meddra_version_form": "MedDRA version is not a release number such as 27.0",
     "unique_recid": "RECID occurs more than once in the file (all copies quarantined)",
     "subject_id_form": "SUBJID is not SITEID-NNNN",
     "site_matches_folder": "SITEID differs from the site folder the file came from",
@@ -77,6 +83,11 @@ def _fullmatch(text: pd.Series, pattern: str) -> pd.Series:
 
 def _matches(pattern: str) -> Callable[[pd.Series], pd.Series]:
     return lambda s: _fullmatch(_text(s), pattern).fillna(True) | s.isna()
+
+
+def _matches_ascii(pattern: str) -> Callable[[pd.Series], pd.Series]:
+    """The value as sent (not stripped: a code with a blank is not 8 digits) matches ``pattern``."""
+    return lambda s: _fullmatch(s.astype("string"), pattern).fillna(True) | s.isna()
 
 
 def _isin(values: tuple[str, ...]) -> Callable[[pd.Series], pd.Series]:
@@ -123,6 +134,10 @@ def _column_checks(col_type: str, valueset: str) -> list[pa.Check]:
         checks.append(pa.Check(_text_ok, name="text_characters"))
     elif col_type == "TIME":
         checks.append(pa.Check(_matches(TIME_PATTERN), name="time_form"))
+    elif col_type == "MEDDRACODE":
+        checks.append(pa.Check(_matches_ascii(MEDDRA_CODE_PATTERN), name="meddra_code_form"))
+    elif col_type == "MEDDRAVERSION":
+        checks.append(pa.Check(_matches_ascii(MEDDRA_VERSION_PATTERN), name="meddra_version_form"))
     return checks
 
 

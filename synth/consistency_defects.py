@@ -48,10 +48,10 @@ CODING = (
     "AESOCCD",
 )
 UNCODED = ("AEBODSYS", "AEBDSYCD", "AESOC", "AESOCCD")
-"""The coding columns an ``ae_coded`` defect empties: the system organ class, not the preferred term,
-because SDTM AE conformance (``sdtm_ae_conforms``, blocking) requires ``AEDECOD`` (core Req) and a run
-would stop on an event delivered wholly uncoded; the rule queries either empty (derivations.md, (v2)
-Data-management consistency queries: AE coding). Use :data:`CODING` once AE accepts an uncoded event."""
+"""``ae_coded`` defects alternate between an event delivered wholly uncoded (every :data:`CODING`
+column empty, as the coding team leaves an event not yet coded: site-export.md, AE MedDRA coding)
+and one whose system organ class alone is missing (:data:`UNCODED`); the rule queries either
+(derivations.md, (v2) Data-management consistency queries: AE coding)."""
 _FULL = re.compile(r"^\d{2}-[A-Z]{3}-\d{4}$")
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 
@@ -155,11 +155,14 @@ class _Planter:
         ae = self.f["AE"]
         if "AEDECOD" not in ae or "AEBODSYS" not in ae:
             return
-        for r in self.rows("AE", (ae["AEDECOD"] != "") & (ae["AEBODSYS"] != ""))[: self.n]:
-            for c in UNCODED:
+        for i, r in enumerate(self.rows("AE", (ae["AEDECOD"] != "") & (ae["AEBODSYS"] != ""))[: self.n]):
+            emptied = CODING if i % 2 == 0 else UNCODED
+            for c in emptied:
                 if c in ae:
                     ae[c][r] = ""
-            self.line("ae_coding", "AE", r, UNCODED[0], "ae_coded", value=ae["AETERM"][r])
+            self.line(
+                "ae_coding", "AE", r, emptied[0] if i % 2 else "AEDECOD", "ae_coded", value=ae["AETERM"][r]
+            )
 
     def ae_duplicate(self) -> None:
         ae = self.f["AE"]

@@ -78,7 +78,11 @@ def make_vs(trial: Trial) -> Table:
     std = np.where(code == "HEIGHT", trial.subj["height"][subj], std)
     sys = rng.normal(121, 12, n)
     std = np.where(code == "SYSBP", sys, std)
-    std = np.where(code == "DIABP", np.minimum(rng.normal(76, 8, n), sys - 25), std)
+    # DIABP at least 25 mmHg below the SYSBP of the same visit (its own row's draw is another row's
+    # value: capping by it let DIABP exceed SYSBP: derivations.md, (v2) Data-management consistency queries)
+    sys_of_visit = np.full(len(trial.visits), np.inf)
+    sys_of_visit[v[code == "SYSBP"]] = sys[code == "SYSBP"]
+    std = np.where(code == "DIABP", np.minimum(rng.normal(76, 8, n), sys_of_visit[v] - 25), std)
     std = np.where(code == "PULSE", rng.normal(76, 9, n), std)
     temp = np.where(fever, rng.uniform(38.2, 39.0, n), np.clip(rng.normal(36.6, 0.25, n), 35.9, 37.4))
     std = np.where(code == "TEMP", temp, std)

@@ -1,4 +1,4 @@
-"""Subject-level history forms: CM, MH and AE.
+"""Subject-level history forms: CM, MH and AE (the AE form's v2 columns: :mod:`synth.ae_coding`).
 
 Built subject by subject (a handful of rows each, cheap even for thousands of subjects) into
 column lists. Pre-consent records are written so that the eligibility rules decide exactly what
@@ -12,6 +12,7 @@ import numpy as np
 
 import study
 from synth import dates
+from synth.ae_coding import add_ae_v2_columns
 from synth.forms_admin import injection_days
 from synth.params import params, stream
 from synth.table import Table
@@ -404,7 +405,12 @@ def make_ae(trial: Trial) -> tuple[Table, Table]:
                 ("Systemic lupus erythematosus flare", start, start + int(rng.integers(7, 40)), 0.5, "DISC")
             )
         events.sort(key=lambda e: (e[1], e[0]))
+        seen: set[tuple[str, int]] = set()
         for order, (term, start, end, p_ser, kind) in enumerate(events):
+            # The same event twice on one day is one event (a second record would be an AE duplicate,
+            # derivations.md, (v2) Data-management consistency queries): drawn as before, not written.
+            repeat = (term, start) in seen
+            seen.add((term, start))
             ser = bool(rng.random() < p_ser)
             sev = str(rng.choice(list(sev_p), p=np.asarray(list(sev_p.values())) / sum(sev_p.values())))
             if ser and sev == "MILD":
@@ -422,9 +428,10 @@ def make_ae(trial: Trial) -> tuple[Table, Table]:
                     "DRUG INTERRUPTED" if ser else ("NOT APPLICABLE" if kind == "PRE" else "DOSE NOT CHANGED")
                 )
             )
-            _ae_record(rows, int(i), term, start, end, trial.cut, sev, ser, rel, acn, order)
+            if not repeat:
+                _ae_record(rows, int(i), term, start, end, trial.cut, sev, ser, rel, acn, order)
             indication = next((v for k, v in _TREATS.items() if k in term), None)
-            if indication in treatments and rng.random() < p["ae_treated_rate"]:
+            if indication in treatments and rng.random() < p["ae_treated_rate"] and not repeat:
                 trt, decod, dose, unit, freq, route, indc = treatments[indication]
                 ongoing = end > trial.cut
                 cm.add(
@@ -446,7 +453,7 @@ def make_ae(trial: Trial) -> tuple[Table, Table]:
                 )
     ae = rows.table(("_subj", "_date", "_avail", "_ord", "_end"))
     keep = ae["_date"] <= trial.cut
-    ae = ae.take(keep)
+    ae = add_ae_v2_columns(ae.take(keep), trial)
     ae["_protect"] = np.zeros(len(ae), dtype=bool)
     extra = cm.table(("_subj", "_date", "_avail", "_ord", "_end"))
     if len(extra):

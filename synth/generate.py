@@ -15,6 +15,7 @@ import numpy as np
 import study
 from synth import dates, efficacy, queries
 from synth.assemble import add_common
+from synth.consistency_defects import plant_consistency_defects
 from synth.defects import (
     ROW_FORMS,
     FilePlan,
@@ -45,6 +46,12 @@ from synth.writer import (
 )
 
 MARKER = ".synth-trial"
+
+
+class DataCutError(ValueError):
+    """The data cut asked for is not a date, or leaves a site without any subject."""
+
+
 _OURS = ("sites", "iwrs", "GROUND_TRUTH.csv", "RANDLIST.csv", MARKER)
 
 
@@ -55,6 +62,7 @@ def generate_trial(
     subjects: int = 120,
     seed: int = 2026,
     defects: float = 0.0,
+    data_cut: str | None = None,
 ) -> dict:
     """Writes a whole synthetic trial and returns a summary.
 
@@ -69,14 +77,21 @@ def generate_trial(
     > 0 plants every fault kind of the contract's "Bad input" table, listed in GROUND_TRUTH.csv.
 
     Every site has two or three complete cumulative exports (data cuts 56/28 days before the
-    newest, then study/synth.yaml ``data_cut``); with defects some sites also get a newer,
-    incomplete export. ``GROUND_TRUTH.csv`` has the columns ``kind,outcome,site,export_id,file,
+    newest, then the data cut); with defects some sites also get a newer, incomplete export.
+
+    ``data_cut`` (ISO date ``YYYY-MM-DD``; default study/synth.yaml ``data_cut``) is the last day
+    of data in every site's newest export. The trial's calendar (consent dates, hence first doses
+    and visits) stays where study/synth.yaml ``data_cut`` places it, so an earlier cut is an interim
+    look at the same trial: subjects not yet screened by then (consent later than
+    ``last_consent_days_before_cut`` days before the cut) are not in the data, and more subjects
+    are mid-study; a later cut lets more subjects finish. The same arguments give the same bytes. ``GROUND_TRUTH.csv`` has the columns ``kind,outcome,site,export_id,file,
     recid,column,detail``: one line per planted fault (two for a duplicated RECID, one per copy),
     ``export_id`` the export concerned (for queries, deviations and row faults: the site's newest
     complete export, the one in force), ``detail`` as ``key=value`` pairs starting with
     ``subjid=`` where a subject is concerned. Visit-window queries and deviations name no file.
 
-    Summary keys: sites, subjects, screen_failures, randomized, data_cut, exports_written,
+    Summary keys: sites, subjects (screened by the cut), subjects_planned, screen_failures,
+    randomized, data_cut, exports_written,
     in_force_exports (site -> export id), incomplete_exports, rows_per_form (in-force exports),
     rows_written (all exports), defects (ground-truth lines by kind).
     """
@@ -87,18 +102,24 @@ def generate_trial(
         raise ValueError("restricted_out must be a separate location, not the landing zone or inside it")
     _prepare(out)
     _prepare(restricted_out)
-    trial = build_trial(sites, subjects, seed, defects)
+    trial = build_trial(sites, subjects, seed, defects, data_cut)
     frames, truth = build_forms(trial)
     plan = plan_file_faults(trial.sites, frames, seed, defects)
     faults = plan_row_faults(frames, plan, trial.sites, seed, defects)
     truth += faults.truth
-    summary = _write_all(out, restricted_out, trial, frames, plan, faults, truth)
+    # after the row faults, on rows without one, so the row faults are those of a trial without them
+    consistency, extra_rand = plant_consistency_defects(
+        frames, plan, faults, trial, _iwrs_export_id(trial.cut)
+    )
+    truth += consistency
+    summary = _write_all(out, restricted_out, trial, frames, plan, faults, truth, extra_rand)
     summary.update(
         sites=sites,
-        subjects=subjects,
+        subjects=len(trial.subj),
+        subjects_planned=subjects,
         screen_failures=int(trial.subj["fail"].sum()),
         randomized=int((~trial.subj["fail"]).sum()),
-        data_cut=params()["data_cut"],
+        data_cut=str(np.datetime64(trial.cut, "D")),
     )
     return summary
 
@@ -118,11 +139,19 @@ def _prepare(folder: Path) -> None:
     (folder / MARKER).write_text("written by synth.generate.generate_trial; cleared on the next run\n")
 
 
-def build_trial(n_sites: int, n_subjects: int, seed: int, defects: float) -> Trial:
-    """Subjects, randomization, course, visits and disease activity: everything before the forms."""
-    cut = dates.day(params()["data_cut"])
+def build_trial(
+    n_sites: int, n_subjects: int, seed: int, defects: float, data_cut: str | None = None
+) -> Trial:
+    """Subjects, randomization, course, visits and disease activity: everything before the forms.
+
+    The calendar is placed from study/synth.yaml ``data_cut``; ``data_cut`` (ISO date) cuts the
+    data at another day (:func:`screened_by`)."""
+    calendar = dates.day(params()["data_cut"])
+    cut = calendar if data_cut is None else _cut_day(data_cut)
     site_list = make_sites(n_sites, seed)
-    subj = make_subjects(site_list, n_subjects, seed, defects, cut)
+    subj = make_subjects(site_list, n_subjects, seed, defects, calendar)
+    if cut != calendar:
+        subj = screened_by(subj, cut, site_list)
     screen = efficacy.screening_items(subj["design"], seed)
     randlist = randomize(subj, efficacy.totals(screen), seed)
     plan_course(subj, seed, cut)
@@ -141,6 +170,36 @@ def build_trial(n_sites: int, n_subjects: int, seed: int, defects: float) -> Tri
         randlist=randlist,
         moved_visits=moved,
     )
+
+
+def _cut_day(data_cut: str) -> int:
+    """Day number of an ISO date ``YYYY-MM-DD`` given as the data cut (DataCutError otherwise)."""
+    text = str(data_cut)
+    if len(text) != 10 or text[4] != "-" or text[7] != "-":
+        raise DataCutError(f"data cut must be an ISO date YYYY-MM-DD, not {data_cut!r}")
+    try:
+        return dates.day(text)
+    except ValueError as exc:
+        raise DataCutError(f"data cut must be an ISO date YYYY-MM-DD, not {data_cut!r}") from exc
+
+
+def screened_by(subj: Table, cut: int, sites: list[Site]) -> Table:
+    """The subjects screened and decided by the data ``cut``: consent on or before ``cut -
+    last_consent_days_before_cut`` (study/synth.yaml), the same rule that places every consent of
+    the planned calendar, so every subject in the data is randomized or a screen failure by the cut.
+    Subjects are numbered by consent within their site, so the ones kept keep their numbers.
+    DataCutError when a site would have no subject (the cut is too early for it)."""
+    last = cut - int(params()["last_consent_days_before_cut"])
+    kept = subj.take(subj["icdat"] <= last)
+    empty = [s.siteid for s in sites if not (kept["site"] == s.index).any()]
+    if empty:
+        first = str(np.datetime64(int(subj["icdat"].min()), "D"))
+        raise DataCutError(
+            f"data cut {np.datetime64(cut, 'D')}: no subject of site(s) {', '.join(empty)} screened by then "
+            f"(the first consent is {first}; a cut needs {int(params()['last_consent_days_before_cut'])} days after "
+            "each site's first consent)"
+        )
+    return kept
 
 
 def build_forms(trial: Trial) -> tuple[dict[str, Table], list[dict]]:
@@ -246,6 +305,7 @@ def _write_all(
     plan: FilePlan,
     faults: RowFaults,
     truth: list[dict],
+    extra_rand: list[dict] | None = None,
 ) -> dict:
     n_sites = len(trial.sites)
     faulty = {f: faulty_frame(f, frames[f], faults) if f in ROW_FORMS else frames[f] for f in study.FORMS}
@@ -332,7 +392,7 @@ def _write_all(
         )
     for row in truth:
         row["export_id"] = row["export_id"] or in_force[row["site"]]
-    n_exports += _write_iwrs(out, trial)
+    n_exports += _write_iwrs(out, trial, extra_rand or [])
     write_bytes(
         restricted / "RANDLIST.csv",
         csv_bytes(["RANDNO", "ARMCD"], [trial.randlist["RANDNO"], trial.randlist["ARMCD"]]),
@@ -348,30 +408,37 @@ def _write_all(
     }
 
 
-def _write_iwrs(out: Path, trial: Trial) -> int:
-    """IWRS exports at the earlier and the newest cut: RAND.csv of subjects randomized by then."""
+def _iwrs_export_id(cut: int) -> str:
+    """The id of the IWRS export of a data cut (it runs the next day)."""
+    return dates.export_id(cut + 1, int(params()["iwrs_export_minutes_utc"]))
+
+
+def _write_iwrs(out: Path, trial: Trial, extra_rand: list[dict]) -> int:
+    """IWRS exports at the earlier and the newest cut: RAND.csv of subjects randomized by then; the
+    newest also carries ``extra_rand`` (planted second randomizations, synth.consistency_defects)."""
     s = trial.subj
     back = int(params()["earlier_exports_days_before"][0])
-    minute = int(params()["iwrs_export_minutes_utc"])
     r = np.flatnonzero(~s["fail"])
     r = r[np.lexsort((s["RANDNO"][r].astype(str), s["randdt"][r]))]
     for cut in (trial.cut - back, trial.cut):
         who = r[s["randdt"][r] <= cut]
-        export_id = dates.export_id(cut + 1, minute)
+        export_id = _iwrs_export_id(cut)
         cols = ["STUDYID", "SITEID", "SUBJID", "RANDNO", "RANDDAT", "STRATUM"]
+        extra = extra_rand if cut == trial.cut else []
+        again = np.asarray([e["subj"] for e in extra], dtype=np.int64)
         arrays = [
-            text(study.studyid(), len(who)),
-            s["SITEID"][who],
-            s["SUBJID"][who],
-            s["RANDNO"][who],
-            dates.cdash(s["randdt"][who]),
-            s["stratum"][who],
+            text(study.studyid(), len(who) + len(extra)),
+            np.concatenate([s["SITEID"][who], s["SITEID"][again]]),
+            np.concatenate([s["SUBJID"][who], s["SUBJID"][again]]),
+            np.concatenate([s["RANDNO"][who], text([e["RANDNO"] for e in extra])]),
+            np.concatenate([dates.cdash(s["randdt"][who]), dates.cdash([e["randdt"] for e in extra])]),
+            np.concatenate([s["stratum"][who], s["stratum"][again]]),
         ]
         data = csv_bytes(cols, arrays)
         folder = out / "iwrs" / export_id
         write_bytes(folder / "RAND.csv", data)
         write_bytes(
             folder / "MANIFEST.json",
-            manifest_bytes("IWRS", export_id, {"RAND.csv": (sha256(data), len(who))}),
+            manifest_bytes("IWRS", export_id, {"RAND.csv": (sha256(data), len(who) + len(extra))}),
         )
     return 2

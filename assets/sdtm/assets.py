@@ -13,11 +13,12 @@ import pandas as pd
 
 from assets.common import keys
 from assets.common.asset_metadata import subject_level, table_metadata
+from assets.common.data_cut import source_data_cuts
 from assets.common.findings import make_findings
 from assets.common.parquet import read_parquet, write_parquet
 from assets.common.resources import RestrictedRandomization, Warehouse
 from assets.ingest.reading import read_randlist
-from assets.ingest.store import read_form, read_forms
+from assets.ingest.store import read_form, read_forms, read_qa_table
 from assets.sdtm import events, findings, interventions, special, trial_design
 from assets.sdtm.timing import (
     VISIT_COLUMNS,
@@ -62,8 +63,10 @@ def _ingest(warehouse: Warehouse) -> Path:
 
 
 def _reference(warehouse: Warehouse) -> pd.DataFrame:
-    """USUBJID, RFSTDTC, RFICDTC (and ARMCD) from the written DM."""
-    return read_parquet(dataset_path(warehouse, "DM"), columns=["USUBJID", "RFSTDTC", "RFICDTC", "ARMCD"])
+    """USUBJID, RFSTDTC, RFENDTC, RFICDTC (and ARMCD) from the written DM."""
+    return read_parquet(
+        dataset_path(warehouse, "DM"), columns=["USUBJID", "RFSTDTC", "RFENDTC", "RFICDTC", "ARMCD"]
+    )
 
 
 def _visit_rows(warehouse: Warehouse) -> pd.DataFrame:
@@ -105,15 +108,28 @@ def _trial_design_asset(dataset: str, builder):
     return _asset
 
 
+@dg.asset(
+    group_name=GROUP,
+    deps=[keys.SITE_INGEST],
+    kinds={"python", "parquet"},
+    description="SDTM TS (Trial Summary) from study metadata and the MedDRA version of the AE coding.",
+)
+def sdtm_ts(warehouse: Warehouse) -> dg.MaterializeResult:
+    ae = read_form(_ingest(warehouse), "AE")  # a small form; MEDDRAV is all TS reads of it
+    return dg.MaterializeResult(metadata=write_dataset(warehouse, "TS", trial_design.build_ts(ae)))
+
+
 TRIAL_DESIGN = [
-    _trial_design_asset(name, builder)
-    for name, builder in (
-        ("TS", trial_design.build_ts),
-        ("TA", trial_design.build_ta),
-        ("TE", trial_design.build_te),
-        ("TV", trial_design.build_tv),
-        ("TI", trial_design.build_ti),
-    )
+    sdtm_ts,
+    *(
+        _trial_design_asset(name, builder)
+        for name, builder in (
+            ("TA", trial_design.build_ta),
+            ("TE", trial_design.build_te),
+            ("TV", trial_design.build_tv),
+            ("TI", trial_design.build_ti),
+        )
+    ),
 ]
 
 
@@ -146,7 +162,12 @@ def sdtm_dm(
 def sdtm_sv(warehouse: Warehouse) -> dg.MaterializeResult:
     visits = _visit_rows(warehouse)
     reference = _reference(warehouse)
-    meta = write_dataset(warehouse, "SV", special.build_sv(visits, reference))
+    subjects = read_parquet(dataset_path(warehouse, "DM"), columns=["USUBJID", "SITEID", "RFSTDTC"])
+    ds = read_form(_ingest(warehouse), "DS", columns=["USUBJID", "DSDECOD", "DSSTDTC"])
+    site_cuts = source_data_cuts(read_qa_table(_ingest(warehouse), "inventory"))
+    sv = special.build_sv(visits, subjects, ds, site_cuts)
+    meta = write_dataset(warehouse, "SV", sv)
+    meta["missed_visits"] = int(sv["SVOCCUR"].eq("N").sum()) if len(sv) else 0
     late = find_visits_outside_window(visits, reference) if len(visits) else make_findings(pd.DataFrame())
     write_parquet(late, warehouse.layer("qa") / "findings" / "visits.parquet")
     meta["visit_window_findings"] = len(late)
@@ -219,10 +240,10 @@ def sdtm_ex(warehouse: Warehouse):
         )
 
 
-@dg.multi_asset(outs=_outs("MH", "SUPPMH"), deps=[keys.SITE_INGEST])
+@dg.multi_asset(outs=_outs("MH", "SUPPMH"), deps=[keys.SITE_INGEST, keys.sdtm("DM")])
 def sdtm_mh(warehouse: Warehouse):
-    """MH and SUPPMH (NYHA class)."""
-    built = events.build_mh(read_form(_ingest(warehouse), "MH"))
+    """MH and SUPPMH (NYHA class); study days from DM's RFSTDTC."""
+    built = events.build_mh(read_form(_ingest(warehouse), "MH"), _reference(warehouse))
     for dataset in ("MH", "SUPPMH"):
         yield dg.MaterializeResult(
             asset_key=keys.sdtm(dataset), metadata=write_dataset(warehouse, dataset, built[dataset])

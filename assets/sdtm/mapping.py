@@ -13,7 +13,7 @@ a rule of their own (``ALGORITHM = derived`` in ``study/sdtm_variables.csv``) an
 ``study_day`` study day of the ``--DTC`` variable named in ``SOURCE`` against ``RFSTDTC``
 ``seq``       1, 2, ... per ``USUBJID`` after a stable sort by the dataset keys (reruns keep them)
 
-Types follow the spec: ``Char`` -> string, ``Num`` -> Int64 for counts and days (:func:`is_integer_var`),
+Types follow the spec: ``Char`` -> string, ``Num`` -> Int64 for counts, days and codes (:func:`is_integer_var`),
 float otherwise (``VISITNUM`` is not whole for unscheduled visits). Adding a variable is a spec row.
 """
 
@@ -34,7 +34,10 @@ from assets.sdtm import metadata
 from study import spec
 
 STANDARD = "sdtm"
-INTEGER_VARIABLES = frozenset({"AGE", "TAETORD", "VISITDY"})
+INTEGER_VARIABLES = frozenset(
+    {"AGE", "TAETORD", "VISITDY", "AELLTCD", "AEPTCD", "AEHLTCD", "AEHLGTCD", "AEBDSYCD", "AESOCCD"}
+)
+"""Whole numbers besides sequence numbers and days: the MedDRA codes are 8-digit integers."""
 
 
 def isin_text(values: pd.Index | pd.Series, allowed) -> np.ndarray:

@@ -1,6 +1,8 @@
-"""Trial design domains from study metadata only: TS, TA, TE, TV, TI (SDTMIG 3.4 section 7).
+"""Trial design domains from study metadata: TS, TA, TE, TV, TI (SDTMIG 3.4 section 7).
 
-No subject data is read: these datasets are the same for every run of the same metadata.
+No subject data is read. TS adds one fact the sites deliver: the MedDRA version of the AE coding
+(``MEDDRAV``, site-export.md v2), the same in blinded and unblinded runs; the other datasets are
+the same for every run of the same metadata.
 """
 
 from __future__ import annotations
@@ -12,10 +14,36 @@ from assets.sdtm import metadata
 from assets.sdtm.mapping import map_to_spec
 
 
-def build_ts() -> pd.DataFrame:
+def derive_param_dictver(ae: pd.DataFrame | None) -> pd.DataFrame:
+    """TS parameter rows of the MedDRA version the AE coding was delivered in: one row per distinct
+    ``MEDDRAV`` of the ingested AE form (sorted; none while nothing is coded), ``TSVAL`` and
+    ``TSVCDVER`` the version, ``TSVCDREF`` ``MedDRA`` (C66788). The parameter is sponsor-defined
+    (``study/trial_design.yaml`` ``dictionary_version``; TSPARMCD C66738 is extensible and CT
+    2025-03-28 has no term for a dictionary version)."""
+    param = metadata.trial_design()["dictionary_version"]
+    versions: list[str] = []
+    if ae is not None and "MEDDRAV" in ae.columns:
+        delivered = ae["MEDDRAV"].astype("string").str.strip().dropna()
+        versions = sorted(set(delivered[delivered.str.len() > 0]))
+    return pd.DataFrame(
+        {
+            "TSPARMCD": param["TSPARMCD"],
+            "TSPARM": param["TSPARM"],
+            "TSVAL": versions,
+            "TSVALCD": "",
+            "TSVCDREF": param["TSVCDREF"],
+            "TSVCDVER": versions,
+        },
+        index=range(len(versions)),
+        dtype="string",
+    )
+
+
+def build_ts(ae: pd.DataFrame | None = None) -> pd.DataFrame:
     """TS: one row per parameter value of ``study/trial_summary.csv`` (TSVAL filled from study.yaml
-    and protocol_limits.csv); TSSEQ numbers repeated parameters (two TTYPE rows -> 1, 2)."""
-    ts = metadata.trial_summary()
+    and protocol_limits.csv), then the MedDRA version(s) of the ingested AE form
+    (:func:`derive_param_dictver`); TSSEQ numbers repeated parameters (two TTYPE rows -> 1, 2)."""
+    ts = pd.concat([metadata.trial_summary(), derive_param_dictver(ae)], ignore_index=True)
     ts["TSSEQ"] = ts.groupby("TSPARMCD", sort=False).cumcount() + 1
     return map_to_spec(ts, "TS").reset_index(drop=True)
 

@@ -597,6 +597,20 @@ KINDS = {
     "reported": {"unexpected_column"},
     "query": {"sltotal_mismatch", "sledai_lab_inconsistent", "visit_out_of_window", "ie_answer_disagrees"},
     "deviation": {"randomized_while_ineligible"},
+    "consistency": {  # synth/consistency_defects.py
+        "ae_dates",
+        "ae_seriousness",
+        "ae_coding",
+        "ae_duplicate",
+        "cm_dates",
+        "death",
+        "dosing_after_discontinuation",
+        "visit_order",
+        "vs_bp_order",
+        "lab_range",
+        "randomization",
+        "before_consent",
+    },
 }
 
 

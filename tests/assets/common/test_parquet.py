@@ -89,6 +89,6 @@ def test_every_file_records_the_code_version_beside_the_contract_version(tmp_pat
     path = tmp_path / "t.parquet"
     write_parquet(ROWS, path)
     meta = pq.read_schema(path).metadata
-    assert meta[b"contract_version"] == b"1"
+    assert meta[b"contract_version"] == b"2"
     assert meta[b"code_version"] == code_version().encode()
     assert code_version() not in ("", "0+unknown")  # the package is installed (make venv)

@@ -18,7 +18,11 @@ from assets.ingest.validate import split_valid_and_quarantine
 from tests.exports import form_header
 
 HEADER = ",".join(form_header("AE")).encode()
-ROW = b"LDIL2SLE,101,101-0001,AE1,HEADACHE,10-MAR-2026,,N,MILD,N,NOT RELATED,DOSE NOT CHANGED,RECOVERED"
+V2_EMPTY = b"," * (len(form_header("AE")) - 13)  # the v2 seriousness and coding columns, empty
+ROW = (
+    b"LDIL2SLE,101,101-0001,AE1,HEADACHE,10-MAR-2026,,N,MILD,N,NOT RELATED,DOSE NOT CHANGED,RECOVERED"
+    + V2_EMPTY
+)
 FILES = [
     HEADER + b"\n" + ROW + b"\n",
     HEADER + b"\n" + ROW,  # no newline at the end

@@ -137,6 +137,9 @@ def test_events_cm_mh_ds(forms):
     ref = _ref(forms)
     ae = events.build_ae(forms["AE"], ref)
     assert ae["AESTDY"].tolist()[0] == -1 and pd.isna(ae["AESTDY"].tolist()[1])  # 28-FEB and UN-MAR
+    assert ae["AEDECOD"].tolist() == ["HEADACHE", "INJECTION SITE REACTION"]  # the delivered PTs
+    assert ae["AEPTCD"].tolist() == [10019211, 99300001] and ae["AESMIE"].fillna("").tolist() == ["", "Y"]
+    assert ae["AEENRTPT"].tolist()[1] == "ONGOING" and ae["AEENTPT"].tolist()[1] == "2026-06-01"
     cm = interventions.build_cm(forms["CM"], ref)
     assert cm.iloc[0][["CMDOSFRQ", "CMROUTE", "CMENRF"]].tolist() == ["EVERY WEEK", "ORAL", "ONGOING"]
     mh = events.build_mh(forms["MH"], ref)

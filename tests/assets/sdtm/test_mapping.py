@@ -14,7 +14,13 @@ from assets.sdtm.timing import (
     unscheduled_visitnums,
 )
 
-REF = pd.DataFrame({"USUBJID": ["S1"], "RFSTDTC": ["2026-03-01T10:00"], "RFICDTC": ["2026-02-01"]})
+REF = pd.DataFrame(
+    {"USUBJID": ["S1"], "RFSTDTC": ["2026-03-01T10:00"], "RFENDTC": ["2026-03-07"], "RFICDTC": ["2026-02-01"]}
+)
+V2_COLUMNS = (  # site-export.md v2: seriousness criteria and MedDRA coding, not answered / not coded here
+    "AESDTH AESLIFE AESHOSP AESDISAB AESCONG AESMIE MEDDRAV AELLT AELLTCD AEDECOD AEPTCD AEHLT AEHLTCD "
+    "AEHLGT AEHLGTCD AEBODSYS AEBDSYCD AESOC AESOCCD"
+).split()
 
 
 def _ae(dates: list[str]) -> pd.DataFrame:
@@ -33,6 +39,8 @@ def _ae(dates: list[str]) -> pd.DataFrame:
             "AEREL": "RELATED",
             "AEACN": "dose not changed",
             "AEOUT": "UNKNOWN",
+            "SRC_EXPORT": "20260401T020000Z",
+            **dict.fromkeys(V2_COLUMNS, pd.NA),
         }
     ).astype("string")
 
@@ -48,11 +56,12 @@ def test_study_day_edges_day_before_first_dose_is_minus_one_first_dose_is_one_pa
 
 
 def test_ct_map_and_derived_values_of_ae():
-    ae = build_ae(_ae(["2026-03-05"]), REF)
+    ae = build_ae(_ae(["2026-03-05"]).assign(AEDECOD="HEADACHE"), REF)
     row = ae.iloc[0]
-    assert row["AEDECOD"] == "EVENT 0"  # upper-case AETERM until MedDRA coding
+    assert row["AEDECOD"] == "HEADACHE"  # the delivered preferred term, not the verbatim term
     assert row["AEACN"] == "DOSE NOT CHANGED"
     assert row["AEENRF"] == "ONGOING"
+    assert (row["AEENRTPT"], row["AEENTPT"]) == ("ONGOING", "2026-04-01")
     assert row["EPOCH"] == "TREATMENT"
     assert row["DOMAIN"] == "AE" and row["STUDYID"] == "LDIL2SLE"
 
@@ -88,7 +97,7 @@ def test_seq_restarts_per_subject():
 
 
 def test_map_to_spec_names_missing_derived_variables():
-    with pytest.raises(KeyError, match="AEDECOD"):
+    with pytest.raises(KeyError, match=r"\['AEENRF', 'AEENRTPT', 'AEENTPT', 'EPOCH'\]"):
         map_to_spec(_ae(["2026-03-05"]).assign(RFSTDTC="2026-03-01", RFICDTC="2026-02-01"), "AE")
 
 

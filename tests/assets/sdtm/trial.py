@@ -6,6 +6,8 @@ Site 101, three subjects:
   WEEK 8 dated on day 62 (window 54-60: outside); one UNSCHEDULED lab on 20-MAR-2026.
 - 101-0002 randomized (R002 -> PBO), never dosed.
 - 101-0003 screen failure (not randomized).
+AE of 101-0001: Headache on 28-FEB-2026 (not serious), an injection site reaction in UN-MAR-2026,
+ongoing and serious (other medically important), both coded (MedDRA 27.0).
 """
 
 from __future__ import annotations
@@ -15,6 +17,19 @@ from pathlib import Path
 from tests.exports import write_export
 
 EXPORT_ID = "20260601T020000Z"
+_CODING_COLUMNS = (
+    "MEDDRAV AELLT AELLTCD AEDECOD AEPTCD AEHLT AEHLTCD AEHLGT AEHLGTCD AEBODSYS AEBDSYCD AESOC AESOCCD"
+)
+AE_CODING = {  # as the sponsor's coding team delivers it (site-export.md v2; codes of study/synth_meddra_terms.csv)
+    term: dict(zip(_CODING_COLUMNS.split(), values.split("|")))
+    for term, values in {
+        "Headache": "27.0|HEADACHE|10019211|HEADACHE|10019211|HLT_0064|99100064|HLGT_0344|99200344|"
+        "NERVOUS SYSTEM DISORDERS|10029205|NERVOUS SYSTEM DISORDERS|10029205",
+        "Injection site reaction": "27.0|INJECTION SITE REACTION|99300001|INJECTION SITE REACTION|99300001|"
+        "HLT_0901|99100901|HLGT_0901|99200901|GENERAL DISORDERS AND ADMINISTRATION SITE CONDITIONS|10018065|"
+        "GENERAL DISORDERS AND ADMINISTRATION SITE CONDITIONS|10018065",
+    }.items()
+}
 ITEMS = (
     "SEIZURE PSYCHOSIS OBS VISUAL CRANIAL HEADACHE CVA VASCULITIS ARTHRITIS MYOSITIS CASTS HEMATURIA "
     "PROTEINURIA PYURIA RASH ALOPECIA MUCOSAL PLEURISY PERICARDITIS LOWCOMP DNABIND FEVER THROMBO LEUKOPENIA"
@@ -271,6 +286,7 @@ def site_forms() -> dict[str, list[dict]]:
             "AEREL": "NOT RELATED",
             "AEACN": "DOSE NOT CHANGED",
             "AEOUT": "RECOVERED/RESOLVED",
+            **AE_CODING["Headache"],
         },
         {
             "SUBJID": s1,
@@ -279,10 +295,13 @@ def site_forms() -> dict[str, list[dict]]:
             "AESTDAT": "UN-MAR-2026",
             "AEONGO": "Y",
             "AESEV": "MILD",
-            "AESER": "N",
+            "AESER": "Y",
             "AEREL": "RELATED",
             "AEACN": "DOSE NOT CHANGED",
             "AEOUT": "NOT RECOVERED/NOT RESOLVED",
+            **dict.fromkeys(("AESDTH", "AESLIFE", "AESHOSP", "AESDISAB", "AESCONG"), "N"),
+            "AESMIE": "Y",
+            **AE_CODING["Injection site reaction"],
         },
     ]
     ds = [
