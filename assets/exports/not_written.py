@@ -1,6 +1,6 @@
 """Files a format cannot hold, and why, for the run summary, ``trialpipe export`` and define.xml.
 
-derivations.md (v2), "Text that an output format cannot hold": a value a format cannot hold
+derivations.md, "(v2) Text that an output format cannot hold": a value a format cannot hold
 unchanged is a finding and a data query; that dataset's file in that format is not written until
 every value fits, and the run summary and define.xml say which files are missing and why. The
 findings of XPT (``qa/findings/exports.parquet``) and Dataset-JSON
