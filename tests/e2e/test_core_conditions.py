@@ -2,10 +2,13 @@
 item 2). CORE itself is not a project dependency: each test names the rule, states its condition
 (the rule text of the CORE rules cache, SDTMIG 3.4) and asserts that no record meets it.
 
-One module-scoped trial (generated with defects, run blinded) is shared by every test."""
+One module-scoped trial (generated with defects, run blinded) is shared by every test. To check
+another warehouse's SDTM instead (e.g. a 200-subject trial, or an unblinded run), point
+``TRIALPIPE_CORE_SDTM`` at its ``<mode>/sdtm`` folder."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +46,8 @@ def _run_trial(base: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def sdtm_folder(tmp_path_factory) -> Path:
+    if os.environ.get("TRIALPIPE_CORE_SDTM"):
+        return Path(os.environ["TRIALPIPE_CORE_SDTM"])
     return _run_trial(tmp_path_factory.mktemp("core_conditions"))
 
 
