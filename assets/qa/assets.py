@@ -64,6 +64,7 @@ from assets.qa.run_config import (
     utc_timestamp_text,
     write_run_log,
 )
+from assets.qa.translation import derive_vars_translation_source, read_translation_sources
 
 GROUP = "qa"
 NO_DATA_CUT = pd.Timestamp("1980-01-01T00:00:00Z")
@@ -106,6 +107,10 @@ def qa_queries(
         dataset_label="Quarantined values",
     )
     findings = read_findings(qa_dir)
+    if "exports" in findings:
+        exported = findings["exports"]
+        sources = read_translation_sources(warehouse.root / "ingest", exported)
+        findings["exports"] = derive_vars_translation_source(exported, sources)
     previous = read_parquet_or_empty(qa_dir / "queries.parquet")
     current = derive_current_queries(findings)
     queries = merge_query_history(
