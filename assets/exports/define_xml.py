@@ -17,42 +17,67 @@ Content (CDISC Define-XML 2.1 specification):
 - ``MethodDef``s with the spec's ``METHOD`` text for variables of origin ``Derived``.
 Element order follows the Define-XML 2.1 schema. OIDs: ``IG.<DS>``, ``IT.<DS>.<VAR>``,
 ``IT.<DS>.<VAR>.<TESTCD>``, ``VL.<DS>.<VAR>``, ``WC.<DS>.<TESTCD>``, ``CL.<NCI code>``,
-``MT.<DS>.<VAR>``.
+``MT.<DS>.<VAR>``, ``COM.<DS>[.<VAR>]``.
+
+This module assembles the file; its parts live beside it: ``define_xml_base`` (namespaces, tags,
+``Description`` and ``ItemDef`` elements), ``define_xml_values`` (value-level rows and used terms,
+read from the data) and ``define_xml_codelists`` (CT, codelists, sponsor-defined test codes).
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from assets.common.atomic import atomic_write_text
 from assets.common.version import code_version
-from assets.exports.metadata import Dataset, Variable, per_value, value_type
+from assets.exports.define_xml_base import DEF_NS, NUMERIC_LENGTH, XLINK_NS, d, description, item_def, o
+from assets.exports.define_xml_codelists import (
+    CT_PATH,
+    CT_STANDARD_OID,
+    CT_VERSION,
+    Codelist,
+    build_codelists,
+    codelist_codes,
+    codelist_oid,
+    draws_on_no_ct,
+    load_ct,
+    select_codelists,
+    sponsor_parameter_codes,
+    sponsor_test_codes,
+)
+from assets.exports.define_xml_values import (
+    ValueLevel,
+    collect_used_terms,
+    collect_value_levels,
+    value_levels_by_variable,
+)
+from assets.exports.metadata import Dataset, Variable
 from assets.exports.not_written import NotWritten
-from study.ct import ct_path
 
-ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
-DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
-XLINK_NS = "http://www.w3.org/1999/xlink"
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-ET.register_namespace("", ODM_NS)
-ET.register_namespace("def", DEF_NS)
-ET.register_namespace("xlink", XLINK_NS)
+__all__ = [  # the module's interface (build.py, define_html.py and the tests use these names)
+    "CT_PATH",
+    "DEF_NS",
+    "NUMERIC_LENGTH",
+    "XLINK_NS",
+    "ValueLevel",
+    "build_define",
+    "codelist_codes",
+    "collect_used_terms",
+    "collect_value_levels",
+    "d",
+    "define_problems",
+    "load_ct",
+    "o",
+    "write_define",
+]
 
-CT_PATH = ct_path()
-"""NCI EVS SDTM terminology as Parquet: the vendored subset of study/ct.py; TRIALPIPE_CT overrides."""
-CT_VERSION = "2025-03-28"
 STANDARDS = {
     "sdtm": {"OID": "STD.SDTMIG.3.4", "Name": "SDTMIG", "Version": "3.4", "Purpose": "Tabulation"},
     "adam": {"OID": "STD.ADaMIG.1.3", "Name": "ADaMIG", "Version": "1.3", "Purpose": "Analysis"},
 }
-CT_STANDARD_OID = f"STD.CT.SDTM.{CT_VERSION}"
 ORIGIN_TYPES = {
     "CRF": ("Collected", "Investigator"),
     "COLLECTED": ("Collected", "Investigator"),
@@ -62,188 +87,6 @@ ORIGIN_TYPES = {
     "PROTOCOL": ("Protocol", "Sponsor"),
     "PREDECESSOR": ("Predecessor", None),
 }
-VALUE_LEVEL_RESULTS = ("ORRES", "STRESN")
-NUMERIC_LENGTH = 8  # SAS numeric storage length, given as Length of numeric ItemDefs
-
-
-def o(tag: str) -> str:
-    return f"{{{ODM_NS}}}{tag}"
-
-
-def d(tag: str) -> str:
-    return f"{{{DEF_NS}}}{tag}"
-
-
-@dataclass(frozen=True)
-class ValueLevel:
-    """One value-level ItemDef: ``variable`` of ``dataset`` where ``testcd_var`` = ``testcd``."""
-
-    dataset: str
-    variable: str
-    testcd_var: str
-    testcd: str
-    test: str
-    define_type: str
-    length: int
-    spec_var: str = ""  # --SPEC, when the test code is measured in more than one specimen
-    spec: str = ""
-
-    @property
-    def key(self) -> str:
-        """The OID part of the row: the test code, then the specimen when it takes part."""
-        return f"{self.testcd}.{self.spec}" if self.spec_var else self.testcd
-
-
-def _plain(col: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A text column without its dictionary encoding (an all-missing null column as text)."""
-    if pa.types.is_null(col.type):
-        return col.cast(pa.string())
-    return col.cast(value_type(col.type)) if pa.types.is_dictionary(col.type) else col
-
-
-def _not_number(values: pa.Array) -> pa.Array:
-    """Per value: not missing, not empty and not read as a number by ``pandas.to_numeric`` (the
-    rule that decides ``float`` or ``text``); run on the distinct values only (:func:`per_value`)."""
-    text = pd.Series(values.to_pandas(), dtype="string")
-    numeric = pd.to_numeric(text, errors="coerce")
-    flags = text.notna() & (text != "") & numeric.isna()
-    return pa.array(flags.to_numpy(dtype=bool, na_value=False), pa.bool_())
-
-
-def collect_value_levels(dataset: Dataset, table: pa.Table) -> list[ValueLevel]:
-    """Value-level rows of a ``--TESTCD`` findings dataset: per result variable present (``--ORRES``,
-    ``--STRESN``) and test code, the data type (``float`` when every value of ``--ORRES`` for that
-    test is a number) and the longest value (UTF-8 bytes). Lengths and number tests are computed
-    per distinct value (the columns come dictionary encoded), then aggregated per test code in
-    Arrow."""
-    prefix = dataset.name[:2] if dataset.standard == "sdtm" else ""
-    testcd_var = f"{prefix}TESTCD"
-    if not prefix or testcd_var not in table.column_names:
-        return []
-    codes = _plain(table.column(testcd_var))
-    has_code = pc.is_valid(codes)
-    keys, spec_var = _test_keys(table, prefix, codes)
-    tests = _plain(table.column(f"{prefix}TEST")) if f"{prefix}TEST" in table.column_names else codes
-    # the test name of a code is the one on its first row (missing -> "")
-    first = (
-        pa.table({"TESTCD": codes, "ROW": pa.array(np.arange(len(codes)))})
-        .filter(has_code)
-        .group_by("TESTCD")
-        .aggregate([("ROW", "min")])
-    )
-    test_name = dict(
-        zip(
-            first["TESTCD"].to_pylist(),
-            pc.fill_null(tests.take(first["ROW_min"]), "").to_pylist(),
-            strict=True,
-        )
-    )
-    out = []
-    for suffix in VALUE_LEVEL_RESULTS:
-        var = f"{prefix}{suffix}"
-        if var not in table.column_names:
-            continue
-        parent = dataset.variable(var)
-        col = table.column(var)
-        if parent.type == "Char":
-            col = col.cast(pa.string()) if pa.types.is_null(col.type) else col
-            length = per_value(col, pc.binary_length).cast(pa.int64())
-            not_number = pc.fill_null(per_value(col, _not_number), False)
-        else:
-            length = pa.repeat(pa.scalar(NUMERIC_LENGTH, pa.int64()), len(codes))
-            not_number = pa.repeat(pa.scalar(False), len(codes))
-        stats = (
-            pa.table({"KEY": keys, "LEN": length, "NOT_NUMBER": not_number})
-            .filter(has_code)
-            .group_by("KEY")
-            .aggregate([("LEN", "max"), ("NOT_NUMBER", "any")])
-            .sort_by("KEY")
-        )
-        for key, longest, not_num in zip(
-            stats["KEY"].to_pylist(),
-            stats["LEN_max"].to_pylist(),
-            stats["NOT_NUMBER_any"].to_pylist(),
-            strict=True,
-        ):
-            code, sep, spec = str(key).partition(KEY_SEPARATOR)
-            if parent.type == "Char":
-                kind = "text" if not_num else "float"
-            else:
-                kind = parent.define_type
-            out.append(
-                ValueLevel(
-                    dataset.name,
-                    var,
-                    testcd_var,
-                    code,
-                    str(test_name.get(code, "")),
-                    kind,
-                    max(longest or 1, 1),  # no value: length 1
-                    spec_var if sep else "",
-                    spec,
-                )
-            )
-    return out
-
-
-KEY_SEPARATOR = "\x1f"
-
-
-def _test_keys(table: pa.Table, prefix: str, codes: pa.ChunkedArray) -> tuple[pa.Array, str]:
-    """Per row, what selects its value-level metadata: the test code, and for a code measured in
-    more than one specimen (``--SPEC``: leukocytes in blood and in urine, derivations.md v2) the
-    code and the specimen; and the specimen variable's name."""
-    spec_var = f"{prefix}SPEC"
-    plain_codes = codes.combine_chunks() if isinstance(codes, pa.ChunkedArray) else codes
-    if spec_var not in table.column_names:
-        return plain_codes, spec_var
-    specs = pc.fill_null(_plain(table.column(spec_var)).cast(pa.string()), "").combine_chunks()
-    counted = (
-        pa.table({"TESTCD": plain_codes, "SPEC": specs})
-        .group_by("TESTCD")
-        .aggregate([("SPEC", "count_distinct")])
-    )
-    multi = counted.filter(pc.greater(counted["SPEC_count_distinct"], 1))["TESTCD"].combine_chunks()
-    if len(multi) == 0:
-        return plain_codes, spec_var
-    joined = pc.binary_join_element_wise(plain_codes, specs, KEY_SEPARATOR)
-    return pc.if_else(pc.is_in(plain_codes, value_set=multi), joined, plain_codes), spec_var
-
-
-def collect_used_terms(dataset: Dataset, table: pa.Table) -> dict[str, list[str]]:
-    """Variable -> sorted distinct non-empty values, for the variables that have a codelist."""
-    out = {}
-    for v in dataset.variables:
-        if not v.codelist or v.name not in table.column_names:
-            continue
-        out[v.name] = sorted({u for u in _distinct(table.column(v.name)) if u not in (None, "")})
-    return out
-
-
-def _distinct(col: pa.ChunkedArray) -> set:
-    """The distinct values of a column as text (missing as None). A dictionary-encoded chunk gives
-    the dictionary entries its rows use, without decoding every row."""
-    out = set()
-    for chunk in col.chunks:
-        if pa.types.is_dictionary(chunk.type):
-            chunk = chunk.dictionary.take(pc.unique(chunk.indices))
-        out.update(pc.unique(chunk.cast(pa.string())).to_pylist())
-    return out
-
-
-def load_ct(path: Path = CT_PATH, codelists: set[str] | None = None) -> pd.DataFrame:
-    """The CDISC CT rows (codelists and terms) of ``codelists`` (all when None); no rows when the
-    terminology file is absent (codelists then list the data's terms without NCI codes)."""
-    columns = ["clst_code", "is_clst", "code", "term", "ext", "name", "nci"]
-    if not Path(path).is_file():
-        return pd.DataFrame({c: pd.Series(dtype=bool if c == "is_clst" else object) for c in columns})
-    ct = pd.read_parquet(path, columns=columns)
-    return ct if codelists is None else ct[ct["clst_code"].isin(codelists)].reset_index(drop=True)
-
-
-def _description(parent: ET.Element, text: str) -> None:
-    desc = ET.SubElement(parent, o("Description"))
-    ET.SubElement(desc, o("TranslatedText"), {XML_LANG: "en"}).text = text
 
 
 def _origin(parent: ET.Element, v: Variable) -> None:
@@ -253,88 +96,13 @@ def _origin(parent: ET.Element, v: Variable) -> None:
         attrs["Source"] = source
     origin = ET.SubElement(parent, d("Origin"), attrs)
     if kind == "Predecessor" and v.source:
-        _description(origin, v.source)
+        description(origin, v.source)
     elif kind in ("Assigned", "Protocol") and v.method:
-        _description(origin, v.method)
-
-
-def _item_def(parent: ET.Element, oid: str, name: str, define_type: str, length, label: str) -> ET.Element:
-    attrs = {"OID": oid, "Name": name, "DataType": define_type}
-    if define_type in ("text", "integer", "float"):
-        attrs["Length"] = str(length or NUMERIC_LENGTH)
-    attrs["SASFieldName"] = name
-    item = ET.SubElement(parent, o("ItemDef"), attrs)
-    _description(item, label)
-    return item
+        description(origin, v.method)
 
 
 def method_oid(dataset: Dataset, v: Variable) -> str | None:
     return f"MT.{dataset.name}.{v.name}" if v.origin.strip().upper() == "DERIVED" and v.method else None
-
-
-def codelist_oid(codelist: str) -> str:
-    """``CL.<NCI code>``; a variable drawing on several codelists (``C66727 C114118``: DSDECOD takes
-    completion reasons and protocol milestones) gets one combined list ``CL.C66727_C114118``."""
-    return "CL." + "_".join(codelist.split())
-
-
-def codelist_codes(datasets: list[Dataset]) -> set[str]:
-    """Every NCI codelist code the datasets' variables refer to."""
-    return {code for ds in datasets for v in ds.variables for code in v.codelist.split()}
-
-
-@dataclass(frozen=True)
-class Codelist:
-    """One ``CodeList`` to write: its name, the NCI codes of the codelists it is made of (those in
-    the terminology), whether any of them is CDISC CT, its data type and its terms in order."""
-
-    name: str
-    nci_codes: list[str]
-    in_ct: bool
-    data_type: str
-    items: list[tuple[str, str | None, bool]]  # (term, NCI code or None, extended)
-
-
-def _codelists(
-    datasets: list[Dataset], used: dict[tuple[str, str], list[str]], ct: pd.DataFrame
-) -> dict[str, Codelist]:
-    """Spec codelist -> the :class:`Codelist` of the terms the data uses (all its terms when no data
-    uses it); a codelist with no term at all is left out."""
-    terms_of: dict[str, set[str]] = {}
-    types_of: dict[str, set[str]] = {}
-    for ds in datasets:
-        for v in ds.variables:
-            if not v.codelist.strip():
-                continue
-            terms_of.setdefault(v.codelist, set()).update(used.get((ds.name, v.name), []))
-            types_of.setdefault(v.codelist, set()).add(v.define_type if v.type == "Num" else "text")
-    out = {}
-    for spec_code in sorted(terms_of):
-        codes = spec_code.split()
-        rows = ct[ct["clst_code"].isin(codes)]
-        heads = rows[rows["is_clst"]].set_index("clst_code")
-        terms = rows[~rows["is_clst"]].sort_values("term", kind="stable").drop_duplicates("term")
-        by_term = dict(zip(terms["term"], terms["code"], strict=True))
-        chosen = sorted(terms_of[spec_code]) or sorted(by_term)
-        if not chosen:
-            continue
-        types = types_of[spec_code]
-        out[spec_code] = Codelist(
-            name=" / ".join(str(heads["name"].get(c, c)) for c in codes),
-            nci_codes=[c for c in codes if c in heads.index],
-            in_ct=not heads.empty,
-            data_type=types.pop() if types in ({"integer"}, {"float"}) else "text",
-            items=[(t, by_term.get(t), t not in by_term) for t in chosen],
-        )
-    return out
-
-
-def value_levels_by_variable(value_levels: list[ValueLevel]) -> dict[tuple[str, str], list[ValueLevel]]:
-    """(dataset, variable) -> its value-level rows, in the order given."""
-    by_var: dict[tuple[str, str], list[ValueLevel]] = {}
-    for vl in value_levels:
-        by_var.setdefault((vl.dataset, vl.variable), []).append(vl)
-    return by_var
 
 
 def build_define(
@@ -357,7 +125,7 @@ def build_define(
 
     The parts of ``MetaDataVersion`` are added in the order the Define-XML 2.1 schema asks for."""
     comments: dict[str, str] = {}
-    codelists = _codelists(datasets, used_terms, ct)
+    codelists = select_codelists(datasets, used_terms, ct)
     by_var = value_levels_by_variable(value_levels)
     odm = build_odm(study_info, as_of)
     mdv = build_study_metadata(odm, study_info)
@@ -457,7 +225,7 @@ def build_value_lists(
     """One ``def:ValueListDef`` per value-level variable (an ``ItemRef`` per test code, with the
     parent variable's method when it is derived), then one ``def:WhereClauseDef`` ``--TESTCD EQ
     <code>`` per dataset and test code, commented when the code is sponsor defined (not in the
-    CDISC CT of its ``--TESTCD`` codelist). Both come before the ItemGroupDefs (schema order)."""
+    CDISC CT of its ``--TESTCD`` codelist, or the variable has no CDISC CT codelist). Both come before the ItemGroupDefs (schema order)."""
     by_name = {ds.name: ds for ds in datasets or []}
     comments = comments if comments is not None else {}
     where_clauses: dict[str, ValueLevel] = {}
@@ -473,15 +241,16 @@ def build_value_lists(
             wc_oid = f"WC.{ds_name}.{vl.key}"
             ET.SubElement(ref, d("WhereClauseRef"), {"WhereClauseOID": wc_oid})
             where_clauses[wc_oid] = vl
-    sponsor = _sponsor_test_codes(by_name, codelists or {})
+    sponsor = sponsor_test_codes(by_name, codelists or {})
     for wc_oid, vl in sorted(where_clauses.items()):
         wc_attrs = {"OID": wc_oid}
-        if (vl.dataset, vl.testcd) in sponsor:
+        why = _why_sponsor_defined(vl, by_name, codelists or {}, sponsor)
+        if why:
             wc_attrs[d("CommentOID")] = f"COM.{vl.dataset}.TESTCD.{vl.testcd}"
             comments[wc_attrs[d("CommentOID")]] = (
                 f"Sponsor-defined test code {vl.testcd}"
                 + (f" ({vl.test})" if vl.test and vl.test != vl.testcd else "")
-                + f": not a term of CDISC CT {sponsor[(vl.dataset, vl.testcd)]} ({CT_VERSION})."
+                + f": {why}."
             )
         wc = ET.SubElement(mdv, d("WhereClauseDef"), wc_attrs)
         rc = ET.SubElement(
@@ -499,18 +268,24 @@ def build_value_lists(
             ET.SubElement(rc, o("CheckValue")).text = vl.spec
 
 
-def _sponsor_test_codes(
-    datasets: dict[str, Dataset], codelists: dict[str, Codelist]
-) -> dict[tuple[str, str], str]:
-    """(dataset, test code) -> its codelist's name, for the codes a ``--TESTCD`` codelist drawn
-    from CDISC CT does not hold (the terms marked ``def:ExtendedValue``)."""
-    out = {}
-    for ds in datasets.values():
-        for v in ds.variables:
-            cl = codelists.get(v.codelist)
-            if v.name.endswith("TESTCD") and cl is not None and cl.in_ct:
-                out.update({(ds.name, term): cl.name for term, _, extended in cl.items if extended})
-    return out
+def _why_sponsor_defined(
+    vl: ValueLevel,
+    datasets: dict[str, Dataset],
+    codelists: dict[str, Codelist],
+    sponsor: dict[tuple[str, str], str],
+) -> str:
+    """Why the test code of a value-level row is sponsor defined ("" when it is CDISC CT): its
+    ``--TESTCD`` codelist is drawn from CDISC CT but lacks the code, or the variable draws on no
+    CDISC CT codelist at all (IETESTCD; RSTESTCD, whose instruments have no QRS codes). ``sponsor``:
+    :func:`sponsor_test_codes` of the datasets."""
+    if (vl.dataset, vl.testcd) in sponsor:
+        return f"not a term of CDISC CT {sponsor[(vl.dataset, vl.testcd)]} ({CT_VERSION})"
+    ds = datasets.get(vl.dataset)
+    if ds is not None and draws_on_no_ct(ds, vl.testcd_var, codelists):
+        return (
+            f"{vl.testcd_var} draws on no CDISC CT codelist (CDISC CT {CT_VERSION} has none for these codes)"
+        )
+    return ""
 
 
 def build_item_group_defs(
@@ -543,7 +318,7 @@ def build_item_group_defs(
             attrs[d("CommentOID")] = f"COM.{ds.name}"
             comments[attrs[d("CommentOID")]] = " ".join(said)
         ig = ET.SubElement(mdv, o("ItemGroupDef"), attrs)
-        _description(ig, ds.label)
+        description(ig, ds.label)
         for v in ds.variables:
             ET.SubElement(ig, o("ItemRef"), _item_ref_attributes(ds, v))
         if ds.class_:
@@ -613,19 +388,30 @@ def build_item_defs(
     comments: dict[str, str] | None = None,
 ) -> None:
     """One ``ItemDef`` per variable, with its display format, ``CodeListRef``, ``def:Origin`` and
-    ``def:ValueListRef``; an Expected variable without any value gets a comment saying so."""
+    ``def:ValueListRef``; an Expected variable without any value gets a comment saying so, and a
+    ``--PARMCD`` (TSPARMCD) one naming its sponsor-defined codes (not in its CDISC CT codelist)."""
     empty_expected = empty_expected or set()
     comments = comments if comments is not None else {}
     for ds in datasets:
         for v in ds.variables:
-            item = _item_def(mdv, f"IT.{ds.name}.{v.name}", v.name, v.define_type, v.length, v.label)
+            item = item_def(mdv, f"IT.{ds.name}.{v.name}", v.name, v.define_type, v.length, v.label)
+            said = []
             if (ds.name, v.name) in empty_expected:
-                oid = f"COM.{ds.name}.{v.name}"
-                item.set(d("CommentOID"), oid)
-                comments[oid] = (
+                said.append(
                     f"Expected variable without a value in these data: {ds.name}.{v.name} was not "
                     "collected, or does not apply, for any record."
                 )
+            ct_name, sponsor_codes = sponsor_parameter_codes(v, codelists)
+            if sponsor_codes:
+                said.append(
+                    f"Sponsor-defined parameter codes, not terms of CDISC CT {ct_name} ({CT_VERSION}): "
+                    + ", ".join(sponsor_codes)
+                    + "."
+                )
+            if said:
+                oid = f"COM.{ds.name}.{v.name}"
+                item.set(d("CommentOID"), oid)
+                comments[oid] = " ".join(said)
             if v.display_format:
                 item.set(d("DisplayFormat"), v.display_format)
             if v.codelist in codelists:
@@ -649,29 +435,8 @@ def build_value_level_item_defs(
                 + (f" ({vl.test})" if vl.test and vl.test != vl.testcd else "")
                 + (f" in {vl.spec}" if vl.spec_var else "")
             )
-            item = _item_def(mdv, f"IT.{ds_name}.{var}.{vl.key}", var, vl.define_type, vl.length, label)
+            item = item_def(mdv, f"IT.{ds_name}.{var}.{vl.key}", var, vl.define_type, vl.length, label)
             _origin(item, parent)
-
-
-def build_codelists(mdv: ET.Element, codelists: dict[str, Codelist]) -> None:
-    """One ``CodeList`` per codelist: ``EnumeratedItem``s (NCI code as ``Alias``, terms CDISC CT
-    lacks marked ``def:ExtendedValue``), then the codelists' own NCI codes as ``Alias``."""
-    for code, cl in codelists.items():
-        attrs = {"OID": codelist_oid(code), "Name": cl.name, "DataType": cl.data_type}
-        if cl.in_ct:
-            attrs[d("StandardOID")] = CT_STANDARD_OID
-        cl_el = ET.SubElement(mdv, o("CodeList"), attrs)
-        for rank, (term, nci, extended) in enumerate(cl.items, start=1):
-            item_attrs = {"CodedValue": term, "OrderNumber": str(rank)}
-            if extended and cl.in_ct:
-                item_attrs[d("ExtendedValue")] = "Yes"
-            enum = ET.SubElement(cl_el, o("EnumeratedItem"), item_attrs)
-            if nci:
-                ET.SubElement(enum, o("Alias"), {"Context": "nci:ExtCodeID", "Name": nci})
-        # a CodeList has at most one NCI code (Define-XML 2.1): a list combined from several
-        # codelists (DSDECOD) keeps its terms' codes but names no single codelist code
-        if len(cl.nci_codes) == 1:
-            ET.SubElement(cl_el, o("Alias"), {"Context": "nci:ExtCodeID", "Name": cl.nci_codes[0]})
 
 
 def build_methods(mdv: ET.Element, datasets: list[Dataset]) -> None:
@@ -685,13 +450,13 @@ def build_methods(mdv: ET.Element, datasets: list[Dataset]) -> None:
                     o("MethodDef"),
                     {"OID": oid, "Name": f"Algorithm for {ds.name}.{v.name}", "Type": "Computation"},
                 )
-                _description(md, v.method)
+                description(md, v.method)
 
 
 def build_comments(mdv: ET.Element, comments: dict[str, str]) -> None:
     """One ``def:CommentDef`` per comment (OID -> text), in OID order, after the MethodDefs."""
     for oid, text in sorted(comments.items()):
-        _description(ET.SubElement(mdv, d("CommentDef"), {"OID": oid}), text)
+        description(ET.SubElement(mdv, d("CommentDef"), {"OID": oid}), text)
 
 
 def define_problems(tree: ET.ElementTree[ET.Element], dataset_names: list[str] | None = None) -> list[str]:

@@ -295,3 +295,159 @@ def test_comments_for_expected_variables_without_value_or_absent_and_sponsor_tes
     path = tmp_path / "define.xml"
     write_define(tree, path)
     assert_define_valid(path)
+
+
+def _origin_problems(tree) -> list[str]:
+    """Items whose origin lacks what Define-XML 2.1 asks for it: a Derived item without a MethodDef
+    holding text, an Assigned one without a description of the value, a Predecessor one without
+    the variable it comes from."""
+    root = tree.getroot()
+    items = _by_oid(tree, o("ItemDef"))
+    methods = _by_oid(tree, o("MethodDef"))
+    problems = []
+    for ig in root.iter(o("ItemGroupDef")):
+        for ref in ig.findall(o("ItemRef")):
+            oid = ref.get("ItemOID")
+            origin = items[oid].find(d("Origin"))
+            kind = origin.get("Type")
+            text = "".join(origin.itertext()).strip()
+            method = methods.get(ref.get("MethodOID"))
+            if kind == "Derived" and (method is None or not "".join(method.itertext()).strip()):
+                problems.append(f"{oid}: Derived without a method")
+            elif kind == "Assigned" and not text:
+                problems.append(f"{oid}: Assigned without a description")
+            elif kind == "Predecessor" and "." not in text:
+                problems.append(f"{oid}: Predecessor without its source variable")
+    return problems
+
+
+def _empty_table(spec_vars: pd.DataFrame, dataset: str) -> pa.Table:
+    rows = spec_vars[spec_vars["DATASET"] == dataset]
+    return pa.table(
+        {
+            v: pa.array([], pa.float64() if t == "Num" else pa.string())
+            for v, t in zip(rows["VARIABLE"], rows["TYPE"], strict=True)
+        }
+    )
+
+
+@pytest.mark.parametrize("standard", ["sdtm", "adam"])
+def test_every_derived_or_assigned_spec_item_has_a_method_or_is_predecessor(standard):
+    # the whole study spec (every dataset, every variable): define.xml gives each Derived item a
+    # MethodDef with the spec's METHOD text, each Assigned item its value's description, and each
+    # Predecessor item its source variable (issue 15: a method for each derived item)
+    from assets.exports.metadata import load_spec
+
+    spec_ds, spec_vars = load_spec(standard)
+    datasets = [
+        describe_table(_empty_table(spec_vars, name), standard, name.lower(), spec_ds, spec_vars)
+        for name in spec_ds["DATASET"]
+    ]
+    assert sum(len(ds.variables) for ds in datasets) == len(spec_vars)
+    tree = build_tree(datasets, [], {}, load_ct(codelists=set()), {"studyid": "S"}, "2026-01-01T00:00:00Z")
+    assert define_problems(tree, list(spec_ds["DATASET"])) == []
+    assert _origin_problems(tree) == []
+    origins = {e.find(d("Origin")).get("Type") for e in _by_oid(tree, o("ItemDef")).values()}
+    assert "Derived" in origins
+
+
+def test_origin_check_finds_a_derived_item_without_method_and_a_predecessor_without_source():
+    table = pa.table({"AVISIT": ["WEEK 2"], "A1LO": [1.0], "ASEV": ["MILD"], "PARAMN": [1.0]})
+    spec_ds = pd.DataFrame(
+        {
+            "DATASET": ["ADLB"],
+            "LABEL": ["Lab"],
+            "CLASS": ["BASIC DATA STRUCTURE"],
+            "STRUCTURE": [""],
+            "KEYS": [""],
+        }
+    )
+    spec_vars = pd.DataFrame(
+        {
+            "DATASET": ["ADLB"] * 4,
+            "ORDER": [1, 2, 3, 4],
+            "VARIABLE": ["AVISIT", "A1LO", "ASEV", "PARAMN"],
+            "LABEL": ["Analysis Visit", "Analysis Range 1 Lower Limit", "Analysis Severity", "Parameter (N)"],
+            "ORIGIN": ["Predecessor", "Derived", "Predecessor", "Assigned"],
+            "SOURCE": ["LB.VISIT", "LB.LBSTNRLO", "", "study/adlb_parameters.csv"],
+            "METHOD": ["", "", "", ""],
+        }
+    )
+    ds = describe_table(table, "adam", "adlb", spec_ds, spec_vars)
+    tree = build_tree([ds], [], {}, load_ct(codelists=set()), {"studyid": "S"}, "2026-01-01T00:00:00Z")
+    assert _origin_problems(tree) == [
+        "IT.ADLB.A1LO: Derived without a method",
+        "IT.ADLB.ASEV: Predecessor without its source variable",
+        "IT.ADLB.PARAMN: Assigned without a description",
+    ]
+    # a Predecessor item names its source in def:Origin and gets no method
+    avisit = _by_oid(tree, o("ItemDef"))["IT.ADLB.AVISIT"].find(d("Origin"))
+    assert (avisit.get("Type"), "".join(avisit.itertext()).strip()) == ("Predecessor", "LB.VISIT")
+    assert _by_oid(tree, o("MethodDef")) == {}
+
+
+def test_sponsor_defined_criterion_and_parameter_codes_are_commented(tmp_path):
+    # IETESTCD draws on no CDISC CT codelist: each criterion code (a where clause of IEORRES) is
+    # sponsor defined; TSPARMCD draws on C66738: only the codes it lacks are (one comment on the item)
+    ie = pa.table({"IETESTCD": ["IN02", "EX03", "IN02"], "IETEST": ["SLEDAI >= 8", "ALT", "SLEDAI >= 8"]})
+    ie = ie.append_column("IEORRES", pa.array(["N", "Y", "N"]))
+    ts = pa.table({"TSPARMCD": ["AGEMAX", "XYZPARM", "DOSFRQ"], "TSVAL": ["75", "1", "Q2W"]})
+    spec_ds = pd.DataFrame(
+        {
+            "DATASET": ["IE", "TS"],
+            "LABEL": ["Inclusion/Exclusion Criteria Not Met", "Trial Summary"],
+            "CLASS": ["Findings", "Trial Design"],
+        }
+    )
+    spec_vars = pd.DataFrame(
+        {
+            "DATASET": ["IE", "IE", "IE", "TS", "TS"],
+            "ORDER": [1, 2, 3, 1, 2],
+            "VARIABLE": ["IETESTCD", "IETEST", "IEORRES", "TSPARMCD", "TSVAL"],
+            "LABEL": ["Criterion Short Name", "Criterion", "Result", "Parameter Short Name", "Value"],
+            "CODELIST": ["", "", "", "C66738", ""],
+            "CORE": ["Req"] * 5,
+        }
+    )
+    datasets = [
+        describe_table(ie, "sdtm", "ie", spec_ds, spec_vars),
+        describe_table(ts, "sdtm", "ts", spec_ds, spec_vars),
+    ]
+    tree = build_tree(
+        datasets,
+        collect_value_levels(datasets[0], ie),
+        {("TS", "TSPARMCD"): ["AGEMAX", "DOSFRQ", "XYZPARM"]},
+        load_ct(codelists={"C66738"}),
+        {"studyid": "S"},
+        "2026-01-01T00:00:00Z",
+    )
+    assert define_problems(tree, ["IE", "TS"]) == []
+    comments = {c.get("OID"): "".join(c.itertext()).strip() for c in tree.getroot().iter(d("CommentDef"))}
+    assert set(comments) == {"COM.IE.TESTCD.EX03", "COM.IE.TESTCD.IN02", "COM.TS.TSPARMCD"}
+    assert comments["COM.IE.TESTCD.IN02"] == (
+        "Sponsor-defined test code IN02 (SLEDAI >= 8): IETESTCD draws on no CDISC CT codelist "
+        "(CDISC CT 2025-03-28 has none for these codes)."
+    )
+    assert _by_oid(tree, d("WhereClauseDef"))["WC.IE.EX03"].get(d("CommentOID")) == "COM.IE.TESTCD.EX03"
+    # AGEMAX and DOSFRQ are CDISC CT terms: only XYZPARM is named
+    assert comments["COM.TS.TSPARMCD"] == (
+        "Sponsor-defined parameter codes, not terms of CDISC CT Trial Summary Parameter Test Code "
+        "(2025-03-28): XYZPARM."
+    )
+    assert _by_oid(tree, o("ItemDef"))["IT.TS.TSPARMCD"].get(d("CommentOID")) == "COM.TS.TSPARMCD"
+    assert _by_oid(tree, o("ItemDef"))["IT.TS.TSVAL"].get(d("CommentOID")) is None
+    path = tmp_path / "define.xml"
+    write_define(tree, path)
+    assert_define_valid(path)
+
+
+def test_parameter_codes_all_in_ct_get_no_comment():
+    ts = pa.table({"TSPARMCD": ["AGEMAX"]})
+    spec_vars = pd.DataFrame(
+        {"DATASET": ["TS"], "ORDER": [1], "VARIABLE": ["TSPARMCD"], "LABEL": ["P"], "CODELIST": ["C66738"]}
+    )
+    ds = describe_table(ts, "sdtm", "ts", pd.DataFrame(columns=SPEC_DATASET_COLUMNS), spec_vars)
+    tree = build_tree(
+        [ds], [], {("TS", "TSPARMCD"): ["AGEMAX"]}, load_ct(codelists={"C66738"}), {"studyid": "S"}, "2026"
+    )
+    assert list(tree.getroot().iter(d("CommentDef"))) == []
