@@ -155,6 +155,15 @@ GX_WEB_ASSET = re.compile(
 )
 """GX's images served from its web bucket that the site also has in ``static/images/``."""
 
+GX_CSS_LOGO = re.compile(
+    r"""url\(\s*['"]?https://great-expectations-web-assets\.s3\.us-east-2\.amazonaws\.com/full_logo_dark\.png['"]?\s*\)"""
+)
+"""GX's dark logo, a CSS background from its web bucket (in the pages' inline styles and in
+``static/styles/``); the site ships the same logo as ``static/images/logo-long.png``."""
+
+REMOTE_CSS = re.compile(r"""url\(\s*['"]?(?:https?:)?//""", re.I)
+"""A CSS ``url()`` that loads from another host."""
+
 REMOTE = re.compile(
     r"""<(?:script|link|img|iframe|source|embed|object)\b[^>]*?\b(?:src|href|data)\s*=\s*["']?(?:https?:)?//""",
     re.I,
@@ -178,6 +187,7 @@ def offline_page(text: str, page: str) -> str:
     text = SITE_STATIC.sub(lambda m: f'{m.group(1)}="{up}static/', text)
     # GX's logo from its web bucket (with a cache-buster): the copy GX ships in static/images/
     text = GX_WEB_ASSET.sub(lambda m: f'"{up}static/images/{m.group(1)}"', text)
+    text = GX_CSS_LOGO.sub(f"url('{up}static/images/logo-long.png')", text)
     if page == "index.html":  # every validation on one page: bootstrap-table pages by 10 otherwise
         text = text.replace("'pagination': 'true'", "'pagination': false")
     for url in UNUSED_SCRIPTS:
@@ -188,18 +198,30 @@ def offline_page(text: str, page: str) -> str:
 def make_docs_offline(site: Path) -> int:
     """Copy :data:`VENDOR` into ``<site>/static/vendor/`` and rewrite every HTML page with
     :func:`offline_page`; refuse a page that still links another host (a GX upgrade that added a
-    library must vendor it). Returns the pages rewritten."""
+    library must vendor it), and the same for the site's style sheets (GX's logo as a CSS
+    background). Returns the pages and style sheets rewritten."""
     site = Path(site)
     target = site / "static" / "vendor"
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(VENDOR, target, ignore=shutil.ignore_patterns("README.md", "__pycache__"))
     changed = 0
+    for path in sorted(site.glob("static/styles/*.css")):
+        text = path.read_text(encoding="utf-8")
+        fixed = GX_CSS_LOGO.sub("url('../images/logo-long.png')", text)
+        remote = REMOTE_CSS.search(fixed)
+        if remote:
+            raise ValueError(
+                f"{path.relative_to(site)}: still loads from another host: {fixed[remote.start() : remote.start() + 120]}"
+            )
+        if fixed != text:
+            path.write_text(fixed, encoding="utf-8")
+            changed += 1
     for path in sorted(site.rglob("*.html")):
         page = path.relative_to(site).as_posix()
         text = path.read_text(encoding="utf-8")
         fixed = offline_page(text, page)
-        remote = REMOTE.search(fixed)
+        remote = REMOTE.search(fixed) or REMOTE_CSS.search(fixed)
         if remote:
             line = fixed.count("\n", 0, remote.start()) + 1
             raise ValueError(

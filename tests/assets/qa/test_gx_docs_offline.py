@@ -10,6 +10,7 @@ import pytest
 
 from assets.qa.gx.docs import (
     REMOTE,
+    REMOTE_CSS,
     VENDOR,
     VENDORED,
     escape_text,
@@ -47,12 +48,15 @@ def test_offline_page_points_cdn_links_at_the_vendored_copies_relative_to_the_pa
         '<script src="https://code.jquery.com/jquery-3.7.1.min.js"></script>\n'
         '<script src="https://cdn.jsdelivr.net/npm/vega@5"></script>\n'
         '<img src="https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/logo-long.png?d=1">\n'
+        "<style>.navbar-brand a { background: url('https://great-expectations-web-assets.s3.us-east-2"
+        ".amazonaws.com/full_logo_dark.png') 0 0 no-repeat; }</style>\n"
         '<a href="https://greatexpectations.io">GX</a>'
     )
     assert offline_page(page, "validations/sdtm_lb/run/20260501T000000.000000Z/page.html") == (
         '<link rel="stylesheet" href="../../../../static/vendor/bootstrap/css/bootstrap.min.css">\n'
         '<script src="../../../../static/vendor/jquery/jquery.min.js"></script>\n'
         '<img src="../../../../static/images/logo-long.png">\n'
+        "<style>.navbar-brand a { background: url('../../../../static/images/logo-long.png') 0 0 no-repeat; }</style>\n"
         '<a href="https://greatexpectations.io">GX</a>'
     )
     assert offline_page(page, "index.html").startswith(
@@ -60,6 +64,7 @@ def test_offline_page_points_cdn_links_at_the_vendored_copies_relative_to_the_pa
     )
     assert not REMOTE.search(offline_page(page, "index.html"))  # a plain link loads nothing: allowed
     assert REMOTE.search('<script src="https://example.org/x.js">')
+    assert REMOTE_CSS.search("background: url('//example.org/x.png')")
 
 
 def test_offline_page_unpages_only_the_index_and_refuses_a_page_that_draws_a_vega_chart():
@@ -93,9 +98,11 @@ def test_no_page_loads_anything_from_another_host_and_every_local_resource_exist
     assert len(pages) >= 4
     for page in pages:
         text = page.read_text(encoding="utf-8")
-        assert not REMOTE.search(text), page
+        assert not REMOTE.search(text) and not REMOTE_CSS.search(text), page
         for ref in _local_resources(page):
             assert (page.parent / ref).resolve().is_file(), (page, ref)
+    for sheet in sorted(site.glob("static/**/*.css")):
+        assert not REMOTE_CSS.search(sheet.read_text(encoding="utf-8")), sheet
     # the results themselves keep the value as the site sent it (escaping is for the pages only)
     failed = results[~results["SUCCESS"] & results["RULE"].eq("ct_value_set")]
     assert failed["UNEXPECTED_SAMPLE"].tolist() == [HOSTILE]
