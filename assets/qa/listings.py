@@ -93,8 +93,13 @@ def derive_var_fix_at(queries: pd.DataFrame) -> pd.Series:
 
 
 def listing_frame(queries: pd.DataFrame) -> pd.DataFrame:
-    """The queries with the listing's derived columns (``VISITNUM`` for sorting, ``FIX_AT``)."""
-    return queries.assign(VISITNUM=derive_var_visitnum(queries), FIX_AT=derive_var_fix_at(queries))
+    """The queries with the listing's derived columns (``VISITNUM`` for sorting, ``FIX_AT``) and the
+    file line as a whole number (pandas reads an integer column with gaps as floats: ``22.0``)."""
+    return queries.assign(
+        VISITNUM=derive_var_visitnum(queries),
+        FIX_AT=derive_var_fix_at(queries),
+        SRC_LINE=pd.to_numeric(queries["SRC_LINE"], errors="coerce").astype("Int64"),
+    )
 
 
 def _utf8(value: str) -> pa.Scalar:

@@ -81,3 +81,30 @@ def test_fix_at_names_site_subject_form_recid_file_and_line_and_leaves_out_what_
         "site 101, form LB, sites/101/E1/LB.csv",
         "form ADSL",  # a derived table's finding: no file, so no line either
     ]
+
+
+def test_a_file_line_read_back_as_a_float_is_listed_as_a_whole_number(tmp_path):
+    """queries.parquet stores SRC_LINE as int64 with gaps, which pandas reads as float64."""
+    from assets.qa.listings import derive_site_listings, write_csv, write_xlsx
+    from assets.qa.queries import QUERY_COLUMNS
+
+    row = {c: None for c in QUERY_COLUMNS}
+    row.update(
+        QUERY_ID="Q1",
+        STATUS="OPEN",
+        KIND="SCHEMA",
+        SITEID="101",
+        SUBJID="101-0001",
+        FORM="VS",
+        RECID="VS-1",
+        SRC_FILE="sites/101/20260301T000000Z/VS.csv",
+        SRC_LINE=22.0,
+    )
+    gap = {**row, "QUERY_ID": "Q2", "RECID": "VS-2", "SRC_LINE": float("nan")}
+    queries = pd.DataFrame([row, gap])
+    listing = derive_site_listings(queries, ["101"])["101"]
+    assert listing["SRC_LINE"].astype("string").fillna("-").tolist() == ["22", "-"]
+    assert listing["FIX_AT"].tolist()[0].endswith("VS.csv line 22")
+    text = write_csv(listing, tmp_path / "q.csv").read_text(encoding="utf-8-sig")
+    assert ",22," in text and "22.0" not in text
+    write_xlsx({"queries": listing}, tmp_path / "q.xlsx")
