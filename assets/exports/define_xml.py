@@ -48,6 +48,12 @@ from assets.exports.define_xml_codelists import (
     sponsor_parameter_codes,
     sponsor_test_codes,
 )
+from assets.exports.define_xml_dictionaries import (
+    ExternalDictionary,
+    build_external_codelists,
+    dictionary_for,
+    external_dictionaries,
+)
 from assets.exports.define_xml_values import (
     ValueLevel,
     collect_used_terms,
@@ -132,9 +138,11 @@ def build_define(
     build_standards(mdv, datasets, codelists)
     build_value_lists(mdv, by_var, datasets, codelists, comments)
     build_item_group_defs(mdv, datasets, not_written or {}, comments, absent_expected or {})
-    build_item_defs(mdv, datasets, codelists, by_var, empty_expected or set(), comments)
+    dictionaries = external_dictionaries(datasets)
+    build_item_defs(mdv, datasets, codelists, by_var, empty_expected or set(), comments, dictionaries)
     build_value_level_item_defs(mdv, datasets, by_var)
     build_codelists(mdv, codelists)
+    build_external_codelists(mdv, dictionaries)
     build_methods(mdv, datasets)
     build_comments(mdv, comments)
     ET.indent(odm, space="  ")
@@ -386,8 +394,10 @@ def build_item_defs(
     by_var: dict[tuple[str, str], list[ValueLevel]],
     empty_expected: set[tuple[str, str]] | None = None,
     comments: dict[str, str] | None = None,
+    dictionaries: list[ExternalDictionary] | None = None,
 ) -> None:
-    """One ``ItemDef`` per variable, with its display format, ``CodeListRef``, ``def:Origin`` and
+    """One ``ItemDef`` per variable, with its display format, ``CodeListRef`` (a CDISC or sponsor
+    codelist, or an external dictionary such as MedDRA), ``def:Origin`` and
     ``def:ValueListRef``; an Expected variable without any value gets a comment saying so, and a
     ``--PARMCD`` (TSPARMCD) one naming its sponsor-defined codes (not in its CDISC CT codelist)."""
     empty_expected = empty_expected or set()
@@ -414,8 +424,11 @@ def build_item_defs(
                 comments[oid] = " ".join(said)
             if v.display_format:
                 item.set(d("DisplayFormat"), v.display_format)
+            external = dictionary_for(v.name, dictionaries or [])
             if v.codelist in codelists:
                 ET.SubElement(item, o("CodeListRef"), {"CodeListOID": codelist_oid(v.codelist)})
+            elif external is not None:
+                ET.SubElement(item, o("CodeListRef"), {"CodeListOID": external.oid})
             _origin(item, v)
             if (ds.name, v.name) in by_var:
                 ET.SubElement(item, d("ValueListRef"), {"ValueListOID": f"VL.{ds.name}.{v.name}"})
