@@ -41,7 +41,7 @@ dev: venv
 	  $(BIN)/dagster dev -w workspace.yaml
 
 bench: venv
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -61,6 +61,69 @@ def materialization_value(results, asset: str, key: str):
     return value
 
 
+class RssSampler:
+    """Samples the resident memory of this process and its children (the ingest workers) every
+    ``interval`` seconds while the run goes on, so memory can be told per step afterwards."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        import threading
+
+        import psutil
+
+        self.interval, self.samples = interval, []
+        self._process, self._stop = psutil.Process(), threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _rss(self) -> int:
+        total = self._process.memory_info().rss
+        for child in self._process.children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except Exception:  # a worker that just ended
+                continue
+        return total
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), self._rss()))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def memory_by_step(results, samples: list[tuple[float, int]], top: int = 10) -> dict:
+    """Where memory goes: per step (from the instance's step start and end times), how much the
+    resident memory of this process and its ingest workers grew from the step's start to its peak
+    while it ran; the ``top`` steps that added most, the RSS before the run and the peak."""
+    import dagster as dg
+
+    if not results or not samples:
+        return {}
+    instance = dg.DagsterInstance.get()
+    growth: dict[str, float] = {}
+    for result in results:
+        for stat in instance.get_run_step_stats(result.run_id):
+            if stat.start_time is None or stat.end_time is None:
+                continue
+            inside = [rss for t, rss in samples if stat.start_time <= t <= stat.end_time]
+            before = [rss for t, rss in samples if t <= stat.start_time]
+            if inside:
+                base = before[-1] if before else inside[0]
+                growth[stat.step_key] = max(growth.get(stat.step_key, 0.0), (max(inside) - base) / 2**20)
+    ranked = sorted(growth.items(), key=lambda kv: -kv[1])[:top]
+    return {
+        "before_run_mib": round(samples[0][1] / 2**20, 1),
+        "peak_mib": round(max(rss for _, rss in samples) / 2**20, 1),
+        "top_step_growth_mib": {k: round(v, 1) for k, v in ranked},
+    }
+
+
 def fixed_costs(report: dict, results) -> dict:
     """Seconds of the run that do not grow with the data: interpreter start-up and imports, Dagster
     outside the steps (run set-up, planning, event storage), and Great Expectations' import and
@@ -225,7 +288,8 @@ def main() -> None:
     import pipelines.definitions  # noqa: F401  (import time is part of what a user waits for)
 
     imported = time.perf_counter()
-    ok, message, results = run(args.kind, args.landing, args.warehouse)
+    with RssSampler() as sampler:
+        ok, message, results = run(args.kind, args.landing, args.warehouse)
     done = time.perf_counter()
     if profiler:
         profiler.disable()
@@ -262,6 +326,7 @@ def main() -> None:
         "layer_s": {k: round(v, 3) for k, v in sorted(by_layer.items())},
         "layer_rows": layer_rows(mode_root) if ok else {},
     }
+    report["memory"] = memory_by_step(results, sampler.samples)
     report["fixed_s"] = fixed_costs(report, results)
     report["gx"] = gx_costs(results)
     if ok and not args.no_floor:

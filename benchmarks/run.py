@@ -6,6 +6,10 @@ Targets (issues 6 and 18, 2 cores): 5,000-subject full run < 60 s and <= 4x the 
 < 4 GiB; the one-site incremental run < 25% of the full run.
 
     python -m benchmarks.run [--sizes 200,1000,5000] [--profile] [--no-strategies] [--regenerate]
+
+A phase-3-sized trial (20,000 subjects, about 800 MB of input) is opt-in:
+``make bench BENCH_ARGS="--sizes 200,1000,5000,20000"``; its target is a peak RSS under 8 GiB, and
+the report lists the steps with the highest resident memory at every size.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / "work"  # generated trials and warehouses (git-ignored)
-SITES_FOR = {200: 8, 1000: 20, 5000: 50}
+SITES_FOR = {200: 8, 1000: 20, 5000: 50, 20000: 200}
+PHASE3_SUBJECTS = 20000  # opt-in size (issue 18, item 5): `--sizes 200,1000,5000,20000`
+TARGET_PHASE3_RSS_MIB = 8192.0
 SEED = 20260
 DEFECTS = 0.02
 TARGET_FULL_S = 60.0
@@ -364,7 +370,29 @@ def markdown(results: dict) -> str:
         )
         + " (from submission to the run's end; `dagster dev` start-up not counted)",
     ]
+    phase3 = [e for e in results["sizes"] if e["subjects"] >= PHASE3_SUBJECTS]
+    for e in phase3:
+        rss = e["full"]["peak_rss_mib"]
+        lines.append(
+            f"- {e['subjects']:,}-subject full run completes with peak RSS under "
+            f"{TARGET_PHASE3_RSS_MIB / 1024:.0f} GiB: {'completed' if e['full']['success'] else 'FAILED'} in "
+            f"{e['full']['wall_s']:.1f} s, {rss:,.0f} MiB, {mark[e['full']['success'] and rss < TARGET_PHASE3_RSS_MIB]}"
+        )
     lines += limits(results)
+    lines += [
+        "",
+        "## Where memory goes (full run: resident MiB of the run process and its ingest workers; per step, "
+        "how much it grew from the step's start to its peak while the step ran)",
+        "",
+        "| subjects | before the run | peak | steps that added most (MiB) |",
+        "|---:|---:|---:|---|",
+    ]
+    for e in results["sizes"]:
+        m = e["full"].get("memory") or {}
+        top = ", ".join(f"{k} +{v:,.0f}" for k, v in list((m.get("top_step_growth_mib") or {}).items())[:6])
+        lines.append(
+            f"| {e['subjects']:,} | {_fmt(m.get('before_run_mib'), ',.0f')} | {_fmt(m.get('peak_mib'), ',.0f')} | {top or 'n/a'} |"
+        )
     strat = [e for e in results["sizes"] if "ingest_single" in e]
     if strat:
         lines += [
