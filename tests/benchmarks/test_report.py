@@ -140,3 +140,13 @@ def test_markdown_reports_where_the_gx_step_goes_and_the_limits():
     assert "| 5,000 | 6.00 | 167 | 9.00 | 10 | 25.0 |" in text  # other = 40 - 6 - 9
     assert "- within 4x the I/O floor: 16.0x, NOT met" in text
     assert "## What limits the targets not met" in text
+
+
+def test_the_targets_are_judged_at_5000_subjects_when_the_phase3_size_runs_too():
+    from benchmarks.run import target_size
+
+    sizes = [
+        _size(n, n * 40_000, _run(10.0, 1.0, {}, {}), _run(1.0, 0.5, {}, {})) for n in (200, 5000, 20000)
+    ]
+    assert target_size({"sizes": sizes})["subjects"] == 5000
+    assert target_size({"sizes": sizes[2:]})["subjects"] == 20000  # the phase-3 size alone
