@@ -24,6 +24,7 @@ import numpy as np
 
 import study
 from synth import dates
+from synth.ae_coding import CODING, CRITERIA
 from synth.defects import FilePlan, RowFaults
 from synth.params import params, stream
 from synth.table import Table
@@ -31,22 +32,6 @@ from synth.trial import Trial
 
 OUTCOME = "consistency"
 LATE_CONSENT = "IN06_LATE_CONSENT"
-CRITERIA = ("AESDTH", "AESLIFE", "AESHOSP", "AESDISAB", "AESCONG", "AESMIE")
-CODING = (
-    "MEDDRAV",
-    "AELLT",
-    "AELLTCD",
-    "AEDECOD",
-    "AEPTCD",
-    "AEHLT",
-    "AEHLTCD",
-    "AEHLGT",
-    "AEHLGTCD",
-    "AEBODSYS",
-    "AEBDSYCD",
-    "AESOC",
-    "AESOCCD",
-)
 UNCODED = ("AEBODSYS", "AEBDSYCD", "AESOC", "AESOCCD")
 """``ae_coded`` defects alternate between an event delivered wholly uncoded (every :data:`CODING`
 column empty, as the coding team leaves an event not yet coded: site-export.md, AE MedDRA coding)
