@@ -10,6 +10,7 @@ One file per source keeps a site's re-ingest independent of the others (site par
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -110,6 +111,17 @@ def read_form(ingest_dir: Path, form: str, columns: list[str] | None = None) -> 
     ``columns`` reads only those (a projection: much less to decode for wide forms)."""
     df = _read_dir(Path(ingest_dir) / "forms" / form, columns)
     return df if df is not None else pd.DataFrame()
+
+
+def read_form_present(ingest_dir: Path, form: str, wanted: Collection[str]) -> pd.DataFrame:
+    """:func:`read_form` of those columns of ``wanted`` the form has, in the form's order (a
+    projection for a reader that names more columns than one form carries)."""
+    folder = Path(ingest_dir) / "forms" / form
+    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    if not files:
+        return pd.DataFrame()
+    table = _read_table(folder, files)
+    return table.select([c for c in table.column_names if c in wanted]).to_pandas()
 
 
 def read_forms(ingest_dir: Path, forms: tuple[str, ...]) -> dict[str, pd.DataFrame]:

@@ -14,7 +14,8 @@ from assets.common import keys
 from assets.common.findings import make_findings
 from assets.common.parquet import write_parquet
 from assets.common.resources import Warehouse
-from assets.ingest.store import read_form
+from assets.ingest.store import read_form_present
+from assets.sdtm.consistency.common import columns_read
 from assets.sdtm.consistency.rules import derive_consistency_findings, record_dates
 
 GROUP = "sdtm"
@@ -31,7 +32,7 @@ FORMS = tuple(dict.fromkeys(["DM", "AE", "CM", "DS", "EX", "VS", "LB", "RAND", *
 )
 def consistency_findings(warehouse: Warehouse) -> dg.MaterializeResult:
     ingest_dir = warehouse.root / "ingest"
-    forms = {form: read_form(ingest_dir, form) for form in FORMS}
+    forms = {form: read_form_present(ingest_dir, form, columns_read()) for form in FORMS}
     findings = make_findings(derive_consistency_findings(forms))
     write_parquet(findings, warehouse.layer("qa") / "findings" / "consistency.parquet")
     by_kind = findings["KIND"].value_counts().sort_index() if len(findings) else pd.Series(dtype=int)

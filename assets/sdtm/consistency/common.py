@@ -11,7 +11,7 @@ import pandas as pd
 
 import study
 from assets.common.dates import iso_bounds_text
-from assets.common.findings import CONTEXT_COLUMNS, derive_vars_finding_context
+from assets.common.findings import CONTEXT_COLUMNS, derive_vars_finding_context, finding_context_columns
 
 LINEAGE = ["SRC_EXPORT", "SRC_FILE", "SRC_LINE"]
 BASE = ["USUBJID", "SITEID", "SUBJID", "RECID"]
@@ -30,6 +30,21 @@ def rule_kind(rule: str) -> str:
 def rule_columns(rule: str) -> list[str]:
     """The columns a rule reads (study/consistency_rules.csv ``COLUMNS``)."""
     return str(rules_table().loc[rule, "COLUMNS"]).split()
+
+
+@cache
+def columns_read() -> frozenset[str]:
+    """Every column a consistency rule reads from an ingested form: the key and lineage columns,
+    the visit, each rule's CDASH ``COLUMNS`` (study/consistency_rules.csv) with their harmonized
+    forms (``--DAT`` as ``--DTC``, ``--ORRES`` as ``--STRESN``), the record dates of
+    study/consistency_record_dates.csv and the finding context of study/qa.yaml."""
+    cdash = {c for cols in rules_table()["COLUMNS"].dropna() for c in str(cols).split()}
+    harmonized = {c[:-3] + "DTC" for c in cdash if c.endswith("DAT")}
+    harmonized |= {c[:-5] + "STRESN" for c in cdash if c.endswith("ORRES")}
+    dates = set(record_dates()["DATE_COLUMN"]) | set(record_dates()["SOURCE_COLUMN"])
+    context = {c for form in record_dates()["FORM"] for c in finding_context_columns(str(form)).values()}
+    context |= {c for form in ("DM", "LB", "VS") for c in finding_context_columns(form).values()}
+    return frozenset({*BASE, *LINEAGE, "VISIT", "VISITNUM", *cdash, *harmonized, *dates, *context})
 
 
 def record_dates() -> pd.DataFrame:

@@ -25,3 +25,11 @@ def test_read_form_concatenates_sources_projects_columns_and_sees_a_rewritten_fi
     (folder / "102.parquet").unlink()
     assert store.read_form(tmp_path, "VS")["SUBJID"].tolist() == ["101-0009"]
     assert store.read_form(tmp_path, "LB").empty
+
+
+def test_read_form_present_reads_the_wanted_columns_the_form_has_in_the_forms_order(tmp_path):
+    _site(tmp_path / "forms" / "VS" / "101.parquet", ["101-0001"])
+    frame = store.read_form_present(tmp_path, "VS", {"VSORRES", "SUBJID", "AETERM"})
+    assert list(frame.columns) == ["SUBJID", "VSORRES"]
+    assert frame["VSORRES"].tolist() == ["70"]
+    assert store.read_form_present(tmp_path, "LB", {"SUBJID"}).empty

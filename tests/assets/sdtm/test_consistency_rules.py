@@ -631,3 +631,12 @@ def test_all_rules_on_consistent_forms_raise_nothing_and_empty_forms_are_fine():
 def test_a_rule_names_the_columns_it_lacks():
     with pytest.raises(KeyError, match="derive_ae_date_findings"):
         derive_ae_date_findings(pd.DataFrame({"USUBJID": ["x"]}))
+
+
+def test_columns_read_names_every_column_a_rule_reads_and_their_harmonized_forms():
+    from assets.sdtm.consistency.common import columns_read
+
+    needed = {"AESTDTC", "AEENDTC", "CMENDTC", "ICDTC", "VSSTRESN", "EXSTDTC", "DSSTDTC", "LBDTC"}
+    needed |= {"AEDECOD", "AEBODSYS", "AESMIE", "LBORNRLO", "RANDNO", "VISITNUM", "SRC_LINE", "LBTESTCD"}
+    assert needed <= columns_read()
+    assert not {"STUDYID", "AEREL", "SEIZURE", "CMTRT"} & columns_read()
