@@ -98,11 +98,15 @@ def _scan(files: list[Path]) -> pa.Table:
         return pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
 
 
-def _read_dir(folder: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
+def _folder_table(folder: Path) -> pa.Table | None:
     files = sorted(Path(folder).glob("*.parquet")) if Path(folder).is_dir() else []
-    if not files:
+    return _read_table(Path(folder), files) if files else None
+
+
+def _read_dir(folder: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
+    table = _folder_table(folder)
+    if table is None:
         return None
-    table = _read_table(Path(folder), files)
     return (table.select(columns) if columns is not None else table).to_pandas()
 
 
@@ -116,11 +120,9 @@ def read_form(ingest_dir: Path, form: str, columns: list[str] | None = None) -> 
 def read_form_present(ingest_dir: Path, form: str, wanted: Collection[str]) -> pd.DataFrame:
     """:func:`read_form` of those columns of ``wanted`` the form has, in the form's order (a
     projection for a reader that names more columns than one form carries)."""
-    folder = Path(ingest_dir) / "forms" / form
-    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
-    if not files:
+    table = _folder_table(Path(ingest_dir) / "forms" / form)
+    if table is None:
         return pd.DataFrame()
-    table = _read_table(folder, files)
     return table.select([c for c in table.column_names if c in wanted]).to_pandas()
 
 

@@ -42,8 +42,8 @@ def columns_read() -> frozenset[str]:
     harmonized = {c[:-3] + "DTC" for c in cdash if c.endswith("DAT")}
     harmonized |= {c[:-5] + "STRESN" for c in cdash if c.endswith("ORRES")}
     dates = set(record_dates()["DATE_COLUMN"]) | set(record_dates()["SOURCE_COLUMN"])
-    context = {c for form in record_dates()["FORM"] for c in finding_context_columns(str(form)).values()}
-    context |= {c for form in ("DM", "LB", "VS") for c in finding_context_columns(form).values()}
+    forms = [*record_dates()["FORM"], "DM"]
+    context = {c for form in forms for c in finding_context_columns(str(form)).values()}
     return frozenset({*BASE, *LINEAGE, "VISIT", "VISITNUM", *cdash, *harmonized, *dates, *context})
 
 
