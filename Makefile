@@ -33,12 +33,16 @@ test: venv
 check: venv
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not e2e and not postgres and not chromium"
 
+# The UI and the daemon (sensor, schedule): `dg dev`, which Dagster 1.13 recommends over `dagster dev`,
+# on workspace.yaml, so the code location is `pipelines.definitions` as for `dagster sensor start -w
+# workspace.yaml` and deploy/. register-sites also writes a minimal dagster.yaml into a DAGSTER_HOME
+# without one. Extra options: `make dev DEV_ARGS="--port 3001"`.
 dev: venv
 	@mkdir -p $(DAGSTER_HOME)
 	@test -d $(LANDING)/sites || $(BIN)/trialpipe generate --out $(LANDING) --restricted-out $(RESTRICTED) --seed 2026 --defects 0.01
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/trialpipe register-sites --landing $(LANDING)
 	TRIALPIPE_LANDING=$(abspath $(LANDING)) TRIALPIPE_WAREHOUSE=$(abspath $(WAREHOUSE)) \
-	  $(BIN)/dagster dev -w workspace.yaml
+	  $(BIN)/dg dev -w workspace.yaml $(DEV_ARGS)
 
 bench: venv
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)

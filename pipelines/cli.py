@@ -7,11 +7,15 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from pipelines.settings import ENV_LANDING, ENV_RESTRICTED, ENV_WAREHOUSE
 
+PACKAGE = "trialpipe"  # the distribution whose version `trialpipe --version` prints (assets.common.version)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name=PACKAGE, prog_name=PACKAGE)
 def main() -> None:
     """Data pipeline of the LDIL2SLE trial (low-dose IL-2 in SLE)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -89,15 +93,26 @@ def generate(
     envvar=ENV_RESTRICTED,
     default=None,
     type=click.Path(file_okay=False),
-    help=f"Restricted folder with RANDLIST.csv; read only with --unblinded [env {ENV_RESTRICTED}].",
+    help=f"Restricted folder with RANDLIST.csv, for --unblinded only [env {ENV_RESTRICTED}]. Given on "
+    "the command line without --unblinded it is an error; from the environment a blinded run ignores "
+    "it (never opens it).",
 )
 @click.option(
     "--unblinded", is_flag=True, default=False, help="Unblinded run (writes <warehouse>/unblinded)."
 )
-def run(landing: str, warehouse: str, restricted: str | None, unblinded: bool) -> None:
+@click.pass_context
+def run(ctx: click.Context, landing: str, warehouse: str, restricted: str | None, unblinded: bool) -> None:
     """Materialize the whole asset graph in-process and print what was written."""
     if unblinded and not restricted:
-        raise click.UsageError("--unblinded needs --restricted DIR (or TRIALPIPE_RESTRICTED)")
+        raise click.UsageError(f"--unblinded needs --restricted DIR (or {ENV_RESTRICTED})")
+    if restricted and not unblinded and ctx.get_parameter_source("restricted") == ParameterSource.COMMANDLINE:
+        # Asked for on the command line, the restricted folder would be silently dropped: refuse.
+        # From the environment it is not an error (operators may export it for every run).
+        raise click.UsageError(
+            "--restricted is read only by an unblinded run: add --unblinded to unblind, or drop "
+            f"--restricted for a blinded run (which never opens the restricted folder; {ENV_RESTRICTED} "
+            "in the environment is ignored by a blinded run)"
+        )
     from pipelines.resources import resources_for
     from pipelines.run import run_pipeline, summarize, unblinded_problem
 
@@ -131,13 +146,12 @@ def run(landing: str, warehouse: str, restricted: str | None, unblinded: bool) -
 def register_sites_command(landing: str) -> None:
     """Register the landing zone's site folders as partitions of the DAGSTER_HOME instance, so the UI
     shows them before the sensor's first tick (``make dev``)."""
-    import dagster as dg
-
     from assets.common.partitions import register_sites, registered_sites
     from assets.ingest.discovery import list_sites
+    from pipelines.instance import home_instance
 
     root = Path(landing).resolve()
-    with dg.DagsterInstance.get() as instance:
+    with home_instance() as instance:
         added = register_sites(instance, list_sites(root))
         click.echo(
             f"site partitions: {len(registered_sites(instance))} ({len(added)} new) from {root / 'sites'}"

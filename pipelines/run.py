@@ -32,6 +32,7 @@ from assets.common.resources import (
     WarehouseBusy,
     randlist_problem,
 )
+from pipelines.instance import home_instance
 from pipelines.settings import console_log_level, dagster_home
 
 log = logging.getLogger(__name__)
@@ -52,10 +53,13 @@ class RunOutcome:
 
 
 def _instance() -> dg.DagsterInstance:
-    """The DAGSTER_HOME instance when one is configured (runs show in the UI), else ephemeral."""
+    """The DAGSTER_HOME instance when one is configured (runs show in the UI), else ephemeral.
+
+    A DAGSTER_HOME folder without a ``dagster.yaml`` is given the minimal one first
+    (:func:`pipelines.instance.ensure_instance_config`), so that Dagster does not warn of it."""
     home = dagster_home()
     if home and Path(home).is_dir():
-        return dg.DagsterInstance.get()
+        return home_instance()
     return dg.DagsterInstance.ephemeral()
 
 
