@@ -107,20 +107,29 @@ def memory_by_step(results, samples: list[tuple[float, int]], top: int = 10) -> 
         return {}
     instance = dg.DagsterInstance.get()
     growth: dict[str, float] = {}
+    at_peak: dict[str, tuple[float, float]] = {}  # step -> (RSS at its start, its peak) in MiB
+    peak_t, peak_rss = max(samples, key=lambda s: s[1])
+    peak_step = ""
     for result in results:
         for stat in instance.get_run_step_stats(result.run_id):
             if stat.start_time is None or stat.end_time is None:
                 continue
             inside = [rss for t, rss in samples if stat.start_time <= t <= stat.end_time]
             before = [rss for t, rss in samples if t <= stat.start_time]
+            if stat.start_time <= peak_t <= stat.end_time:
+                peak_step = stat.step_key
             if inside:
                 base = before[-1] if before else inside[0]
-                growth[stat.step_key] = max(growth.get(stat.step_key, 0.0), (max(inside) - base) / 2**20)
+                if (max(inside) - base) / 2**20 >= growth.get(stat.step_key, 0.0):
+                    growth[stat.step_key] = (max(inside) - base) / 2**20
+                    at_peak[stat.step_key] = (base / 2**20, max(inside) / 2**20)
     ranked = sorted(growth.items(), key=lambda kv: -kv[1])[:top]
     return {
         "before_run_mib": round(samples[0][1] / 2**20, 1),
-        "peak_mib": round(max(rss for _, rss in samples) / 2**20, 1),
+        "peak_mib": round(peak_rss / 2**20, 1),
+        "peak_step": peak_step,
         "top_step_growth_mib": {k: round(v, 1) for k, v in ranked},
+        "top_step_start_and_peak_mib": {k: [round(x) for x in at_peak[k]] for k, _ in ranked},
     }
 
 

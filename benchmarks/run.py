@@ -392,14 +392,19 @@ def markdown(results: dict) -> str:
         "## Where memory goes (full run: resident MiB of the run process and its ingest workers; per step, "
         "how much it grew from the step's start to its peak while the step ran)",
         "",
-        "| subjects | before the run | peak | steps that added most (MiB) |",
-        "|---:|---:|---:|---|",
+        "| subjects | before the run | peak | step at the peak | steps that added most (MiB: growth, from -> to) |",
+        "|---:|---:|---:|---|---|",
     ]
     for e in results["sizes"]:
         m = e["full"].get("memory") or {}
-        top = ", ".join(f"{k} +{v:,.0f}" for k, v in list((m.get("top_step_growth_mib") or {}).items())[:6])
+        spans = m.get("top_step_start_and_peak_mib") or {}
+        top = ", ".join(
+            f"{k} +{v:,.0f}" + (f" ({spans[k][0]:,} -> {spans[k][1]:,})" if k in spans else "")
+            for k, v in list((m.get("top_step_growth_mib") or {}).items())[:6]
+        )
         lines.append(
-            f"| {e['subjects']:,} | {_fmt(m.get('before_run_mib'), ',.0f')} | {_fmt(m.get('peak_mib'), ',.0f')} | {top or 'n/a'} |"
+            f"| {e['subjects']:,} | {_fmt(m.get('before_run_mib'), ',.0f')} | {_fmt(m.get('peak_mib'), ',.0f')} "
+            f"| {m.get('peak_step') or 'n/a'} | {top or 'n/a'} |"
         )
     strat = [e for e in results["sizes"] if "ingest_single" in e]
     if strat:

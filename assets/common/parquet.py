@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from assets.common.atomic import atomic_write_bytes, atomic_write_text
-from assets.common.cache import LruCache
+from assets.common.cache import LruCache, arrow_nbytes, cache_budget_bytes
 from assets.common.version import code_version, contract_version
 
 LABEL_KEY = b"label"
@@ -66,7 +66,8 @@ def sort_table(table: pa.Table, sort_by: Sequence[str] | None) -> pa.Table:
     return table.take(order)
 
 
-_READ_CACHE: LruCache[pa.Table] = LruCache(64)  # an SDTM/ADaM table is read by its check, ADaM, QA, exports
+# An SDTM/ADaM table is read by its check, ADaM, QA and the exports.
+_READ_CACHE: LruCache[pa.Table] = LruCache(64, cache_budget_bytes(), arrow_nbytes)
 
 
 def write_parquet(

@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from assets.common.cache import LruCache
+from assets.common.cache import LruCache, arrow_nbytes, cache_budget_bytes
 from assets.common.parquet import file_identity, read_labels
 from assets.exports.xpt_layout import pandas_safe_lengths
 from assets.ingest.store import read_qa_table
@@ -64,7 +64,9 @@ DATETIME_FORMAT = "DATETIME20."
 
 # Export tables and their descriptions, per file content: in a run the XPT, Dataset-JSON and
 # define.xml assets (and a check) each describe and read every SDTM and ADaM table.
-_EXPORT_CACHE: LruCache = LruCache(128)  # a table and a description per dataset (24 datasets today)
+_EXPORT_CACHE: LruCache = LruCache(
+    128, cache_budget_bytes(), arrow_nbytes
+)  # a table and a description per dataset
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from assets.common.cache import LruCache
+from assets.common.cache import LruCache, arrow_nbytes, cache_budget_bytes
 from assets.common.parquet import file_identity, write_parquet
 
 if TYPE_CHECKING:  # annotations only: importing it at run time pulls in pandera for every reader
@@ -76,7 +76,7 @@ def write_source(ingest_dir: Path, result: SourceIngest, forms: tuple[str, ...])
 
 
 _TABLE_CACHE: LruCache[pa.Table] = LruCache(
-    24
+    24, cache_budget_bytes(), arrow_nbytes
 )  # folders (13 forms + RAND + QA tables); Arrow tables are immutable
 
 

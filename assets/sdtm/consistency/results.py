@@ -100,10 +100,11 @@ def derive_randomization_findings(rand: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     subj, randno = rand["USUBJID"].astype("string"), text(rand, "RANDNO")
     twice = subj.notna() & subj.duplicated(keep=False)
-    numbers = randno.groupby(subj).agg(lambda r: " ".join(sorted(r.dropna())))
     n_subjects = subj.groupby(randno).nunique()
     shared = randno.map(n_subjects).fillna(0).astype(int).gt(1)
-    subjects = subj.groupby(randno).agg(lambda r: " ".join(sorted(set(r.dropna()))))
+    # The lists of the messages, for the subjects and numbers concerned only.
+    numbers = randno[twice].groupby(subj[twice]).agg(lambda r: " ".join(sorted(r.dropna())))
+    subjects = subj[shared].groupby(randno[shared]).agg(lambda r: " ".join(sorted(set(r.dropna()))))
     return concat(
         [
             findings(

@@ -29,11 +29,14 @@ from assets.sdtm.consistency.results import (
     derive_randomization_findings,
 )
 from assets.sdtm.consistency.timeline import (
+    derive_after_death_findings,
     derive_before_consent_findings,
     derive_dated_records,
     derive_death_findings,
     derive_dosing_after_discontinuation_findings,
     derive_visit_order_findings,
+    visit_days,
+    visit_priors,
 )
 
 
@@ -42,7 +45,6 @@ def derive_consistency_findings(forms: dict[str, pd.DataFrame]) -> pd.DataFrame:
     ``DS``, ``EX``, ``VS``, ``LB``, ``DM``, ``RAND`` and the visit-based forms), one frame with the
     findings columns and ``DATE``; empty when none."""
     frames = {name: forms.get(name, pd.DataFrame()) for name in {*forms, *record_dates()["FORM"], "DM"}}
-    dated = derive_dated_records(frames)
 
     def has(name: str, cols: list[str]) -> bool:
         df = frames.get(name)
@@ -72,16 +74,52 @@ def derive_consistency_findings(forms: dict[str, pd.DataFrame]) -> pd.DataFrame:
         else pd.DataFrame(columns=[*BASE, "DSDECOD", "DSSTDTC"])
     )
     ae_all = frames["AE"] if has("AE", [*BASE, "AESTDTC"]) else pd.DataFrame(columns=[*BASE, "AESTDTC"])
-    parts.append(derive_death_findings(ae_all, ds, dated))
+    parts.append(derive_death_findings(ae_all, ds, derive_dated_records({})))
     if has("EX", [*BASE, "EXADMIN", "EXSTDTC"]):
         parts.append(derive_dosing_after_discontinuation_findings(frames["EX"], ds))
-    parts.append(derive_visit_order_findings(dated) if len(dated) else pd.DataFrame())
     if has("VS", [*BASE, "VISIT", "VSDTC", "VSTESTCD", "VSSTRESN"]):
         parts.append(derive_bp_order_findings(frames["VS"]))
     if has("LB", [*BASE, "VISIT", "LBDTC", "LBTESTCD", "LBORRES"]):
         parts.append(derive_lab_range_findings(frames["LB"]))
     if has("RAND", ["USUBJID", "SITEID", "SUBJID", "RANDNO", "RANDDTC"]):
         parts.append(derive_randomization_findings(frames["RAND"]))
-    if has("DM", ["USUBJID", "ICDTC"]) and len(dated):
-        parts.append(derive_before_consent_findings(dated, frames["DM"]))
+    dm = frames["DM"] if has("DM", ["USUBJID", "ICDTC"]) else None
+    parts += derive_dated_record_findings(frames, ds, dm)
     return concat(parts)
+
+
+def derive_dated_record_findings(
+    frames: dict[str, pd.DataFrame], ds: pd.DataFrame, dm: pd.DataFrame | None
+) -> list[pd.DataFrame]:
+    """The rules on dated records (consent, after death, visit order), one form's dated records
+    at a time: the records of every form together are the largest frame of the step. Visit order
+    compares forms, so a first pass collects each form's visit days (:func:`visit_days`) and the
+    second looks only at the subjects of a form that can be out of order."""
+    dated_forms = [str(f) for f in record_dates()["FORM"] if len(frames.get(str(f), ()))]
+    parts: list[pd.DataFrame] = []
+    days: dict[str, pd.DataFrame] = {}
+    for form in dated_forms:
+        dated = derive_dated_records({form: frames[form]})
+        if dated.empty:
+            continue
+        if dm is not None:
+            parts.append(derive_before_consent_findings(dated, dm))
+        parts.append(derive_after_death_findings(dated, ds))
+        if dated["VISITNUM"].notna().any():
+            days[form] = visit_days(dated)
+    if not days:
+        return parts
+    priors = visit_priors(pd.concat(days.values(), ignore_index=True))
+    for form, form_days in days.items():
+        early = form_days.merge(priors, on=["USUBJID", "VISITNUM"])
+        subjects = early.loc[
+            (early["HI"] < early["PRIOR"].astype("string")).fillna(False).to_numpy(dtype=bool), "USUBJID"
+        ]
+        if subjects.empty:
+            continue
+        df = frames[form]
+        dated = derive_dated_records(
+            {form: df[df["USUBJID"].astype("string").isin(set(subjects)).to_numpy(dtype=bool)]}
+        )
+        parts.append(derive_visit_order_findings(dated, priors))
+    return parts

@@ -146,22 +146,31 @@ def derive_death_findings(ae: pd.DataFrame, ds: pd.DataFrame, dated: pd.DataFram
             ),
         ),
     ]
-    if len(died) and len(dated):
-        death_day = dated["USUBJID"].map(died).astype("string")
-        own = dated["FORM"].eq("DS") & dated.get("DSDECOD", pd.Series(pd.NA, index=dated.index)).eq(
-            facts.disposition_term("DEATH")
-        ).fillna(False)
-        after = (bounds(dated["DTC"])[0] > death_day).fillna(False).astype(bool)
-        bad = dated["AFTER_DEATH"].astype(bool) & after & ~own
-        parts.append(
-            _each_form(
-                dated,
-                bad,
-                "no_record_after_death",
-                "dated " + shown(dated["VALUE"]) + ", after the death on " + shown(death_day),
-            )
-        )
+    parts.append(derive_after_death_findings(dated, ds))
     return concat(parts)
+
+
+def derive_after_death_findings(dated: pd.DataFrame, ds: pd.DataFrame) -> pd.DataFrame:
+    """The ``no_record_after_death`` part of :func:`derive_death_findings`: a dated record
+    (``AFTER_DEATH = Y``) certainly after the subject's earliest DS ``DEATH`` date, the DS ``DEATH``
+    record itself aside. Record by record, so the dated records of each form can be checked alone."""
+    require_columns(dated, [*BASE, "FORM", "DTC", "AFTER_DEATH"], "derive_after_death_findings")
+    require_columns(ds, ["USUBJID", "DSDECOD", "DSSTDTC"], "derive_after_death_findings(ds)")
+    died = _death_dates(ds)
+    if not len(died) or not len(dated):
+        return pd.DataFrame()
+    death_day = dated["USUBJID"].map(died).astype("string")
+    own = dated["FORM"].eq("DS") & dated.get("DSDECOD", pd.Series(pd.NA, index=dated.index)).eq(
+        facts.disposition_term("DEATH")
+    ).fillna(False)
+    after = (bounds(dated["DTC"])[0] > death_day).fillna(False).astype(bool)
+    bad = dated["AFTER_DEATH"].astype(bool) & after & ~own
+    return _each_form(
+        dated,
+        bad,
+        "no_record_after_death",
+        "dated " + shown(dated["VALUE"]) + ", after the death on " + shown(death_day),
+    )
 
 
 def derive_dosing_after_discontinuation_findings(ex: pd.DataFrame, ds: pd.DataFrame) -> pd.DataFrame:
@@ -192,25 +201,61 @@ def derive_dosing_after_discontinuation_findings(ex: pd.DataFrame, ds: pd.DataFr
     )
 
 
-def derive_visit_order_findings(dated: pd.DataFrame) -> pd.DataFrame:
-    """KIND ``VISIT_ORDER`` (derivations.md, (v2) Data-management consistency queries: visit order):
-    a record of a scheduled visit (any ``VISIT`` but ``UNSCHEDULED``) certainly before a record of an
-    earlier scheduled visit of the same subject (lower ``VISITNUM``), in any visit-based form
-    (``visits_in_order``). One finding per subject, visit, form and date, with the first record's
-    lineage (as the visit-window findings), on the later visit: the one dated too early."""
-    require_columns(dated, [*BASE, "VISIT", "VISITNUM", "FORM", "DTC"], "derive_visit_order_findings")
+def _scheduled(dated: pd.DataFrame) -> pd.DataFrame:
+    """The dated records of scheduled visits (a ``VISITNUM``, ``VISIT`` not ``UNSCHEDULED``) with the
+    earliest (``LO``) and latest (``HI``) day each date stands for."""
     sched = dated[
         dated["VISITNUM"].notna().to_numpy(dtype=bool)
         & ~text(dated, "VISIT").eq(UNSCHEDULED).fillna(False).to_numpy(dtype=bool)
     ].copy()
+    sched["LO"], sched["HI"] = bounds(sched["DTC"])
+    return sched
+
+
+def visit_days(dated: pd.DataFrame) -> pd.DataFrame:
+    """Per subject and scheduled visit of the dated records: ``LO``, the latest earliest-day of its
+    records, and ``HI``, the earliest latest-day. The ``LO`` of several forms' visit days combine by
+    their maximum (:func:`visit_priors`); ``HI`` tells whether a form can hold a visit-order finding."""
+    require_columns(dated, ["USUBJID", "VISIT", "VISITNUM", "DTC"], "visit_days")
+    sched = _scheduled(dated)
+    return (
+        sched.groupby(["USUBJID", "VISITNUM"], sort=True)
+        .agg(LO=("LO", "max"), HI=("HI", "min"))
+        .reset_index()
+    )
+
+
+def visit_priors(days: pd.DataFrame) -> pd.DataFrame:
+    """Per subject and scheduled visit, ``PRIOR``: the latest earliest-day of any record of a lower
+    visit of the subject (from :func:`visit_days` of one or several forms; missing for the first)."""
+    require_columns(days, ["USUBJID", "VISITNUM", "LO"], "visit_priors")
+    per_visit = days.groupby(["USUBJID", "VISITNUM"], sort=True)["LO"].max().reset_index()
+    # ISO days order as text: their rank among the distinct days is a number groupby can cummax.
+    lo = per_visit["LO"]
+    distinct = np.sort(lo.dropna().unique().astype(str))
+    rank = pd.Series(np.searchsorted(distinct, lo.fillna("").astype(str)), dtype="float64")
+    rank = rank.where(lo.notna().to_numpy(dtype=bool))
+    prior = rank.groupby(per_visit["USUBJID"]).cummax().groupby(per_visit["USUBJID"]).shift(1)
+    known = prior.notna().to_numpy(dtype=bool)
+    per_visit["PRIOR"] = pd.Series(pd.NA, index=per_visit.index, dtype="string")
+    per_visit.loc[known, "PRIOR"] = distinct[prior[known].astype(int).to_numpy()]
+    return per_visit[["USUBJID", "VISITNUM", "PRIOR"]]
+
+
+def derive_visit_order_findings(dated: pd.DataFrame, priors: pd.DataFrame | None = None) -> pd.DataFrame:
+    """KIND ``VISIT_ORDER`` (derivations.md, (v2) Data-management consistency queries: visit order):
+    a record of a scheduled visit (any ``VISIT`` but ``UNSCHEDULED``) certainly before a record of an
+    earlier scheduled visit of the same subject (lower ``VISITNUM``), in any visit-based form
+    (``visits_in_order``). One finding per subject, visit, form and date, with the first record's
+    lineage (as the visit-window findings), on the later visit: the one dated too early. ``priors``
+    (:func:`visit_priors`) brings the earlier visits of records not in ``dated``, such as other
+    forms'; by default those of ``dated`` itself."""
+    require_columns(dated, [*BASE, "VISIT", "VISITNUM", "FORM", "DTC"], "derive_visit_order_findings")
+    sched = _scheduled(dated)
     if sched.empty:
         return pd.DataFrame()
-    lo, hi = bounds(sched["DTC"])
-    sched["LO"], sched["HI"] = lo, hi
-    # Per subject and visit, the latest earliest-day; then the latest of all lower visits.
-    per_visit = sched.groupby(["USUBJID", "VISITNUM"], sort=True)["LO"].max().reset_index()
-    per_visit["PRIOR"] = per_visit.groupby("USUBJID")["LO"].transform(lambda s: s.cummax().shift(1))
-    prior = sched.merge(per_visit[["USUBJID", "VISITNUM", "PRIOR"]], on=["USUBJID", "VISITNUM"], how="left")
+    priors = visit_priors(visit_days(dated)) if priors is None else priors
+    prior = sched.merge(priors, on=["USUBJID", "VISITNUM"], how="left")
     prior.index = sched.index
     bad = (sched["HI"] < prior["PRIOR"].astype("string")).fillna(False).astype(bool)
     rows = sched[bad].assign(PRIOR=prior.loc[bad, "PRIOR"])

@@ -453,6 +453,74 @@ def test_a_visit_dated_before_an_earlier_visit():
     ]
 
 
+def test_visit_order_across_forms_when_the_forms_are_checked_one_at_a_time():
+    """derive_consistency_findings checks the dated records form by form (a first pass for the
+    visit days of every form): a PGA visit dated before a lower VS visit is still found, once, and
+    the other dated-record rules see every form."""
+    pga = visit_rows(
+        "PGA",
+        [
+            {"VISIT": "SCREENING", "PGADTC": "2025-03-04"},
+            {"VISIT": "DAY 1", "PGADTC": "2025-03-20"},
+            {"VISIT": "WEEK 8", "PGADTC": "2025-04-16"},  # before VS WEEK 6
+            {"VISIT": "WEEK 4", "PGADTC": "2025-04-01", "SUBJID": "101-0002"},  # in order
+        ],
+    )
+    vs = visit_rows(
+        "VS",
+        [
+            {"VISIT": "WEEK 6", "VSDTC": "2025-04-30", "VSTESTCD": "PULSE"},
+            {"VISIT": "SCREENING", "VSDTC": "2025-03-01", "VSTESTCD": "PULSE", "SUBJID": "101-0002"},
+        ],
+    )
+    dm = pd.DataFrame(
+        {"USUBJID": ["LDIL2SLE-101-0001", "LDIL2SLE-101-0002"], "ICDTC": ["2025-03-04", "2025-03-02"]},
+        dtype="string",
+    )
+    f = derive_consistency_findings({"PGA": pga, "VS": vs, "DM": dm})
+    assert got(f, "SUBJID", "FORM", "RECID", "VISIT", "RULE", "MESSAGE") == [
+        [
+            "101-0001",
+            "PGA",
+            "PGA-000003",
+            "WEEK 8",
+            "visits_in_order",
+            "WEEK 8 dated 16-APR-2025, before a record of an earlier visit dated 2025-04-30",
+        ],
+        [
+            "101-0002",
+            "VS",
+            "VS-000002",
+            "SCREENING",
+            "no_record_before_consent",
+            "dated 01-MAR-2025, before informed consent on 2025-03-02",
+        ],
+    ]
+    together = derive_visit_order_findings(derive_dated_records({"PGA": pga, "VS": vs}))
+    assert make_findings(f[f["RULE"].eq("visits_in_order")]).equals(make_findings(together))
+
+
+def test_visit_priors_are_the_latest_earliest_day_of_the_lower_visits():
+    from assets.sdtm.consistency.timeline import visit_priors
+
+    days = pd.DataFrame(
+        {
+            "USUBJID": ["A", "A", "A", "A", "B", "B"],
+            "VISITNUM": [1.0, 2.0, 3.0, 4.0, 1.0, 2.0],
+            "LO": ["2025-03-10", "2025-03-05", None, "2025-04-01", "2024-01-01", "2024-02-01"],
+        }
+    ).astype({"LO": "string"})
+    # A visit without a day passes none on; B's first visit has no prior (the subjects stay apart).
+    assert visit_priors(days)["PRIOR"].astype(object).where(lambda s: s.notna(), None).tolist() == [
+        None,
+        "2025-03-10",
+        "2025-03-10",
+        None,
+        None,
+        "2024-01-01",
+    ]
+
+
 # ----------------------------------------------------------------------------------- VS, LB, RAND
 def test_sysbp_must_be_greater_than_diabp_of_the_same_visit_and_date():
     rows = []
