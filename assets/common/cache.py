@@ -11,12 +11,12 @@ from typing import Generic, TypeVar
 V = TypeVar("V")
 
 CACHE_MIB_ENV = "TRIALPIPE_CACHE_MIB"
-DEFAULT_CACHE_MIB = 768
+DEFAULT_CACHE_MIB = 1024
 
 
 def cache_budget_bytes() -> int:
     """How many bytes of tables each of the run's read caches keeps (env ``TRIALPIPE_CACHE_MIB``,
-    default 768 MiB): every table of a 5,000-subject trial fits, and at phase-3 size the run's memory
+    default 1,024 MiB): every table of a 5,000-subject trial fits, and at phase-3 size the run's memory
     stays bounded instead of holding every table it ever read."""
     raw = os.environ.get(CACHE_MIB_ENV, "").strip()
     try:

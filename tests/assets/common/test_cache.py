@@ -68,7 +68,7 @@ def test_an_arrow_table_weighs_its_buffers_and_other_values_nothing():
 
 
 @pytest.mark.parametrize(
-    ("raw", "expected"), [("", 768 * 2**20), ("0", 0), (" 64 ", 64 * 2**20), ("2048", 2048 * 2**20)]
+    ("raw", "expected"), [("", 1024 * 2**20), ("0", 0), (" 64 ", 64 * 2**20), ("2048", 2048 * 2**20)]
 )
 def test_cache_budget_from_the_environment(monkeypatch, raw, expected):
     monkeypatch.setenv(CACHE_MIB_ENV, raw)
