@@ -40,6 +40,10 @@ TARGET_FLOOR_RATIO = 4.0
 TARGET_RSS_MIB = 4096.0
 TARGET_INCREMENTAL_SHARE = 0.25
 TARGET_UI_RATIO = 1.5  # a run launched from the UI, against `trialpipe run` (issue 18, item 1)
+TARGET_SMALL_SUBJECTS = 200  # this trial's real size (issue 18, item 3)
+TARGET_SMALL_RUN_S = 8.0  # the 200-subject full run: the fixed cost of a run (issue 18, item 3)
+TARGET_TOP_RUN_S = 30.0  # the 5,000-subject full run (issue 18, item 4)
+TARGET_MARGINAL_RATIO = 3.0  # run growth over I/O floor growth, 200 -> 5,000 subjects (issue 18, item 4)
 EXPORT_ID_FORMAT = "%Y%m%dT%H%M%SZ"
 FREE_TEXT = (("AE", "AETERM"), ("CM", "CMTRT"), ("MH", "MHTERM"), ("DS", "DSTERM"))
 
@@ -219,6 +223,49 @@ def verdicts(entry: dict) -> dict:
     }
 
 
+def marginal(small: dict, top: dict) -> dict:
+    """How the run grows against the I/O floor between two sizes: (run_top - run_small) /
+    (floor_top - floor_small), beside the whole-run ratio run_top / floor_top; per layer, how many
+    seconds it grew."""
+    f_small = small["full"].get("io_floor", {}).get("floor_s")
+    f_top = top["full"].get("io_floor", {}).get("floor_s")
+    run_growth = top["full"]["wall_s"] - small["full"]["wall_s"]
+    floor_growth = f_top - f_small if f_small is not None and f_top is not None else None
+    layers = sorted(set(small["full"]["layer_s"]) | set(top["full"]["layer_s"]))
+    return {
+        "run_growth_s": run_growth,
+        "floor_growth_s": floor_growth,
+        "ratio": run_growth / floor_growth if floor_growth else None,
+        "whole_ratio": top["full"]["wall_s"] / f_top if f_top else None,
+        "layer_growth_s": {
+            layer: top["full"]["layer_s"].get(layer, 0.0) - small["full"]["layer_s"].get(layer, 0.0)
+            for layer in layers
+        },
+    }
+
+
+def small_size(results: dict) -> dict | None:
+    """The 200-subject size (issue 18, item 3), when the bench ran it."""
+    return next((e for e in results["sizes"] if e["subjects"] == TARGET_SMALL_SUBJECTS), None)
+
+
+def run_itemised(run: dict) -> str:
+    """Where a full run's wall time goes: the fixed costs, GX's parts, then the steps by layer."""
+    f, g = run.get("fixed_s") or {}, run.get("gx") or {}
+    layers = dict(run["layer_s"])
+    gx_rest = sum(g.get(k) or 0.0 for k in ("checkpoints_s", "data_docs_s", "reading_profiling_planning_s"))
+    if "qa" in layers and g:
+        layers["qa"] = max(layers["qa"] - (g.get("import_and_context_s") or 0.0) - gx_rest, 0.0)
+    parts = [
+        f"start-up and imports {_fmt(f.get('startup_s'))} s",
+        f"Dagster outside the steps {_fmt(f.get('dagster_outside_steps_s'))} s",
+        f"GX import and context {_fmt(g.get('import_and_context_s'))} s",
+        f"GX checkpoints, Data Docs and planning {gx_rest:.1f} s",
+        *(f"{layer} steps {secs:.1f} s" for layer, secs in sorted(layers.items(), key=lambda kv: -kv[1])),
+    ]
+    return ", ".join(parts)
+
+
 def _pct(x) -> str:
     return "n/a" if x is None else f"{100 * x:.0f}%"
 
@@ -277,6 +324,37 @@ def limits(results: dict) -> list[str]:
             f"({_pct(((inc.get('fixed_s') or {}).get('total_s') or 0) / full['wall_s'])} of the full run). "
             "Going below the target would need every downstream layer built per site and merged."
         )
+    small = small_size(results)
+    if small is not None and small["full"]["wall_s"] > TARGET_SMALL_RUN_S:
+        run = small["full"]
+        out.append(
+            f"- **The {TARGET_SMALL_SUBJECTS}-subject run in at most {TARGET_SMALL_RUN_S:.0f} s**: "
+            f"{run['wall_s']:.1f} s, {run['wall_s'] - TARGET_SMALL_RUN_S:.1f} s over. It goes to "
+            f"{run_itemised(run)}; {len(run['step_s'])} steps. The fixed costs alone (start-up, Dagster "
+            "outside the steps, GX's import and context) leave little of the target for the work, and "
+            "GX validates about 250 expectations whatever the trial's size."
+        )
+    if small is not None and small is not top:
+        m = marginal(small, top)
+        grew = ", ".join(
+            f"{layer} +{secs:.1f} s"
+            for layer, secs in sorted(m["layer_growth_s"].items(), key=lambda kv: -kv[1])
+        )
+        if m["ratio"] is not None and m["ratio"] > TARGET_MARGINAL_RATIO:
+            out.append(
+                f"- **Marginal cost at most {TARGET_MARGINAL_RATIO:.0f}x the I/O floor** "
+                f"({small['subjects']:,} -> {top['subjects']:,} subjects): the run grows by "
+                f"{m['run_growth_s']:.1f} s while the floor grows by {m['floor_growth_s']:.2f} s, "
+                f"{m['ratio']:.1f}x (the whole run: {_fmt(m['whole_ratio'])}x its floor). By layer: {grew}. "
+                "Every layer does per-row work the floor does not (pandera, derivations, GX, the "
+                "submission formats): the layers that grow most limit it."
+            )
+        if top["full"]["wall_s"] > TARGET_TOP_RUN_S:
+            out.append(
+                f"- **The {top['subjects']:,}-subject run in at most {TARGET_TOP_RUN_S:.0f} s**: "
+                f"{top['full']['wall_s']:.1f} s, {top['full']['wall_s'] - TARGET_TOP_RUN_S:.1f} s over: "
+                f"{run_itemised(top['full'])}."
+            )
     return ["", "## What limits the targets not met", "", *out] if out else []
 
 
@@ -368,6 +446,22 @@ def markdown(results: dict) -> str:
         f"{_pct(v['incremental_share'])}, {mark[v['incremental_ok']]} (the site run alone: "
         f"{_pct(v['site_run_share'])})",
     ]
+    small = small_size(results)
+    if small is not None:
+        lines.append(
+            f"- the {TARGET_SMALL_SUBJECTS}-subject full run in at most {TARGET_SMALL_RUN_S:.0f} s: "
+            f"{small['full']['wall_s']:.1f} s, {mark[small['full']['wall_s'] <= TARGET_SMALL_RUN_S]}"
+        )
+        if small is not top:
+            m = marginal(small, top)
+            ok = m["ratio"] is not None and m["ratio"] <= TARGET_MARGINAL_RATIO
+            lines += [
+                f"- marginal cost ({small['subjects']:,} -> {top['subjects']:,} subjects) at most "
+                f"{TARGET_MARGINAL_RATIO:.0f}x the I/O floor's: {_fmt(m['ratio'])}x, {mark[ok]} "
+                f"(whole run: {_fmt(m['whole_ratio'])}x its floor)",
+                f"- the {top['subjects']:,}-subject full run in at most {TARGET_TOP_RUN_S:.0f} s: "
+                f"{top['full']['wall_s']:.1f} s, {mark[top['full']['wall_s'] <= TARGET_TOP_RUN_S]}",
+            ]
     lines += [
         f"- a full run launched through the UI's GraphQL API within {TARGET_UI_RATIO}x `trialpipe run`: "
         + ", ".join(
@@ -457,6 +551,9 @@ def main() -> None:
             "peak_rss_mib": TARGET_RSS_MIB,
             "incremental_share": TARGET_INCREMENTAL_SHARE,
             "ui_ratio": TARGET_UI_RATIO,
+            "small_run_s": TARGET_SMALL_RUN_S,
+            "top_run_s": TARGET_TOP_RUN_S,
+            "marginal_ratio": TARGET_MARGINAL_RATIO,
         },
         "sizes": entries,
         "verdicts": {e["subjects"]: verdicts(e) for e in entries},

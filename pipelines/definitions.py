@@ -6,7 +6,7 @@ from assets.adam.assets import ADAM_ASSETS, ADAM_CHECKS
 from assets.exports.assets import EXPORTS_ASSETS, EXPORTS_CHECKS
 from assets.ingest.assets import INGEST_ASSETS, INGEST_CHECKS
 from assets.qa.assets import QA_ASSETS, QA_CHECKS
-from assets.sdtm.assets import SDTM_ASSETS, SDTM_CHECKS
+from assets.sdtm.assets import SDTM_ASSETS
 from assets.sdtm.consistency.assets import CONSISTENCY_ASSETS
 from assets.sdtm.eligibility.assets import ELIGIBILITY_ASSETS, ELIGIBILITY_CHECKS
 from pipelines.checks import FRESHNESS_CHECKS
@@ -32,7 +32,6 @@ def build_definitions(resources: dict) -> dg.Definitions:
             *INGEST_CHECKS,
             *FRESHNESS_CHECKS,
             *ELIGIBILITY_CHECKS,
-            *SDTM_CHECKS,
             *ADAM_CHECKS,
             *QA_CHECKS,
             *EXPORTS_CHECKS,

@@ -31,6 +31,7 @@ from assets.adam.stats import (
 from assets.common import keys
 from assets.common.asset_metadata import count_values, subject_level, table_metadata
 from assets.common.atomic import atomic_write_bytes
+from assets.common.checks import check, checks_of_one_asset
 from assets.common.data_cut import source_data_cuts
 from assets.common.parquet import read_parquet, write_parquet
 from assets.common.resources import RestrictedRandomization, Warehouse
@@ -254,7 +255,7 @@ def _has_tabulate() -> bool:
 
 
 def _conformance_check(dataset: str):
-    @dg.asset_check(
+    @check(
         name=f"{dataset.lower()}_conforms_to_adam_spec",
         asset=keys.adam(dataset),
         blocking=True,
@@ -281,9 +282,7 @@ def _conformance_check(dataset: str):
     return _check
 
 
-@dg.asset_check(
-    asset=adam_adsl, blocking=True, description="ADSL holds every screened subject of SDTM DM, once."
-)
+@check(asset=adam_adsl, blocking=True, description="ADSL holds every screened subject of SDTM DM, once.")
 def adsl_has_every_screened_subject_once(warehouse: Warehouse) -> dg.AssetCheckResult:
     adsl, dm = _adam(warehouse, "ADSL"), _sdtm(warehouse, "dm")
     missing = sorted(set(dm["USUBJID"]) - set(adsl["USUBJID"]))
@@ -300,7 +299,7 @@ def adsl_has_every_screened_subject_once(warehouse: Warehouse) -> dg.AssetCheckR
 ARM_VARIABLES = ["ARMCD", "ARM", "ACTARMCD", "ACTARM", "ARMNRS"]
 
 
-@dg.asset_check(
+@check(
     asset=adam_adsl,
     blocking=True,
     description="ADSL ARMCD ARM ACTARMCD ACTARM ARMNRS equal SDTM DM's for every subject (a randomized "
@@ -322,7 +321,7 @@ def adsl_arms_agree_with_dm(warehouse: Warehouse) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(
+@check(
     asset=adam_adeff,
     blocking=False,
     description="Every FASFL = Y subject has an SRI4 record at each post-baseline SLEDAI visit.",
@@ -349,8 +348,11 @@ def every_fas_subject_has_sri4_at_every_visit(warehouse: Warehouse) -> dg.AssetC
 
 ADAM_ASSETS = [adam_adsl, adam_adeff, adam_adlb, adam_adae, adam_stats]
 ADAM_CHECKS = [
-    *(_conformance_check(ds) for ds in ("ADSL", "ADEFF", "ADLB", "ADAE")),
-    adsl_has_every_screened_subject_once,
-    adsl_arms_agree_with_dm,
-    every_fas_subject_has_sri4_at_every_visit,
+    checks_of_one_asset(
+        [_conformance_check("ADSL"), adsl_has_every_screened_subject_once, adsl_arms_agree_with_dm]
+    ),
+    checks_of_one_asset([_conformance_check("ADEFF"), every_fas_subject_has_sri4_at_every_visit]),
+    checks_of_one_asset([_conformance_check("ADLB")]),
+    checks_of_one_asset([_conformance_check("ADAE")]),
+    sri4_summary_adds_up_to_the_fas,
 ]

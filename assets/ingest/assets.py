@@ -14,6 +14,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.common.asset_metadata import count_values
+from assets.common.checks import check, checks_of_one_asset
 from assets.common.findings import make_findings
 from assets.common.parquet import write_parquet
 from assets.common.partitions import SITE_PARTITIONS
@@ -251,7 +252,7 @@ def ingest_findings(context: dg.AssetExecutionContext, warehouse: Warehouse):
     )
 
 
-@dg.asset_check(
+@check(
     asset=ingest_findings,
     blocking=True,
     description="Per source and form: rows read = rows passed + rows quarantined.",
@@ -274,7 +275,7 @@ def rows_read_equal_passed_plus_quarantined(warehouse: Warehouse) -> dg.AssetChe
     )
 
 
-@dg.asset_check(
+@check(
     asset=ingest_findings,
     blocking=False,
     description="Raw-form pandera schemas: rows quarantined by rule (warning: data queries).",
@@ -295,7 +296,7 @@ def raw_forms_pass_schemas(warehouse: Warehouse) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(
+@check(
     asset=ingest_findings,
     blocking=False,
     description="Every export folder in the landing zone is complete (manifest verified).",
@@ -317,4 +318,8 @@ def no_incomplete_exports(warehouse: Warehouse) -> dg.AssetCheckResult:
 
 
 INGEST_ASSETS = [site_ingest, iwrs_ingest, ingest_findings]
-INGEST_CHECKS = [rows_read_equal_passed_plus_quarantined, raw_forms_pass_schemas, no_incomplete_exports]
+INGEST_CHECKS = [
+    checks_of_one_asset(
+        [rows_read_equal_passed_plus_quarantined, raw_forms_pass_schemas, no_incomplete_exports]
+    )
+]

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from assets.common import keys
 from assets.common.asset_metadata import markdown_preview, subject_level, table_metadata
 from assets.common.atomic import atomic_write_text, remove_stale_temp_files
+from assets.common.checks import check, checks_of_one_asset
 from assets.common.data_cut import export_id_iso, source_data_cuts, study_data_cut
 from assets.common.parquet import write_parquet
 from assets.common.resources import RunSettings, Warehouse
@@ -334,7 +335,7 @@ def qa_report(
 # --- checks -------------------------------------------------------------------------------------
 
 
-@dg.asset_check(
+@check(
     asset=keys.QA_QUERIES,
     blocking=True,
     description="Every query id occurs once in queries.parquet (ids are stable keys).",
@@ -352,7 +353,7 @@ def query_ids_are_unique(warehouse: Warehouse) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(
+@check(
     asset=keys.QA_QUERIES,
     blocking=True,
     description="quarantine.parquet holds exactly the rows ingest counted as quarantined (nothing lost on the way to QA).",
@@ -366,7 +367,7 @@ def quarantine_listing_matches_row_accounting(warehouse: Warehouse) -> dg.AssetC
     )
 
 
-@dg.asset_check(
+@check(
     asset=keys.QA_QUERIES,
     blocking=False,
     description="No data query is open (warning: queries go to the sites).",
@@ -471,9 +472,9 @@ def sdtm_adam_structure_matches_spec(warehouse: Warehouse) -> dg.AssetCheckResul
 
 QA_ASSETS = [qa_queries, qa_export_status, qa_site_listings, qa_gx_validation, qa_report]
 QA_CHECKS = [
-    query_ids_are_unique,
-    quarantine_listing_matches_row_accounting,
-    no_open_data_queries,
+    checks_of_one_asset(
+        [query_ids_are_unique, quarantine_listing_matches_row_accounting, no_open_data_queries]
+    ),
     site_exports_are_fresh,
     sdtm_adam_values_meet_expectations,
     sdtm_adam_structure_matches_spec,

@@ -1,5 +1,7 @@
 """SDTM layer assets: one asset per dataset (``sdtm_<domain>``), a multi-asset where a domain and its
-SUPP-- come from one pass, and one conformance check per dataset (``sdtm_<domain>_conforms``).
+SUPP-- come from one pass, and one conformance check per dataset (``sdtm_<domain>_conforms``),
+declared on its asset and evaluated in the asset's step (a step of its own per check cost more
+than most checks).
 
 Assets are thin: read the ingested forms (and DM's reference dates), call the pure builders of this
 package, write ``<mode root>/sdtm/<domain>.parquet`` with the spec's labels and keys. Only ``sdtm_dm``
@@ -58,6 +60,43 @@ def write_dataset(warehouse: Warehouse, dataset: str, df: pd.DataFrame) -> dict:
     return meta
 
 
+def conformance_spec(dataset: str) -> dg.AssetCheckSpec:
+    """The conformance check of an SDTM dataset, declared on its asset (evaluated in the asset's own
+    step, :func:`conformance_result`; blocking: a structural failure stops the assets downstream)."""
+    return dg.AssetCheckSpec(
+        f"sdtm_{dataset.lower()}_conforms",
+        asset=keys.sdtm(dataset),
+        blocking=True,
+        description=f"{dataset} conforms to its spec-generated pandera schema (schemas/sdtm_conformance.py).",
+    )
+
+
+def conformance_result(warehouse: Warehouse, dataset: str) -> dg.AssetCheckResult:
+    """The written dataset against its pandera schema: only structural failures are errors (they
+    block downstream); off-codelist values and the like are warnings (data queries)."""
+    report = conformance_report(read_parquet(dataset_path(warehouse, dataset)), dataset)
+    severity = dg.AssetCheckSeverity.ERROR if report["structural"] else dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckResult(
+        asset_key=keys.sdtm(dataset),
+        check_name=conformance_spec(dataset).name,
+        passed=report["passed"],
+        severity=severity,
+        metadata={
+            "structural_failures": report["structural"],
+            "content_failures": report["content"],
+            "by_check": dg.MetadataValue.json(report["by_check"]),
+            "examples": subject_level(dg.MetadataValue.json(report["examples"]), warehouse.unblinded),
+        },
+    )
+
+
+def materialized(warehouse: Warehouse, dataset: str, metadata: dict, **kwargs) -> dg.MaterializeResult:
+    """The materialization of a written dataset with its conformance check's result."""
+    return dg.MaterializeResult(
+        metadata=metadata, check_results=[conformance_result(warehouse, dataset)], **kwargs
+    )
+
+
 def _ingest(warehouse: Warehouse) -> Path:
     return warehouse.root / "ingest"
 
@@ -100,10 +139,11 @@ def _trial_design_asset(dataset: str, builder):
         group_name=GROUP,
         kinds={"python", "parquet"},
         description=f"SDTM {dataset} ({spec.dataset_label('sdtm', dataset)}) from study metadata.",
+        check_specs=[conformance_spec(dataset)],
     )
     def _asset(warehouse: Warehouse) -> dg.MaterializeResult:
         table = builder(blinded=not warehouse.unblinded) if dataset in ("TA", "TE") else builder()
-        return dg.MaterializeResult(metadata=write_dataset(warehouse, dataset, table))
+        return materialized(warehouse, dataset, write_dataset(warehouse, dataset, table))
 
     return _asset
 
@@ -113,10 +153,11 @@ def _trial_design_asset(dataset: str, builder):
     deps=[keys.SITE_INGEST],
     kinds={"python", "parquet"},
     description="SDTM TS (Trial Summary) from study metadata and the MedDRA version of the AE coding.",
+    check_specs=[conformance_spec("TS")],
 )
 def sdtm_ts(warehouse: Warehouse) -> dg.MaterializeResult:
     ae = read_form(_ingest(warehouse), "AE")  # a small form; MEDDRAV is all TS reads of it
-    return dg.MaterializeResult(metadata=write_dataset(warehouse, "TS", trial_design.build_ts(ae)))
+    return materialized(warehouse, "TS", write_dataset(warehouse, "TS", trial_design.build_ts(ae)))
 
 
 TRIAL_DESIGN = [
@@ -138,6 +179,7 @@ TRIAL_DESIGN = [
     deps=[keys.SITE_INGEST, keys.IWRS_INGEST],
     kinds={"python", "parquet"},
     description="SDTM DM: one record per screened subject; arms BLINDED unless the run is unblinded.",
+    check_specs=[conformance_spec("DM")],
 )
 def sdtm_dm(
     context: dg.AssetExecutionContext, warehouse: Warehouse, restricted: RestrictedRandomization
@@ -150,7 +192,7 @@ def sdtm_dm(
     meta = write_dataset(warehouse, "DM", dm)
     meta["unblinded"] = warehouse.unblinded
     meta["dosed"] = int(dm["RFSTDTC"].notna().sum())
-    return dg.MaterializeResult(metadata=meta)
+    return materialized(warehouse, "DM", meta)
 
 
 @dg.asset(
@@ -158,6 +200,7 @@ def sdtm_dm(
     deps=[keys.SITE_INGEST, keys.sdtm("DM")],
     kinds={"python", "parquet"},
     description="SDTM SV: subject visits from every visit-based form; visit-window findings to QA.",
+    check_specs=[conformance_spec("SV")],
 )
 def sdtm_sv(warehouse: Warehouse) -> dg.MaterializeResult:
     visits = _visit_rows(warehouse)
@@ -171,7 +214,7 @@ def sdtm_sv(warehouse: Warehouse) -> dg.MaterializeResult:
     late = find_visits_outside_window(visits, reference) if len(visits) else make_findings(pd.DataFrame())
     write_parquet(late, warehouse.layer("qa") / "findings" / "visits.parquet")
     meta["visit_window_findings"] = len(late)
-    return dg.MaterializeResult(metadata=meta)
+    return materialized(warehouse, "SV", meta)
 
 
 def _findings_asset(dataset: str, form: str, builder):
@@ -181,11 +224,12 @@ def _findings_asset(dataset: str, form: str, builder):
         deps=[keys.SITE_INGEST, keys.sdtm("DM")],
         kinds={"python", "parquet"},
         description=f"SDTM {dataset} ({spec.dataset_label('sdtm', dataset)}) from the {form} form.",
+        check_specs=[conformance_spec(dataset)],
     )
     def _asset(warehouse: Warehouse) -> dg.MaterializeResult:
         unscheduled = _unscheduled(warehouse)
         frame = builder(read_form(_ingest(warehouse), form), _reference(warehouse), unscheduled)
-        return dg.MaterializeResult(metadata=write_dataset(warehouse, dataset, frame))
+        return materialized(warehouse, dataset, write_dataset(warehouse, dataset, frame))
 
     return _asset
 
@@ -197,10 +241,11 @@ def _events_asset(dataset: str, form: str, builder):
         deps=[keys.SITE_INGEST, keys.sdtm("DM")],
         kinds={"python", "parquet"},
         description=f"SDTM {dataset} ({spec.dataset_label('sdtm', dataset)}) from the {form} form.",
+        check_specs=[conformance_spec(dataset)],
     )
     def _asset(warehouse: Warehouse) -> dg.MaterializeResult:
         frame = builder(read_form(_ingest(warehouse), form), _reference(warehouse))
-        return dg.MaterializeResult(metadata=write_dataset(warehouse, dataset, frame))
+        return materialized(warehouse, dataset, write_dataset(warehouse, dataset, frame))
 
     return _asset
 
@@ -228,29 +273,39 @@ def _outs(*datasets: str) -> dict[str, dg.AssetOut]:
     }
 
 
-@dg.multi_asset(outs=_outs("EX", "SUPPEX"), deps=[keys.SITE_INGEST, keys.sdtm("DM")])
+@dg.multi_asset(
+    outs=_outs("EX", "SUPPEX"),
+    deps=[keys.SITE_INGEST, keys.sdtm("DM")],
+    check_specs=[conformance_spec("EX"), conformance_spec("SUPPEX")],
+)
 def sdtm_ex(warehouse: Warehouse):
     """EX (given injections; dose from DM's arm only when unblinded) and SUPPEX (kit numbers)."""
     reference = _reference(warehouse)
     armcd = reference.set_index("USUBJID")["ARMCD"] if warehouse.unblinded else None
     built = interventions.build_ex(read_form(_ingest(warehouse), "EX"), reference, armcd)
     for dataset in ("EX", "SUPPEX"):
-        yield dg.MaterializeResult(
-            asset_key=keys.sdtm(dataset), metadata=write_dataset(warehouse, dataset, built[dataset])
-        )
+        meta = write_dataset(warehouse, dataset, built[dataset])
+        yield materialized(warehouse, dataset, meta, asset_key=keys.sdtm(dataset))
 
 
-@dg.multi_asset(outs=_outs("MH", "SUPPMH"), deps=[keys.SITE_INGEST, keys.sdtm("DM")])
+@dg.multi_asset(
+    outs=_outs("MH", "SUPPMH"),
+    deps=[keys.SITE_INGEST, keys.sdtm("DM")],
+    check_specs=[conformance_spec("MH"), conformance_spec("SUPPMH")],
+)
 def sdtm_mh(warehouse: Warehouse):
     """MH and SUPPMH (NYHA class); study days from DM's RFSTDTC."""
     built = events.build_mh(read_form(_ingest(warehouse), "MH"), _reference(warehouse))
     for dataset in ("MH", "SUPPMH"):
-        yield dg.MaterializeResult(
-            asset_key=keys.sdtm(dataset), metadata=write_dataset(warehouse, dataset, built[dataset])
-        )
+        meta = write_dataset(warehouse, dataset, built[dataset])
+        yield materialized(warehouse, dataset, meta, asset_key=keys.sdtm(dataset))
 
 
-@dg.multi_asset(outs=_outs("RS", "SUPPRS"), deps=[keys.SITE_INGEST, keys.sdtm("DM")])
+@dg.multi_asset(
+    outs=_outs("RS", "SUPPRS"),
+    deps=[keys.SITE_INGEST, keys.sdtm("DM")],
+    check_specs=[conformance_spec("RS"), conformance_spec("SUPPRS")],
+)
 def sdtm_rs(warehouse: Warehouse):
     """RS: SLEDAI-2K items and recomputed total, PGA, BILAG-2004; SUPPRS: the site's SLEDAI-2K total."""
     forms = read_forms(_ingest(warehouse), ("SLEDAI", "PGA", "BILAG"))
@@ -259,9 +314,8 @@ def sdtm_rs(warehouse: Warehouse):
         forms["SLEDAI"], forms["PGA"], forms["BILAG"], _reference(warehouse), unscheduled
     )
     for dataset in ("RS", "SUPPRS"):
-        yield dg.MaterializeResult(
-            asset_key=keys.sdtm(dataset), metadata=write_dataset(warehouse, dataset, built[dataset])
-        )
+        meta = write_dataset(warehouse, dataset, built[dataset])
+        yield materialized(warehouse, dataset, meta, asset_key=keys.sdtm(dataset))
 
 
 @dg.asset(
@@ -269,6 +323,7 @@ def sdtm_rs(warehouse: Warehouse):
     deps=[keys.ELIGIBILITY, keys.sdtm("DM")],
     kinds={"python", "parquet"},
     description="SDTM IE: per subject the inclusion criteria not met and the exclusion criteria present.",
+    check_specs=[conformance_spec("IE")],
 )
 def sdtm_ie(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     path = warehouse.root / "derived" / "eligibility.parquet"
@@ -279,33 +334,7 @@ def sdtm_ie(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mater
         eligibility = pd.DataFrame()
     meta = write_dataset(warehouse, "IE", findings.build_ie(eligibility, _reference(warehouse)))
     meta["eligibility_found"] = path.exists()
-    return dg.MaterializeResult(metadata=meta)
-
-
-def _conformance_check(dataset: str):
-    @dg.asset_check(
-        asset=keys.sdtm(dataset),
-        name=f"sdtm_{dataset.lower()}_conforms",
-        blocking=True,
-        description=f"{dataset} conforms to its spec-generated pandera schema (schemas/sdtm_conformance.py).",
-    )
-    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
-        report = conformance_report(read_parquet(dataset_path(warehouse, dataset)), dataset)
-        # Only structural failures block downstream; off-codelist values etc. are warnings (queries).
-        severity = dg.AssetCheckSeverity.ERROR if report["structural"] else dg.AssetCheckSeverity.WARN
-        return dg.AssetCheckResult(
-            passed=report["passed"],
-            severity=severity,
-            metadata={
-                "structural_failures": report["structural"],
-                "content_failures": report["content"],
-                "by_check": dg.MetadataValue.json(report["by_check"]),
-                "examples": subject_level(dg.MetadataValue.json(report["examples"]), warehouse.unblinded),
-            },
-        )
-
-    return _check
+    return materialized(warehouse, "IE", meta)
 
 
 SDTM_ASSETS = [*TRIAL_DESIGN, sdtm_dm, sdtm_sv, *FINDINGS, *EVENTS, sdtm_ex, sdtm_mh, sdtm_rs, sdtm_ie]
-SDTM_CHECKS = [_conformance_check(dataset) for dataset in DATASETS]

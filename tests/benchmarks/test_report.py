@@ -150,3 +150,55 @@ def test_the_targets_are_judged_at_5000_subjects_when_the_phase3_size_runs_too()
     ]
     assert target_size({"sizes": sizes})["subjects"] == 5000
     assert target_size({"sizes": sizes[2:]})["subjects"] == 20000  # the phase-3 size alone
+
+
+def test_limits_itemise_the_200_subject_run_and_the_marginal_cost_of_5000():
+    from benchmarks.run import marginal, markdown
+
+    gx = {
+        "import_and_context_s": 2.0,
+        "checkpoints_s": 1.5,
+        "data_docs_s": 0.3,
+        "reading_profiling_planning_s": 0.2,
+    }
+    small_full = _run(
+        20.0, 1.0, {"a": 1.0, "b": 2.0}, {"ingest": 2.0, "qa": 6.0, "sdtm": 3.0}, fixed_total=5.0, floor=0.5
+    )
+    small_full["gx"] = gx
+    top_full = _run(
+        70.0, 1.0, {"a": 1.0}, {"ingest": 12.0, "qa": 10.0, "sdtm": 23.0}, fixed_total=5.0, floor=5.0
+    )
+    top_full["gx"] = gx
+    for full in (small_full, top_full):
+        full.update(cpu_s=30.0, loadavg_1m_at_end=1.0, layer_rows={})
+    inc = _run(5.0, 1.0, {}, {}, phase_s={"site_ingest_job": 1.0, "nightly_refresh": 4.0})
+    small, top = _size(200, 10_000_000, small_full, inc), _size(5000, 200_000_000, top_full, inc)
+    m = marginal(small, top)
+    # the run grows 50 s while the floor grows 4.5 s: 11.1x; the whole run is 14x its floor
+    assert round(m["ratio"], 1) == 11.1 and m["whole_ratio"] == 14.0
+    assert m["layer_growth_s"] == {"ingest": 10.0, "qa": 4.0, "sdtm": 20.0}
+    text = "\n".join(limits({"sizes": [small, top]}))
+    assert "**The 200-subject run in at most 8 s**: 20.0 s, 12.0 s over" in text
+    # qa 6 s less GX's 2 + 1.5 + 0.3 + 0.2 = 2 s of other QA steps
+    assert (
+        "GX import and context 2.0 s, GX checkpoints, Data Docs and planning 2.0 s, sdtm steps 3.0 s" in text
+    )
+    assert "ingest steps 2.0 s, qa steps 2.0 s; 2 steps" in text
+    assert (
+        "the run grows by 50.0 s while the floor grows by 4.50 s, 11.1x (the whole run: 14.0x its floor)"
+        in text
+    )
+    assert "By layer: sdtm +20.0 s, ingest +10.0 s, qa +4.0 s" in text
+    assert "**The 5,000-subject run in at most 30 s**: 70.0 s, 40.0 s over" in text
+    results = {"machine": {"cpus": 2, "python": "3.11"}, "created_utc": "x", "sizes": [small, top]}
+    targets = markdown(results)
+    assert "- the 200-subject full run in at most 8 s: 20.0 s, NOT met" in targets
+    assert "- marginal cost (200 -> 5,000 subjects) at most 3x the I/O floor's: 11.1x, NOT met" in targets
+    assert "- the 5,000-subject full run in at most 30 s: 70.0 s, NOT met" in targets
+
+
+def test_no_limit_is_printed_for_items_3_and_4_when_they_are_met():
+    small = _size(200, 10_000_000, _run(7.5, 1.0, {}, {"ingest": 1.0}, floor=0.5), _run(1.0, 0.5, {}, {}))
+    top = _size(5000, 200_000_000, _run(20.0, 1.0, {}, {"ingest": 5.0}, floor=5.0), _run(1.0, 0.5, {}, {}))
+    text = "\n".join(limits({"sizes": [small, top]}))
+    assert "8 s" not in text and "Marginal" not in text and "30 s" not in text  # 12.5 / 4.5 = 2.8x

@@ -19,6 +19,7 @@ import pandas as pd
 import study
 from assets.common import keys
 from assets.common.asset_metadata import subject_level
+from assets.common.checks import check, checks_of_one_asset
 from assets.common.findings import make_findings
 from assets.common.parquet import read_parquet, write_parquet
 from assets.common.resources import Warehouse
@@ -163,7 +164,7 @@ def _read(warehouse: Warehouse, *parts: str) -> pd.DataFrame:
     return read_parquet(path) if path.exists() else pd.DataFrame()
 
 
-@dg.asset_check(
+@check(
     asset=eligibility,
     blocking=True,
     description="One row per screened subject (DM) and criterion (study/criteria.csv), no more.",
@@ -180,7 +181,7 @@ def eligibility_has_every_subject_and_criterion(warehouse: Warehouse) -> dg.Asse
     )
 
 
-@dg.asset_check(
+@check(
     asset=eligibility,
     blocking=False,
     description="Every protocol-limit failure (schemas/protocol_rules.py) counts against its criterion.",
@@ -205,7 +206,7 @@ def protocol_limit_failures_count_against_their_criterion(warehouse: Warehouse) 
     )
 
 
-@dg.asset_check(
+@check(
     asset=eligibility,
     blocking=False,
     description="The investigator's IE answers agree with the derived criteria (warning: data queries).",
@@ -225,7 +226,7 @@ def investigator_answers_agree_with_data(warehouse: Warehouse) -> dg.AssetCheckR
     )
 
 
-@dg.asset_check(
+@check(
     asset=eligibility,
     blocking=False,
     description="No subject was randomized while a criterion counts against eligibility.",
@@ -239,7 +240,7 @@ def no_subject_randomized_while_ineligible(warehouse: Warehouse) -> dg.AssetChec
     )
 
 
-@dg.asset_check(
+@check(
     asset=sledai_findings,
     blocking=False,
     description="Site SLEDAI-2K totals equal the recomputed totals and every item is answered.",
@@ -256,9 +257,13 @@ def site_sledai_totals_match_recomputed(warehouse: Warehouse) -> dg.AssetCheckRe
 
 ELIGIBILITY_ASSETS = [eligibility, sledai_findings]
 ELIGIBILITY_CHECKS = [
-    eligibility_has_every_subject_and_criterion,
-    protocol_limit_failures_count_against_their_criterion,
-    investigator_answers_agree_with_data,
-    no_subject_randomized_while_ineligible,
-    site_sledai_totals_match_recomputed,
+    checks_of_one_asset(
+        [
+            eligibility_has_every_subject_and_criterion,
+            protocol_limit_failures_count_against_their_criterion,
+            investigator_answers_agree_with_data,
+            no_subject_randomized_while_ineligible,
+        ]
+    ),
+    checks_of_one_asset([site_sledai_totals_match_recomputed]),
 ]

@@ -10,7 +10,7 @@ from assets.common.partitions import register_sites
 from assets.common.resources import LandingZone, RestrictedRandomization, RunSettings, Warehouse
 from assets.ingest.assets import iwrs_ingest, site_ingest
 from assets.ingest.discovery import list_sites
-from assets.sdtm.assets import SDTM_ASSETS, SDTM_CHECKS
+from assets.sdtm.assets import SDTM_ASSETS
 
 
 def run_sdtm_layer(landing: Path, warehouse: Path, unblinded: bool = False, restricted: Path | None = None):
@@ -28,7 +28,7 @@ def run_sdtm_layer(landing: Path, warehouse: Path, unblinded: bool = False, rest
     for site in sites:
         dg.materialize([site_ingest], partition_key=site, instance=instance, resources=resources)
     return dg.materialize(
-        [iwrs_ingest, *SDTM_ASSETS, *SDTM_CHECKS],
+        [iwrs_ingest, *SDTM_ASSETS],
         instance=instance,
         resources=resources,
         raise_on_error=False,
