@@ -273,39 +273,40 @@ def _outs(*datasets: str) -> dict[str, dg.AssetOut]:
     }
 
 
-@dg.multi_asset(
-    outs=_outs("EX", "SUPPEX"),
-    deps=[keys.SITE_INGEST, keys.sdtm("DM")],
-    check_specs=[conformance_spec("EX"), conformance_spec("SUPPEX")],
-)
+def _with_supp(domain: str) -> dict:
+    """The multi-asset of a domain and its SUPP-- from one pass: outs, deps and both conformance checks."""
+    datasets = (domain, f"SUPP{domain}")
+    return {
+        "outs": _outs(*datasets),
+        "deps": [keys.SITE_INGEST, keys.sdtm("DM")],
+        "check_specs": [conformance_spec(d) for d in datasets],
+    }
+
+
+def _materialize_each(warehouse: Warehouse, built: dict[str, pd.DataFrame], datasets: tuple[str, ...]):
+    """Write each of ``datasets`` and yield its materialization with its conformance check."""
+    for dataset in datasets:
+        meta = write_dataset(warehouse, dataset, built[dataset])
+        yield materialized(warehouse, dataset, meta, asset_key=keys.sdtm(dataset))
+
+
+@dg.multi_asset(**_with_supp("EX"))
 def sdtm_ex(warehouse: Warehouse):
     """EX (given injections; dose from DM's arm only when unblinded) and SUPPEX (kit numbers)."""
     reference = _reference(warehouse)
     armcd = reference.set_index("USUBJID")["ARMCD"] if warehouse.unblinded else None
     built = interventions.build_ex(read_form(_ingest(warehouse), "EX"), reference, armcd)
-    for dataset in ("EX", "SUPPEX"):
-        meta = write_dataset(warehouse, dataset, built[dataset])
-        yield materialized(warehouse, dataset, meta, asset_key=keys.sdtm(dataset))
+    yield from _materialize_each(warehouse, built, ("EX", "SUPPEX"))
 
 
-@dg.multi_asset(
-    outs=_outs("MH", "SUPPMH"),
-    deps=[keys.SITE_INGEST, keys.sdtm("DM")],
-    check_specs=[conformance_spec("MH"), conformance_spec("SUPPMH")],
-)
+@dg.multi_asset(**_with_supp("MH"))
 def sdtm_mh(warehouse: Warehouse):
     """MH and SUPPMH (NYHA class); study days from DM's RFSTDTC."""
     built = events.build_mh(read_form(_ingest(warehouse), "MH"), _reference(warehouse))
-    for dataset in ("MH", "SUPPMH"):
-        meta = write_dataset(warehouse, dataset, built[dataset])
-        yield materialized(warehouse, dataset, meta, asset_key=keys.sdtm(dataset))
+    yield from _materialize_each(warehouse, built, ("MH", "SUPPMH"))
 
 
-@dg.multi_asset(
-    outs=_outs("RS", "SUPPRS"),
-    deps=[keys.SITE_INGEST, keys.sdtm("DM")],
-    check_specs=[conformance_spec("RS"), conformance_spec("SUPPRS")],
-)
+@dg.multi_asset(**_with_supp("RS"))
 def sdtm_rs(warehouse: Warehouse):
     """RS: SLEDAI-2K items and recomputed total, PGA, BILAG-2004; SUPPRS: the site's SLEDAI-2K total."""
     forms = read_forms(_ingest(warehouse), ("SLEDAI", "PGA", "BILAG"))
@@ -313,9 +314,7 @@ def sdtm_rs(warehouse: Warehouse):
     built = findings.build_rs(
         forms["SLEDAI"], forms["PGA"], forms["BILAG"], _reference(warehouse), unscheduled
     )
-    for dataset in ("RS", "SUPPRS"):
-        meta = write_dataset(warehouse, dataset, built[dataset])
-        yield materialized(warehouse, dataset, meta, asset_key=keys.sdtm(dataset))
+    yield from _materialize_each(warehouse, built, ("RS", "SUPPRS"))
 
 
 @dg.asset(
