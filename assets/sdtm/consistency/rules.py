@@ -74,7 +74,7 @@ def derive_consistency_findings(forms: dict[str, pd.DataFrame]) -> pd.DataFrame:
         else pd.DataFrame(columns=[*BASE, "DSDECOD", "DSSTDTC"])
     )
     ae_all = frames["AE"] if has("AE", [*BASE, "AESTDTC"]) else pd.DataFrame(columns=[*BASE, "AESTDTC"])
-    parts.append(derive_death_findings(ae_all, ds, derive_dated_records({})))
+    parts.append(derive_death_findings(ae_all, ds))
     if has("EX", [*BASE, "EXADMIN", "EXSTDTC"]):
         parts.append(derive_dosing_after_discontinuation_findings(frames["EX"], ds))
     if has("VS", [*BASE, "VISIT", "VSDTC", "VSTESTCD", "VSSTRESN"]):

@@ -103,16 +103,18 @@ def _fatal(ae: pd.DataFrame) -> pd.Series:
     return (text(ae, "AESDTH").eq("Y") | text(ae, "AEOUT").str.upper().eq(FATAL)).fillna(False).astype(bool)
 
 
-def derive_death_findings(ae: pd.DataFrame, ds: pd.DataFrame, dated: pd.DataFrame) -> pd.DataFrame:
+def derive_death_findings(
+    ae: pd.DataFrame, ds: pd.DataFrame, dated: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """KIND ``DEATH`` (derivations.md, (v2) Data-management consistency queries: death): an AE with
     ``AESDTH = Y`` or ``AEOUT = FATAL`` of a subject without a DS record ``DEATH``
     (``fatal_ae_has_ds_death``); a DS ``DEATH`` record of a subject without such an AE
     (``ds_death_has_fatal_ae``); a dated record (:func:`derive_dated_records`, ``AFTER_DEATH = Y``)
     certainly after the subject's death date, the earliest DS ``DEATH`` date
-    (``no_record_after_death``; the day of death itself is consistent)."""
+    (``no_record_after_death``; the day of death itself is consistent). Without ``dated``, the
+    first two only (the third is :func:`derive_after_death_findings`, one form at a time)."""
     require_columns(ae, [*BASE, "AESTDTC"], "derive_death_findings(ae)")
     require_columns(ds, [*BASE, "DSDECOD", "DSSTDTC"], "derive_death_findings(ds)")
-    require_columns(dated, [*BASE, "FORM", "DTC", "AFTER_DEATH"], "derive_death_findings(dated)")
     died = _death_dates(ds)
     fatal = _fatal(ae)
     fatal_subjects = set(ae.loc[fatal, "USUBJID"].astype(str))
@@ -146,7 +148,8 @@ def derive_death_findings(ae: pd.DataFrame, ds: pd.DataFrame, dated: pd.DataFram
             ),
         ),
     ]
-    parts.append(derive_after_death_findings(dated, ds))
+    if dated is not None:
+        parts.append(derive_after_death_findings(dated, ds))
     return concat(parts)
 
 
