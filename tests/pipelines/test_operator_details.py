@@ -36,7 +36,7 @@ import pipelines.run
 from assets.common.version import code_version
 from pipelines.cli import main
 from pipelines.definitions import defs
-from pipelines.instance import DEFAULT_INSTANCE_YAML, ensure_instance_config
+from pipelines.instance import default_instance_yaml, ensure_instance_config
 from pipelines.run import RunOutcome
 from pipelines.settings import ENV_AUTOMATION_DEFAULT, AutomationSettings
 
@@ -161,8 +161,15 @@ def _warned(records: list[logging.LogRecord]) -> list[str]:
 def test_a_home_without_dagster_yaml_is_given_a_minimal_one(tmp_path):
     written = ensure_instance_config(tmp_path)
     assert written == tmp_path / "dagster.yaml"
-    assert written.read_text(encoding="utf-8") == DEFAULT_INSTANCE_YAML
-    assert yaml.safe_load(DEFAULT_INSTANCE_YAML) == {"telemetry": {"enabled": False}}
+    assert written.read_text(encoding="utf-8") == default_instance_yaml(tmp_path)
+    assert yaml.safe_load(written.read_text(encoding="utf-8")) == {
+        "telemetry": {"enabled": False},
+        "event_log_storage": {
+            "module": "pipelines.event_storage",
+            "class": "PooledSqliteEventLogStorage",
+            "config": {"base_dir": str(tmp_path.resolve() / "history" / "runs")},
+        },
+    }
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dagster.yaml"]  # no temporary file left
     umask = os.umask(0)
     os.umask(umask)
@@ -203,7 +210,7 @@ def test_the_run_instance_opens_an_empty_home_without_the_warning(tmp_path, monk
     with pipelines.run._instance() as instance:
         assert not instance.is_ephemeral and not instance.telemetry_enabled
     assert _warned(dagster_log) == []
-    assert (home / "dagster.yaml").read_text(encoding="utf-8") == DEFAULT_INSTANCE_YAML
+    assert (home / "dagster.yaml").read_text(encoding="utf-8") == default_instance_yaml(home)
 
 
 def test_register_sites_opens_an_empty_home_without_the_warning(landing, tmp_path, monkeypatch, dagster_log):
@@ -261,7 +268,7 @@ def test_a_plain_run_into_an_empty_dagster_home_prints_no_missing_yaml_warning(r
         assert MISSING_YAML_WARNING not in text and TELEMETRY_NOTICE not in text
     logged = [p for p in home.rglob("*") if p.is_file() and MISSING_YAML_WARNING.encode() in p.read_bytes()]
     assert logged == []  # nor in the instance's event log or compute logs
-    assert (home / "dagster.yaml").read_text(encoding="utf-8") == DEFAULT_INSTANCE_YAML
+    assert (home / "dagster.yaml").read_text(encoding="utf-8") == default_instance_yaml(home)
     with dg.DagsterInstance.from_config(str(home)) as instance:  # the run was recorded there
         assert len(instance.get_runs()) == 1
 
