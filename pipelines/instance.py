@@ -8,8 +8,8 @@ run and event log stored in the folder), with telemetry off and the event logs w
 :class:`pipelines.event_storage.PooledSqliteEventLogStorage` (the same SQLite files, its engines kept
 open). It never replaces a file that exists (a PostgreSQL ``deploy/postgres/dagster.yaml``, say),
 except one that trialpipe itself wrote and nobody edited since (in an earlier version,
-:data:`EARLIER_DEFAULT_INSTANCE_YAMLS`, or for the folder before it was moved); when the folder cannot be written, nothing is written and
-the instance opens as before, with Dagster's warning.
+:data:`EARLIER_DEFAULT_INSTANCE_YAMLS`, or for the folder before it was moved); when the folder
+cannot be written, nothing is written and the instance opens as before, with Dagster's warning.
 """
 
 from __future__ import annotations
@@ -72,9 +72,10 @@ trialpipe's own and is brought up to date."""
 
 def _is_trialpipe_default(target: Path) -> bool:
     """Whether ``target`` holds exactly what trialpipe writes (:func:`default_instance_yaml`, for
-    whatever folder) or wrote in an earlier version, so that nobody has edited it since."""
+    whatever folder) or wrote in an earlier version, so that nobody has edited it since. A link is
+    never trialpipe's: whoever made it chose where the configuration lives."""
     try:
-        text = target.read_text(encoding="utf-8") if target.is_file() else ""
+        text = target.read_text(encoding="utf-8") if target.is_file() and not target.is_symlink() else ""
         config: Any = yaml.safe_load(text) if text else None
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False

@@ -130,3 +130,14 @@ def test_an_edited_earlier_default_is_left_alone(tmp_path):
         (tmp_path / "dagster.yaml").write_text(edited, encoding="utf-8")
         assert ensure_instance_config(tmp_path) is None
         assert (tmp_path / "dagster.yaml").read_text(encoding="utf-8") == edited
+
+
+def test_a_linked_dagster_yaml_is_left_alone_even_if_it_is_a_trialpipe_default(tmp_path):
+    elsewhere = tmp_path / "shared.yaml"
+    elsewhere.write_text(EARLIER_DEFAULT_INSTANCE_YAMLS[0], encoding="utf-8")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").symlink_to(elsewhere)
+    assert ensure_instance_config(home) is None
+    assert (home / "dagster.yaml").is_symlink()
+    assert elsewhere.read_text(encoding="utf-8") == EARLIER_DEFAULT_INSTANCE_YAMLS[0]
