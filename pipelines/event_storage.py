@@ -49,24 +49,21 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         """The engine of ``shard``'s database, made on first use; the least recently used one is
         disposed of when more than :data:`MAX_OPEN_DATABASES` are open (never the index)."""
         with self._engines_lock:
-            return self._open_engine(shard)
-
-    def _open_engine(self, shard: str) -> Engine:
-        engine = self._engines.get(shard)
-        if engine is not None:
-            self._engines.move_to_end(shard)
+            engine = self._engines.get(shard)
+            if engine is not None:
+                self._engines.move_to_end(shard)
+                return engine
+            engine = sa.create_engine(
+                self.conn_string_for_shard(shard),
+                # A pooled connection can be handed to another thread (Dagster's event watcher): each
+                # use of one is under the storage's lock (_connect) or on its own checked-out connection.
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+            )
+            self._engines[shard] = engine
+            runs = [name for name in self._engines if name != INDEX_SHARD_NAME]
+            for oldest in runs[: max(0, len(self._engines) - MAX_OPEN_DATABASES)]:
+                self._engines.pop(oldest).dispose()
             return engine
-        engine = sa.create_engine(
-            self.conn_string_for_shard(shard),
-            # A pooled connection can be handed to another thread (Dagster's event watcher): each
-            # use of one is under the storage's lock (_connect) or on its own checked-out connection.
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
-        )
-        self._engines[shard] = engine
-        runs = [name for name in self._engines if name != INDEX_SHARD_NAME]
-        for oldest in runs[: max(0, len(self._engines) - MAX_OPEN_DATABASES)]:
-            self._engines.pop(oldest).dispose()
-        return engine
 
     def dispose_engines(self) -> None:
         """Close every open database (before its files are removed, and when the storage is)."""
